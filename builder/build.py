@@ -1,0 +1,158 @@
+"""The order of the stages, and atomic output: everything is written into a temporary folder
+inside the output folder and moved into place at the end, so a failed or interrupted build leaves
+the previous outputs as they were."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import platformdirs
+
+from .clean import clean_article
+from .config import BookConfig
+from .epub import content_identifier, write_epub
+from .errors import OutputError, SourceError
+from .fetch import Progress, Request, fetch_assets
+from .impose import impose_booklet
+from .load import load_articles
+from .model import Article, Book
+from .pdf import cjk_fonts, write_pdf
+from .render import render_epub_docs, render_print_html
+from .report import BuildReport
+from .text import slugify
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("builder")) / "images"
+
+
+def order_articles(articles: list[Article], order: list[str]) -> list[Article]:
+    """The config's order by file name first, then by date (undated last), then by file name."""
+    rank = {name: i for i, name in enumerate(order)}
+    epoch = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+    def key(a: Article):
+        named = rank.get(a.source.name, rank.get(a.source.stem))
+        return (named is None, named or 0, a.date or epoch, a.source.name)
+
+    return sorted(articles, key=key)
+
+
+def _unique_slugs(articles: list[Article]) -> list[Article]:
+    seen: dict[str, int] = {}
+    out = []
+    for a in articles:
+        n = seen.get(a.slug, 0)
+        seen[a.slug] = n + 1
+        out.append(a if n == 0 else replace(a, slug=f"{a.slug}-{n + 1}"))
+    return out
+
+
+def modified_time(book_date: dt.datetime | None) -> dt.datetime:
+    """``SOURCE_DATE_EPOCH`` when set, else the newest article date, else a fixed date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    if book_date is not None:
+        return book_date.astimezone(dt.timezone.utc)
+    return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
+    """Build the book of ``config``; return the report. Raises BuilderError on bad input."""
+    report = BuildReport()
+    with report.timed("load"):
+        articles, warnings = load_articles(list(config.paths))
+    for w in warnings:
+        report.warn(w)
+    articles = _unique_slugs(order_articles(articles, config.get("book", "order")))
+
+    with report.timed("clean"):
+        articles = [clean_article(a, quotes=config.get("clean", "cjk_quotes"),
+                                  digit_spacing=config.get("clean", "cjk_digit_spacing"),
+                                  id_prefix=f"a{i:03d}-")
+                    for i, a in enumerate(articles, 1)]
+    for a in articles:
+        for w in a.warnings:
+            report.warn(w)
+        report.add_article(a)
+
+    title = config.get("book", "title") or (articles[0].title if len(articles) == 1 else "")
+    if not title:
+        raise SourceError("a book of several articles needs a title: give --title or "
+                          "[book] title in book.toml", ", ".join(str(p) for p in config.paths))
+    name = slugify(config.get("book", "name") or title)
+    report.name, report.title = name, title
+
+    requests = [Request(ref, a.source.parent) for a in articles for ref in a.images]
+    with report.timed("fetch"):
+        assets = fetch_assets(requests, config.settings["fetch"],
+                              config.cache_dir or default_cache_dir(), offline=config.offline,
+                              refresh=config.refresh,
+                              max_pixels=config.get("images", "max_pixels"), progress=progress)
+    report.add_images(assets)
+    for image in report.images:
+        if image["status"] == "placeholder":
+            report.warn(f"image {image['url']}: {image['reason']}; a placeholder stands in")
+
+    dates = [a.date for a in articles if a.date]
+    cover = next((a.cover for a in articles if a.cover), None)
+    identity = [title.encode()] + [a.body.encode() for a in articles] + \
+        [assets[u].sha256.encode() for u in sorted(assets)]
+    book = Book(config=config, title=title, articles=tuple(articles), assets=assets,
+                identifier=content_identifier(identity), date=max(dates) if dates else None,
+                cover=cover)
+    modified = modified_time(book.date)
+
+    out_dir = config.out_dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".builder-tmp-", dir=out_dir))
+    except OSError as exc:
+        raise OutputError(f"cannot write to the output folder: {exc.strerror or exc}",
+                          str(out_dir)) from None
+    try:
+        from .theme import Theme
+
+        theme = Theme(config.theme_dir)
+        written: dict[str, Path] = {}
+        if "epub" in config.formats:
+            with report.timed("render"):
+                docs = render_epub_docs(book, theme)
+                css = theme.stylesheet("epub.css")
+            with report.timed("epub"):
+                written["epub"] = tmp / f"{name}.epub"
+                write_epub(book, docs, css, written["epub"], modified)
+        if {"pdf", "booklet"} & set(config.formats):
+            if not cjk_fonts():
+                report.warn("no CJK font found: Chinese text will not print; install one, e.g. "
+                            "'apt-get install fonts-noto-cjk'")
+            with report.timed("render"):
+                html = render_print_html(book, theme, modified.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            with report.timed("pdf"):
+                written["pdf"] = tmp / f"{name}.pdf"
+                for url in write_pdf(book, html, theme, written["pdf"]):
+                    report.warn(f"PDF: refused to load {url}")
+            if "booklet" in config.formats:
+                with report.timed("impose"):
+                    written["booklet"] = tmp / f"{name}-booklet.pdf"
+                    impose_booklet(written["pdf"], written["booklet"])
+            if "pdf" not in config.formats:
+                written.pop("pdf").unlink()
+        for kind, path in written.items():
+            report.outputs[kind] = str(out_dir / path.name)
+        report.outputs["report"] = str(out_dir / f"{name}.report.json")
+        (tmp / f"{name}.report.json").write_text(report.to_json(), encoding="utf-8")
+        if config.strict and report.counts()["placeholder"]:
+            raise OutputError(f"{report.counts()['placeholder']} image(s) could not be fetched "
+                              "(--strict); see the warnings", str(config.paths[0]))
+        for path in sorted(tmp.iterdir()):
+            os.replace(path, out_dir / path.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report

@@ -1,0 +1,76 @@
+"""Cleaning: scraped HTML becomes semantic, safe XHTML.
+
+``clean_article`` runs site rules, then the generic passes of :mod:`.passes` in order, then
+flattens the body into blocks, groups figures and captions, finds the credits, and sanitizes
+last. It checks that it did not eat the article: when most of the text is gone, it says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from bs4 import BeautifulSoup
+
+from ..model import Article, ImageRef
+from ..text import one_line
+from . import blocks as B
+from . import sites
+from .passes import PASSES, Context
+from .sanitize import sanitize
+from .urls import absolutize, unwrap_proxy
+
+
+def _text_length(html_text: str) -> int:
+    soup = BeautifulSoup(html_text, "lxml")
+    return len("".join(soup.get_text().split()))
+
+
+def clean_article(article: Article, quotes: bool = True, digit_spacing: str = "remove",
+                  id_prefix: str | None = None) -> Article:
+    """``article`` with a clean XHTML body, its figures, and counts of what each pass did."""
+    ctx = Context(base_url=article.base_url, id_prefix=id_prefix or f"{article.slug}-",
+                  quotes=quotes, digit_spacing=digit_spacing)
+    soup = BeautifulSoup(article.body, "lxml")
+    for rule in sites.rules_for(article, soup):
+        ctx.stats[f"site rule {rule.name}"] += 1
+        sites.apply(rule, soup, ctx.stats)
+    for step in PASSES:
+        step(soup, ctx)
+
+    blocks = B.group_figures(B.linearize(B.soup_root(soup), ctx), ctx)
+
+    cover = article.cover
+    if cover is not None:
+        url = unwrap_proxy(absolutize(cover.url, article.base_url))
+        cover = ImageRef(url=url, alt=cover.alt)
+        for block in blocks:
+            if block.kind != "figure":
+                continue
+            first = block.images[0]
+            if first.url.split("#")[0] == url.split("#")[0]:
+                # The head image opens the chapter; it is not repeated as the first figure.
+                block.images.pop(0)
+                cover = ImageRef(url=url, alt=block.caption or cover.alt,
+                                 width_hint=first.width_hint, height_hint=first.height_hint)
+                ctx.stats["cover not repeated"] += 1
+                if not block.images:
+                    blocks.remove(block)
+                    ctx.stats["figures made"] -= 1
+            break
+
+    blocks, credits = B.split_credits(blocks, ctx)
+    figures = tuple(B.figure_of(b, article.title) for b in blocks if b.kind == "figure")
+    body = sanitize(B.render(blocks, credits, article.title))
+
+    warnings = list(article.warnings)
+    before, after = _text_length(article.body), _text_length(body)
+    if before > 200 and after < before * 0.5:
+        warnings.append(f"{article.source}: cleaning kept {after} of {before} characters of text;"
+                        " run 'builder inspect' on it to see what was dropped")
+    stats = tuple(sorted((k, v) for k, v in ctx.stats.items() if v))
+    return replace(article, body=body, figures=figures, cover=cover, stats=stats,
+                   warnings=tuple(warnings), title=one_line(article.title))
+
+
+__all__ = ["clean_article", "Counter"]

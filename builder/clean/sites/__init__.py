@@ -1,0 +1,69 @@
+"""Site rules: what is peculiar to one site, as data. A rule is chosen by the host of the
+article's URL or image URLs, or by a hint in its front matter (author or category).
+
+Each rule may name CSS selectors of elements to remove (with their content) and of wrappers to
+unwrap before the generic passes run. Generic passes alone must give a good result; a rule only
+adds what they cannot know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup
+
+from ...model import Article
+from . import zaker
+
+
+@dataclass(frozen=True)
+class SiteRule:
+    name: str
+    hosts: tuple[str, ...]  # a host matches when it is one of these or ends with "." + one
+    hints: tuple[str, ...]  # front-matter author or category values that name the site
+    remove: tuple[str, ...] = ()  # selectors removed with their content
+    unwrap: tuple[str, ...] = ()  # selectors whose element goes and whose content stays
+
+
+RULES = (zaker.RULE_DATA and SiteRule(**zaker.RULE_DATA),)
+
+
+def _hosts(article: Article, soup: BeautifulSoup) -> set[str]:
+    urls = [article.base_url or "", article.cover.url if article.cover else ""]
+    for img in soup.find_all("img", limit=50):
+        for value in img.attrs.values():
+            if isinstance(value, str) and "://" in value:
+                urls.append(value)
+    hosts = set()
+    for url in urls:
+        for part in url.split("?"):
+            try:
+                host = urlsplit(part).hostname
+            except ValueError:
+                host = None
+            if host:
+                hosts.add(host.lower())
+    return hosts
+
+
+def rules_for(article: Article, soup: BeautifulSoup) -> list[SiteRule]:
+    hosts = _hosts(article, soup)
+    hints = {h.lower() for h in (article.author or "", *article.categories) if h}
+    chosen = []
+    for rule in RULES:
+        by_host = any(h == r or h.endswith("." + r) for h in hosts for r in rule.hosts)
+        if by_host or hints & {h.lower() for h in rule.hints}:
+            chosen.append(rule)
+    return chosen
+
+
+def apply(rule: SiteRule, soup: BeautifulSoup, stats) -> None:
+    for selector in rule.remove:
+        for tag in soup.select(selector):
+            stats[f"site {rule.name}: removed {selector}"] += 1
+            tag.decompose()
+    for selector in rule.unwrap:
+        for tag in soup.select(selector):
+            stats[f"site {rule.name}: unwrapped {selector}"] += 1
+            tag.unwrap()

@@ -1,0 +1,364 @@
+"""Download every image once, safely, into a content-addressed store.
+
+One httpx client serves the whole build: a global and a per-host limit on concurrent
+downloads, connection reuse, HTTP/2 where offered, proxy variables honoured. Every request is
+bounded: connect and read timeouts, a total deadline per image (httpx's read timeout restarts
+with every chunk, so a trickling server needs a deadline of our own), a size cap on the decoded
+bytes, at most five redirects with every hop checked again, retries with backoff for errors that
+can pass. What may be fetched: http(s) and data: URLs and relative paths inside the article's
+folder; no local, private, link-local, multicast or unspecified address unless allowed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import json
+import os
+import random
+import socket
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+
+import httpx
+
+from . import __version__
+from .images import ImageRejected, Prepared, placeholder, prepare
+from .model import Asset, ImageRef
+
+MAX_REDIRECTS = 5
+USER_AGENT = f"builder/{__version__} (+ebook builder)"
+Progress = Callable[..., None]
+
+
+class FetchFailed(Exception):
+    """Why an image could not be had; the message is the report's reason."""
+
+    def __init__(self, reason: str, retry: bool = False, wait: float | None = None):
+        super().__init__(reason)
+        self.reason, self.retry, self.wait = reason, retry, wait
+
+
+@dataclass(frozen=True)
+class Request:
+    """One image to get: its URL as the article names it, and the article's folder."""
+
+    ref: ImageRef
+    folder: Path
+
+
+def _blocked(ip: ipaddress._BaseAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
+            or ip.is_unspecified or ip.is_reserved or
+            (isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None
+             and _blocked(ip.sixtofour)))
+
+
+def _literal_ip(host: str) -> ipaddress._BaseAddress | None:
+    """``host`` as an address when it spells one (``127.1``, ``2130706433``, ``0x7f000001``)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def _proxied(url: str) -> bool:
+    scheme, host = urlsplit(url).scheme, urlsplit(url).hostname or ""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(host)
+
+
+class Guard:
+    """Decides whether a URL may be fetched; raises :class:`FetchFailed` when not."""
+
+    def __init__(self, allow_hosts: list[str]):
+        self.allow = {h.lower().strip("[]") for h in allow_hosts}
+
+    def check(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise FetchFailed("invalid URL") from None
+        if parts.scheme not in ("http", "https"):
+            raise FetchFailed(f"blocked scheme {parts.scheme or 'none'}:")
+        if not host:
+            raise FetchFailed("invalid URL: no host")
+        port = port or (443 if parts.scheme == "https" else 80)
+        if host.lower() in self.allow or f"{host.lower()}:{port}" in self.allow:
+            return
+        literal = _literal_ip(host)
+        if _proxied(url):
+            # The proxy is trusted to reach the host; only the host as written is checked.
+            if (literal and _blocked(literal)) or host.lower() in ("localhost",):
+                raise FetchFailed(f"blocked address {host}")
+            return
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except (socket.gaierror, UnicodeError, OSError) as exc:
+                raise FetchFailed(f"cannot resolve {host}: {exc.args[-1]}", retry=False) from None
+            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        for ip in addresses:
+            if _blocked(ip):
+                raise FetchFailed(f"blocked address {host} ({ip})")
+
+
+class Store:
+    """The content-addressed cache: ``objects/<sha256>`` and ``urls/<sha256 of url>.json``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "objects").mkdir(parents=True, exist_ok=True)
+        (root / "urls").mkdir(parents=True, exist_ok=True)
+
+    def _url_file(self, url: str) -> Path:
+        return self.root / "urls" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def object_path(self, sha: str) -> Path:
+        return self.root / "objects" / sha
+
+    def _write(self, path: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put(self, url: str, prepared: Prepared) -> Asset:
+        sha = hashlib.sha256(prepared.data).hexdigest()
+        path = self.object_path(sha)
+        if not path.exists():
+            self._write(path, prepared.data)
+        entry = {"sha256": sha, "media_type": prepared.media_type, "width": prepared.width,
+                 "height": prepared.height}
+        self._write(self._url_file(url), json.dumps(entry, sort_keys=True).encode())
+        return Asset(url, sha, path, prepared.media_type, prepared.width, prepared.height,
+                     "ok", None, len(prepared.data))
+
+    def get(self, url: str) -> Asset | None:
+        """The cached asset of ``url``, or None when absent or corrupt."""
+        try:
+            entry = json.loads(self._url_file(url).read_text())
+            path = self.object_path(entry["sha256"])
+            data = path.read_bytes()
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            path.unlink(missing_ok=True)
+            return None
+        return Asset(url, entry["sha256"], path, entry["media_type"], entry["width"],
+                     entry["height"], "cached", None, len(data))
+
+    def put_placeholder(self, ref: ImageRef, reason: str) -> Asset:
+        prepared = placeholder(ref.width_hint, ref.height_hint, reason)
+        sha = hashlib.sha256(prepared.data).hexdigest()
+        path = self.object_path(sha)
+        if not path.exists():
+            self._write(path, prepared.data)
+        return Asset(ref.url, sha, path, prepared.media_type, prepared.width, prepared.height,
+                     "placeholder", reason, 0)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class Fetcher:
+    """Downloads with the limits of the ``[fetch]`` settings."""
+
+    def __init__(self, settings: dict, transport: httpx.BaseTransport | None = None):
+        self.s = settings
+        self.guard = Guard(settings["allow_hosts"])
+        self.rewrite = sorted(settings["rewrite"].items(), key=lambda kv: -len(kv[0]))
+        timeout = httpx.Timeout(settings["timeout"], connect=settings["timeout"])
+        limits = httpx.Limits(max_connections=settings["concurrency"] * 2,
+                              max_keepalive_connections=settings["concurrency"])
+        self.client = httpx.Client(http2=True, timeout=timeout, limits=limits, trust_env=True,
+                                   follow_redirects=False, transport=transport,
+                                   headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"})
+        self._hosts: dict[str, threading.Semaphore] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def rewritten(self, url: str) -> str:
+        for old, new in self.rewrite:
+            if url.startswith(old):
+                return new + url[len(old):]
+        return url
+
+    def _host_slot(self, url: str) -> threading.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        with self._lock:
+            return self._hosts.setdefault(host, threading.Semaphore(self.s["per_host"]))
+
+    def get(self, url: str, on_bytes: Callable[[int], None] = lambda n: None) -> bytes:
+        """The body of ``url`` after retries, or :class:`FetchFailed`."""
+        deadline = time.monotonic() + self.s["deadline"]
+        attempts = max(1, self.s["retries"])
+        for attempt in range(attempts):
+            try:
+                with self._host_slot(url):
+                    return self._get_once(url, deadline, on_bytes)
+            except FetchFailed as exc:
+                left = deadline - time.monotonic()
+                if not exc.retry or attempt == attempts - 1 or left <= 0:
+                    raise
+                wait = exc.wait if exc.wait is not None else 0.25 * 2 ** attempt
+                wait = min(wait + random.uniform(0, 0.1), left)  # noqa: S311 - jitter
+                if wait >= left:
+                    raise
+                time.sleep(wait)
+        raise FetchFailed("no attempt made")  # pragma: no cover
+
+    def _get_once(self, url: str, deadline: float, on_bytes) -> bytes:
+        for _hop in range(MAX_REDIRECTS + 1):
+            self.guard.check(url)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FetchFailed("timeout: deadline passed")
+            timeout = httpx.Timeout(min(self.s["timeout"], left))
+            try:
+                with self.client.stream("GET", url, timeout=timeout) as resp:
+                    if resp.is_redirect:
+                        location = resp.headers.get("location")
+                        if not location:
+                            raise FetchFailed(f"http {resp.status_code} without Location")
+                        url = urljoin(str(resp.url), location)
+                        continue
+                    if resp.status_code == 429 or resp.status_code >= 500:
+                        raise FetchFailed(f"http {resp.status_code}", retry=True,
+                                          wait=_retry_after(resp.headers.get("retry-after")))
+                    if resp.status_code >= 400:
+                        raise FetchFailed(f"http {resp.status_code} {resp.reason_phrase}".strip())
+                    return self._read(resp, deadline, on_bytes)
+            except httpx.TimeoutException:
+                raise FetchFailed("timeout", retry=True) from None
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                raise FetchFailed(f"connection error: {type(exc).__name__}: {exc}"[:200],
+                                  retry=True) from None
+        raise FetchFailed(f"too many redirects (more than {MAX_REDIRECTS})")
+
+    def _read(self, resp: httpx.Response, deadline: float, on_bytes) -> bytes:
+        cap = self.s["max_bytes"]
+        length = resp.headers.get("content-length")
+        if length and length.isdigit() and int(length) > cap and \
+                resp.headers.get("content-encoding", "identity") == "identity":
+            raise FetchFailed(f"too large: {int(length):,} bytes (limit {cap:,})")
+        chunks, total = [], 0
+        for chunk in resp.iter_bytes():
+            total += len(chunk)
+            if total > cap:
+                raise FetchFailed(f"too large: over {cap:,} bytes (limit {cap:,})")
+            if time.monotonic() > deadline:
+                raise FetchFailed("timeout: deadline passed while reading")
+            chunks.append(chunk)
+            on_bytes(len(chunk))
+        data = b"".join(chunks)
+        if length and length.isdigit() and \
+                resp.headers.get("content-encoding", "identity") == "identity" and \
+                len(data) < int(length):
+            raise FetchFailed(f"truncated: {len(data):,} of {int(length):,} bytes", retry=True)
+        return data
+
+
+def _local(ref: ImageRef, folder: Path) -> bytes:
+    url = ref.url
+    if url.lower().startswith("data:"):
+        header, _, payload = url.partition(",")
+        try:
+            if header.lower().endswith(";base64"):
+                return base64.b64decode(payload, validate=False)
+            return unquote_to_bytes(payload)
+        except ValueError:
+            raise FetchFailed("invalid data: URL") from None
+    scheme = urlsplit(url).scheme.lower()
+    if scheme:
+        raise FetchFailed(f"blocked scheme {scheme}:")
+    root = folder.resolve()
+    path = (root / urllib.request.url2pathname(url.split("?")[0].split("#")[0])).resolve()
+    if not path.is_relative_to(root):
+        raise FetchFailed("blocked: path outside the article's folder")
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise FetchFailed("file not found") from None
+
+
+def fetch_assets(requests: list[Request], settings: dict, cache_dir: Path, *,
+                 offline: bool = False, refresh: bool = False, max_pixels: int = 80_000_000,
+                 progress: Progress | None = None,
+                 transport: httpx.BaseTransport | None = None) -> dict[str, Asset]:
+    """Every requested image as an :class:`Asset` (a placeholder when it failed), by URL."""
+    progress = progress or (lambda *a, **k: None)
+    store = Store(cache_dir)
+    unique: dict[str, Request] = {}
+    for req in requests:
+        unique.setdefault(req.ref.url.split("#")[0], req)
+    assets: dict[str, Asset] = {}
+    fetcher = None if offline else Fetcher(settings, transport)
+    progress("start", total=len(unique))
+
+    def one(key: str, req: Request) -> Asset:
+        local = req.ref.url.lower().startswith("data:") or not urlsplit(req.ref.url).netloc
+        try:
+            if local:
+                prepared = prepare(_local(req.ref, req.folder), max_pixels)
+                asset = store.put(key, prepared)
+            else:
+                cached = None if refresh else store.get(key)
+                if cached is not None:
+                    asset = cached
+                elif fetcher is None:
+                    raise FetchFailed("offline: not in the cache")
+                else:
+                    data = fetcher.get(fetcher.rewritten(key),
+                                       lambda n: progress("bytes", n=n))
+                    asset = store.put(key, prepare(data, max_pixels))
+        except (FetchFailed, ImageRejected) as exc:
+            asset = store.put_placeholder(req.ref, str(exc))
+        progress("done", url=key, status=asset.status, reason=asset.reason)
+        return asset
+
+    try:
+        with ThreadPoolExecutor(max_workers=settings["concurrency"]) as pool:
+            futures = {key: pool.submit(one, key, req) for key, req in unique.items()}
+            for key, future in futures.items():
+                assets[key] = future.result()
+    finally:
+        if fetcher:
+            fetcher.close()
+        progress("end")
+    for req in requests:
+        assets.setdefault(req.ref.url, assets[req.ref.url.split("#")[0]])
+    return assets

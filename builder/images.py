@@ -1,0 +1,151 @@
+"""Verify and prepare image bytes with Pillow.
+
+The format is sniffed from the bytes. Every image is fully decoded once to prove it is whole.
+JPEG, PNG and GIF are kept byte for byte unless they need a change (EXIF orientation, CMYK);
+other formats become JPEG, or PNG where there is transparency. SVG passes only when it has no
+script, event handler or external reference.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+from lxml import etree
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+KEPT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
+
+
+class ImageRejected(Exception):
+    """The bytes are not a usable image; the message is the report's reason."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+def _is_svg(data: bytes) -> bool:
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<svg", b"<?xml", b"<!doctype svg")) and b"<svg" in data[:4096].lower()
+
+
+_SVG_EXTERNAL = re.compile(r"^\s*(?!#|data:image/(?:png|jpe?g|gif);)", re.I)
+
+
+def check_svg(data: bytes) -> Prepared:
+    """An SVG that is safe to embed, or :class:`ImageRejected`."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ImageRejected(f"broken SVG: {exc}") from None
+    if b"<!ENTITY" in data:
+        raise ImageRejected("unsafe SVG: entity declarations")
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        local = etree.QName(el).localname.lower()
+        if local in ("script", "foreignobject", "iframe", "embed", "object", "handler"):
+            raise ImageRejected(f"unsafe SVG: <{local}>")
+        for name, value in el.attrib.items():
+            attr = etree.QName(name).localname.lower()
+            if attr.startswith("on"):
+                raise ImageRejected(f"unsafe SVG: event handler {attr}")
+            if attr in ("href", "src") and _SVG_EXTERNAL.match(value):
+                raise ImageRejected("unsafe SVG: external reference")
+        if local == "style" and re.search(r"url\s*\(|@import", el.text or "", re.I):
+            raise ImageRejected("unsafe SVG: external reference in style")
+    width = _svg_length(root.get("width")) or 800
+    height = _svg_length(root.get("height")) or 600
+    return Prepared(data, "image/svg+xml", width, height)
+
+
+def _svg_length(value: str | None) -> int | None:
+    m = re.match(r"^\s*([\d.]+)\s*(px)?\s*$", value or "")
+    return int(float(m.group(1))) if m else None
+
+
+def prepare(data: bytes, max_pixels: int) -> Prepared:
+    """Verified, normalised image bytes for the asset store, or :class:`ImageRejected`."""
+    if _is_svg(data):
+        return check_svg(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(io.BytesIO(data))
+            fmt = im.format
+            if im.width * im.height > max_pixels:
+                raise ImageRejected(
+                    f"too large: {im.width}×{im.height} pixels (limit {max_pixels:,})")
+            im.load()
+            if getattr(im, "n_frames", 1) > 1:
+                for frame in range(1, min(im.n_frames, 2000)):
+                    im.seek(frame)
+                    im.load()
+                im.seek(0)
+        except ImageRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageRejected("too large: decompression bomb") from None
+        except UnidentifiedImageError:
+            raise ImageRejected("not an image") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageRejected(f"broken image: {exc}") from None
+    orientation = im.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
+    if fmt in KEPT_FORMATS and im.mode != "CMYK" and orientation in (1, None):
+        return Prepared(data, KEPT_FORMATS[fmt], im.width, im.height)
+    return _reencode(ImageOps.exif_transpose(im))
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+
+
+def _reencode(im: Image.Image, quality: int = 92) -> Prepared:
+    """JPEG (PNG with transparency), without metadata."""
+    out = io.BytesIO()
+    if _has_alpha(im):
+        im = im.convert("RGBA")
+        im.save(out, "PNG", optimize=True)
+        media = "image/png"
+    else:
+        if im.mode not in ("RGB", "L"):
+            im = im.convert("RGB")
+        im.save(out, "JPEG", quality=quality, optimize=True, progressive=False)
+        media = "image/jpeg"
+    return Prepared(out.getvalue(), media, im.width, im.height)
+
+
+def fit(data: bytes, media_type: str, max_edge: int) -> Prepared:
+    """The image scaled down so that its longest edge is at most ``max_edge`` pixels."""
+    if media_type == "image/svg+xml":
+        return check_svg(data)
+    im = Image.open(io.BytesIO(data))
+    if max(im.size) <= max_edge or getattr(im, "n_frames", 1) > 1:
+        return Prepared(data, media_type, im.width, im.height)
+    im.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    return _reencode(im, quality=88)
+
+
+def placeholder(width: int | None, height: int | None, reason: str) -> Prepared:
+    """A grey picture with a crossed frame, at the size the image was meant to have."""
+    w = min(max(width or 1000, 200), 2000)
+    h = min(max(height or round(w * 2 / 3), 150), 2000)
+    im = Image.new("RGB", (w, h), (226, 226, 222))
+    draw = ImageDraw.Draw(im)
+    inset = max(8, min(w, h) // 20)
+    box = (inset, inset, w - inset, h - inset)
+    draw.rectangle(box, outline=(170, 170, 165), width=max(2, inset // 4))
+    draw.line(box, fill=(190, 190, 185), width=max(1, inset // 6))
+    draw.line((box[0], box[3], box[2], box[1]), fill=(190, 190, 185), width=max(1, inset // 6))
+    out = io.BytesIO()
+    im.save(out, "PNG", optimize=True)
+    return Prepared(out.getvalue(), "image/png", w, h)

@@ -1,0 +1,229 @@
+"""Read article files: bytes → text → front matter + body → :class:`Article` with raw HTML.
+
+Front matter is YAML read with a loader that builds only strings, lists and mappings (YAML 1.1
+would read ``title: Off`` as ``False`` and ``author: 2022`` as a number) and refuses aliases,
+which can expand exponentially.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import re
+from pathlib import Path
+
+import frontmatter
+import markdown
+import yaml
+from bs4 import BeautifulSoup
+
+from .errors import SourceError
+from .model import Article, ImageRef
+from .text import detect_language, one_line, scrub, slugify
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+MAX_FILE_BYTES = 20_000_000
+# ``[ \t]`` rather than ``\s``: a boundary never reaches into the next line, so line numbers hold.
+_OPENING = re.compile(r"\s*^-{3,}[ \t]*\n", re.MULTILINE)
+_BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
+
+
+class _StringLoader(yaml.BaseLoader):
+    """Every scalar is the text written; aliases are refused."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed",
+                                       event.start_mark)
+        return super().compose_node(parent, index)
+
+
+class _Handler(frontmatter.YAMLHandler):
+    def load(self, fm: str, **kwargs):
+        return yaml.load(fm, Loader=_StringLoader)  # noqa: S506 - BaseLoader builds strings only
+
+
+def find_sources(paths: list[Path]) -> list[Path]:
+    """The article files named by ``paths`` (files, or folders searched one level deep)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in SUFFIXES)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise SourceError("no such file or folder", str(path))
+    if not found:
+        raise SourceError(f"no articles found (looked for {', '.join(SUFFIXES)})",
+                          ", ".join(str(p) for p in paths))
+    return found
+
+
+def decode(data: bytes, where: str) -> str:
+    """Text from bytes: UTF-8 (BOM or not), UTF-16 with a BOM, else GB18030 (GBK's superset)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        line = data[: utf8_error.start].count(b"\n") + 1
+        raise SourceError("not UTF-8 or GB18030 text; save the file as UTF-8",
+                          f"{where}:{line}") from None
+    log.debug("%s: read as GB18030", where)
+    return text
+
+
+def parse_date(value: str) -> dt.datetime:
+    """RFC 2822, ISO 8601 or YYYY-MM-DD; a date without zone is taken as UTC."""
+    value = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"unrecognised date {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed
+
+
+def _text(meta: dict, key: str, where: str) -> str | None:
+    value = meta.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise SourceError(f"invalid front matter: '{key}' must be text", where)
+    return one_line(value) or None
+
+
+def _categories(meta: dict, where: str) -> tuple[str, ...]:
+    value = meta.get("categories", meta.get("tags"))
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = re.split(r"[,，]", value)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = value
+    else:
+        raise SourceError("invalid front matter: 'categories' must be text or a list of text",
+                          where)
+    return tuple(dict.fromkeys(c for c in (one_line(i) for i in items) if c))
+
+
+def _first_heading(html: str) -> str | None:
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup.find_all(["h1", "h2", "h3"], limit=1):
+        return one_line(tag.get_text(" ")) or None
+    return None
+
+
+def load_article(path: Path) -> tuple[Article, list[str]]:
+    """One article and the warnings its reading gave."""
+    where = str(path)
+    warnings: list[str] = []
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SourceError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB", where)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read file: {exc.strerror or exc}", where) from None
+    # Scrubbed before parsing: YAML refuses control characters, which must only be dropped.
+    text = scrub(decode(data, where))
+    meta: dict = {}
+    body = text
+    fm = ""
+    offset = 1  # line of the opening '---'
+    opening = _OPENING.match(text)
+    if opening:
+        offset = text[: opening.end()].count("\n")
+        closing = _BOUNDARY.search(text, opening.end())
+        if not closing:
+            raise SourceError("invalid front matter: no closing '---' line", f"{where}:{offset}")
+        fm, body = text[opening.end(): closing.start()], text[closing.end():]
+        try:
+            meta = _Handler().load(fm)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = offset + 1 + mark.line if mark else offset
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise SourceError(f"invalid front matter: {one_line(str(problem))}",
+                              f"{where}:{line}") from None
+        except RecursionError:
+            raise SourceError("invalid front matter: nested too deeply",
+                              f"{where}:{offset}") from None
+        if meta is None:
+            meta = {}
+        if not isinstance(meta, dict):
+            raise SourceError("invalid front matter: expected 'key: value' lines",
+                              f"{where}:{offset + 1}")
+
+    def at(key: str) -> str:
+        """``file:line`` of ``key`` in the front matter, for errors about its value."""
+        found = re.search(rf"^{re.escape(key)}[ \t]*:", fm, re.MULTILINE)
+        line = offset + 1 + fm[: found.start()].count("\n") if found else offset
+        return f"{where}:{line}"
+
+    def field(key: str) -> str | None:
+        return _text(meta, key, at(key))
+
+    body = scrub(body)
+    if path.suffix.lower() in MARKDOWN_SUFFIXES:
+        body = markdown.markdown(body, extensions=["extra", "sane_lists"])
+
+    title = field("title")
+    if not title:
+        title = _first_heading(body) or one_line(path.stem) or "Untitled"
+        warnings.append(f"{where}: no title in the front matter; using {title!r}")
+
+    date = None
+    raw_date = meta.get("date")
+    if raw_date not in (None, ""):
+        try:
+            if not isinstance(raw_date, str):
+                raise ValueError("not text")
+            date = parse_date(raw_date)
+        except ValueError as exc:
+            warnings.append(f"{where}: field 'date': {exc}; the date is left unknown")
+
+    cover_url = field("headimg") or field("thumbnail") or field("cover") or field("image")
+    lang = field("lang") or field("language")
+    if not lang:
+        lang = detect_language(title + " " + BeautifulSoup(body, "lxml").get_text(" "))
+
+    article = Article(
+        source=path,
+        slug=slugify(path.stem, fallback="article"),
+        title=title,
+        date=date,
+        author=field("author"),
+        categories=_categories(meta, at("categories" if "categories" in meta else "tags")),
+        lang=lang,
+        cover=ImageRef(url=cover_url, alt=title) if cover_url else None,
+        body=body,
+        base_url=field("url") or field("source") or field("link"),
+    )
+    return article, warnings
+
+
+def load_articles(paths: list[Path]) -> tuple[list[Article], list[str]]:
+    """Every article under ``paths`` and the warnings their reading gave."""
+    articles, warnings = [], []
+    for source in find_sources(paths):
+        article, more = load_article(source)
+        articles.append(article)
+        warnings += more
+    return articles, warnings

@@ -1,0 +1,90 @@
+"""The build report: what was built, every image's outcome, warnings and timings.
+
+Logging policy: library modules log to ``logging.getLogger(__name__)`` and add no handler but the
+package's NullHandler; the CLI decides what reaches the console. Everything that degrades the
+result is also a report entry, so that nothing is only in a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .model import Article, Asset
+from .text import one_line
+
+logging.getLogger("builder").addHandler(logging.NullHandler())
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    name: str = ""
+    title: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    articles: list[dict] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def warn(self, message: str) -> None:
+        message = one_line(message)
+        if message not in self.warnings:
+            self.warnings.append(message)
+            log.warning("%s", message)
+
+    @contextmanager
+    def timed(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = round(self.timings.get(stage, 0.0)
+                                        + time.perf_counter() - start, 4)
+
+    def add_article(self, article: Article) -> None:
+        self.articles.append({
+            "source": str(article.source), "title": article.title,
+            "figures": len(article.figures),
+            "images": [ref.url for ref in article.images],
+            "cleaning": dict(article.stats),
+        })
+
+    def add_images(self, assets: dict[str, Asset]) -> None:
+        seen = set()
+        for url in sorted(assets):
+            asset = assets[url]
+            if asset.url in seen:
+                continue
+            seen.add(asset.url)
+            self.images.append({
+                "url": one_line(asset.url), "status": asset.status,
+                "reason": one_line(asset.reason) if asset.reason else None,
+                "bytes": asset.bytes, "width": asset.width, "height": asset.height,
+                "media_type": asset.media_type,
+            })
+
+    def counts(self) -> dict[str, int]:
+        out = {"ok": 0, "cached": 0, "placeholder": 0}
+        for image in self.images:
+            out[image["status"]] += 1
+        return out
+
+    def to_json(self) -> str:
+        data = {"name": self.name, "title": self.title, "outputs": self.outputs,
+                "articles": self.articles, "images": self.images, "warnings": self.warnings,
+                "timings": self.timings}
+        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+    def summary(self) -> list[str]:
+        c = self.counts()
+        lines = [f"{len(self.articles)} article(s), {len(self.images)} image(s): "
+                 f"{c['ok']} fetched, {c['cached']} cached, {c['placeholder']} failed"]
+        for kind, path in self.outputs.items():
+            lines.append(f"{kind:8} {path}")
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning(s); see the report")
+        return lines
