@@ -113,6 +113,10 @@ def _check(section: str, key: str, value: Any, where: str) -> Any:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"'{name}' must be a list of strings", where)
+        if (section, key) == ("book", "formats"):
+            bad = [f for f in value if f not in FORMATS]
+            if bad:
+                raise ConfigError(f"'book.formats': unknown format {bad[0]!r}", where)
         return list(value)
     if kind is dict:
         if not isinstance(value, dict) or not all(
@@ -131,10 +135,6 @@ def _check(section: str, key: str, value: Any, where: str) -> Any:
     choices = CHOICES.get((section, key))
     if choices and value not in choices:
         raise ConfigError(f"'{name}' must be one of {', '.join(sorted(choices))}", where)
-    if (section, key) == ("book", "formats"):
-        bad = [f for f in value if f not in FORMATS]
-        if bad:
-            raise ConfigError(f"'book.formats': unknown format {bad[0]!r}", where)
     return value
 
 

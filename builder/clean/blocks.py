@@ -135,6 +135,8 @@ def linearize(root: Tag, ctx: Context) -> list[Block]:
         if name in KEPT:
             flush()
             if node.find("img") is None and not _deeper_than(node, MAX_DEPTH):
+                if ids and not node.get("id"):
+                    node["id"] = ids.pop(0)
                 emit(Block(kind="kept", html=str(node), text=node.get_text()))
             else:  # a list or quote holding images, or absurdly deep: flatten it
                 note_id(node)
@@ -266,7 +268,7 @@ def render(blocks: list[Block], credits: list[tuple[str, str]], title: str) -> s
             cap = f"<figcaption>{esc(block.caption)}</figcaption>" if block.caption else ""
             out.append(f"<figure{attr}>{anchors}{imgs}{cap}</figure>")
         elif block.kind == "kept":
-            out.append(f"<div{attr}>{anchors}</div>{block.html}" if attr else block.html)
+            out.append("".join(f'<span id="{esc(i)}"></span>' for i in block.ids) + block.html)
         else:
             tag = block.kind if block.kind in ("h2", "h3", "h4", "h5", "h6") else "p"
             out.append(f"<{tag}{attr}>{anchors}{block.html}</{tag}>")

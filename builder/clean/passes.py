@@ -26,9 +26,14 @@ class Context:
     stats: Counter = field(default_factory=Counter)
 
 
-JUNK_TAGS = ("script", "style", "iframe", "object", "embed", "form", "input", "button", "select",
+JUNK_TAGS = ("script", "style", "iframe", "object", "embed", "input", "button", "select",
              "textarea", "template", "svg", "math", "link", "meta", "canvas", "video", "audio",
              "frame", "frameset", "applet", "base", "head", "title")
+#: Empty elements: the parser may wrongly nest what follows inside them (libxml2 does so for
+#: ``<embed>``), so the tag goes and that content stays.
+VOID_JUNK = {"embed", "input", "link", "meta", "base", "frame"}
+#: Wrappers that go while their content stays: a page-wide ``<form>`` (ASP.NET) holds the article.
+UNWRAPPED = ("form",)
 
 
 def real_image_url(img: Tag, ctx: Context) -> str | None:
@@ -55,14 +60,21 @@ def real_image_url(img: Tag, ctx: Context) -> str | None:
 
 
 def drop_junk(soup: BeautifulSoup, ctx: Context) -> None:
-    """Comments, scripts, styles, embeds and forms go, content and all."""
+    """Comments, scripts, styles, embeds and form controls go, content and all; a form's
+    content stays."""
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     for tag in soup.find_all(JUNK_TAGS):
-        if tag.parent is None:
+        if tag.parent is None or tag.decomposed:
             continue
         ctx.stats[f"dropped <{tag.name}>"] += 1
-        tag.decompose()
+        if tag.name in VOID_JUNK:
+            tag.unwrap()
+        else:
+            tag.decompose()
+    for tag in soup.find_all(UNWRAPPED):
+        ctx.stats[f"unwrapped <{tag.name}>"] += 1
+        tag.unwrap()
 
 
 def resolve_noscript(soup: BeautifulSoup, ctx: Context) -> None:
@@ -118,6 +130,10 @@ def resolve_images(soup: BeautifulSoup, ctx: Context) -> None:
         unwrapped = unwrap_proxy(absolutize(url, ctx.base_url))
         if unwrapped != absolutize(url, ctx.base_url):
             ctx.stats["proxy URLs unwrapped"] += 1
+        if _SCHEME.match(unwrapped) and not _IMAGE_SCHEME.match(unwrapped):
+            ctx.stats["images with a bad URL dropped"] += 1  # javascript:, file:, about: …
+            img.decompose()
+            continue
         key = unwrapped.split("#", 1)[0]
         if key in seen:
             ctx.stats["duplicate images dropped"] += 1
@@ -184,6 +200,10 @@ def typography(soup: BeautifulSoup, ctx: Context) -> None:
 #: The soup passes, in order (blocks, credits and sanitizing follow in clean_article).
 PASSES = (drop_junk, resolve_noscript, resolve_pictures, resolve_images, fix_ids,
           strip_attributes, typography)
+
+
+_SCHEME = re.compile(r"^\s*[a-z][a-z0-9+.-]*:", re.I)
+_IMAGE_SCHEME = re.compile(r"^\s*(?:https?|data):", re.I)
 
 
 def _int(value) -> int | None:

@@ -42,12 +42,22 @@ def to_xhtml(fragment: str) -> str:
         return ""
     parser = lxml_html.HTMLParser(remove_comments=True, huge_tree=True)
     root = lxml_html.fragment_fromstring(scrub(fragment), create_parent="div", parser=parser)
+    # Ids must be unique, and a link into the article must have its target.
+    ids: set[str] = set()
+    for el in root.iter():
+        if el.get("id") is not None:
+            if el.get("id") in ids:
+                del el.attrib["id"]
+            else:
+                ids.add(el.get("id"))
     out = []
     if root.text:
         out.append(_escape(root.text))
     for child in root:
         for el in child.iter():
-            if el.tag == "a" and (el.get("href") or "").lower().startswith("data:"):
+            href = el.get("href") if el.tag == "a" else None
+            if href is not None and (href.lower().startswith("data:") or
+                                     (href.startswith("#") and href[1:] not in ids)):
                 del el.attrib["href"]
         out.append(etree.tostring(child, method="xml", encoding="unicode"))
     return "".join(out)
