@@ -44,6 +44,7 @@ def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
         prepared = fit(data, asset.media_type, max_edge)
         if book.cover is not None and asset is book.assets.get(book.cover.url):
             eb.set_cover(name, prepared.data, create_page=True)
+            eb.get_item_with_id("cover").is_linear = True  # reachable: first in reading order
             continue
         eb.add_item(epub.EpubItem(uid=f"img-{asset.sha256[:16]}", file_name=name,
                                   media_type=asset.media_type, content=prepared.data))

@@ -1,0 +1,82 @@
+"""Shared fixtures: a local image server for the seed's image URLs, and a CLI runner."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED = SEEDS / "000_dc99e8bd12c8b5f6.txt"
+
+
+def photo_jpeg(width: int, height: int, seed: int = 0) -> bytes:
+    """A photo-like JPEG: smooth colour plus noise, deterministic for ``seed``."""
+    rng = random.Random(seed)
+    small = Image.new("RGB", (8, 6))
+    small.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256))
+                   for _ in range(48)])
+    im = small.resize((width, height), Image.Resampling.BICUBIC)
+    noise = Image.effect_noise((width, height), 24).convert("RGB")
+    im = Image.blend(im, noise, 0.15)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def seed_images(path: Path = SEED) -> dict[str, tuple[int, int]]:
+    """The seed's image URLs (real ones, behind the proxy) and their declared sizes."""
+    text = path.read_text(encoding="utf-8")
+    found = {}
+    for tag in re.findall(r"<img[^>]+>", text):
+        url = re.search(r'data-original="([^"]+)"', tag).group(1)
+        w = int(re.search(r'data-width="(\d+)"', tag).group(1))
+        h = int(re.search(r'data-height="(\d+)"', tag).group(1))
+        found[url] = (w, h)
+    return found
+
+
+@pytest.fixture(scope="session")
+def image_server():
+    """A real HTTP server on 127.0.0.1 that serves a JPEG at each seed image's path, under
+    /zkres1/… and /zkres2/…; ``.images`` maps the original URL to the bytes served."""
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    server.images = {}
+    for i, (url, (w, h)) in enumerate(sorted(seed_images().items())):
+        data = photo_jpeg(w, h, seed=i)
+        path = re.sub(r"^http://(zkres\d)\.myzaker\.com", r"/\1", url)
+        server.expect_request(path).respond_with_data(data, content_type="image/jpeg")
+        server.images[url] = data
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+def serve_args(server) -> list[str]:
+    """Flags that point the seed's image hosts at the local server."""
+    base = f"http://127.0.0.1:{server.port}"
+    return ["--rewrite", f"http://zkres1.myzaker.com/={base}/zkres1/",
+            "--rewrite", f"http://zkres2.myzaker.com/={base}/zkres2/",
+            "--allow-host", f"127.0.0.1:{server.port}"]
+
+
+def run_cli(*args, cwd: Path | None = None, env: dict | None = None
+            ) -> subprocess.CompletedProcess:
+    """``python -m builder ARGS`` in a subprocess, as a user would run it."""
+    full_env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", **(env or {})}
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        full_env.pop(key, None)
+    return subprocess.run([sys.executable, "-m", "builder", *map(str, args)], cwd=cwd or ROOT,
+                          env=full_env, capture_output=True, text=True, timeout=300)

