@@ -63,15 +63,13 @@ def modified_time(book_date: dt.datetime | None) -> dt.datetime:
     return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
-    """Build the book of ``config``; return the report. Raises BuilderError on bad input."""
-    report = BuildReport()
+def load_and_clean(config: BookConfig, report: BuildReport) -> list[Article]:
+    """The articles of ``config``, in book order, cleaned; their warnings go to ``report``."""
     with report.timed("load"):
         articles, warnings = load_articles(list(config.paths))
     for w in warnings:
         report.warn(w)
     articles = _unique_slugs(order_articles(articles, config.get("book", "order")))
-
     with report.timed("clean"):
         articles = [clean_article(a, quotes=config.get("clean", "cjk_quotes"),
                                   digit_spacing=config.get("clean", "cjk_digit_spacing"),
@@ -81,14 +79,12 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
         for w in a.warnings:
             report.warn(w)
         report.add_article(a)
+    return articles
 
-    title = config.get("book", "title") or (articles[0].title if len(articles) == 1 else "")
-    if not title:
-        raise SourceError("a book of several articles needs a title: give --title or "
-                          "[book] title in book.toml", ", ".join(str(p) for p in config.paths))
-    name = slugify(config.get("book", "name") or title)
-    report.name, report.title = name, title
 
+def fetch_images(config: BookConfig, articles: list[Article], report: BuildReport,
+                 progress: Progress | None = None) -> dict:
+    """Every image of ``articles`` from the cache or the web; outcomes go to ``report``."""
     requests = [Request(ref, a.source.parent) for a in articles for ref in a.images]
     with report.timed("fetch"):
         assets = fetch_assets(requests, config.settings["fetch"],
@@ -99,6 +95,20 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
     for image in report.images:
         if image["status"] == "placeholder":
             report.warn(f"image {image['url']}: {image['reason']}; a placeholder stands in")
+    return assets
+
+
+def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
+    """Build the book of ``config``; return the report. Raises BuilderError on bad input."""
+    report = BuildReport()
+    articles = load_and_clean(config, report)
+    title = config.get("book", "title") or (articles[0].title if len(articles) == 1 else "")
+    if not title:
+        raise SourceError("a book of several articles needs a title: give --title or "
+                          "[book] title in book.toml", ", ".join(str(p) for p in config.paths))
+    name = slugify(config.get("book", "name") or title)
+    report.name, report.title = name, title
+    assets = fetch_images(config, articles, report, progress)
 
     dates = [a.date for a in articles if a.date]
     cover = next((a.cover for a in articles if a.cover), None)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
+from .console import ConsoleProgress
 from .errors import BuilderError, ConfigError
 from .text import one_line
 
@@ -42,11 +44,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"builder {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    b = sub.add_parser("build", help="build the book from article files",
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
+                        help="article files or folders (default: seeds/)")
+    common.add_argument("--config", type=Path, metavar="FILE",
+                        help="book.toml (default: book.toml in the first PATHS folder, if any)")
+    common.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="image cache (default: the user cache folder)")
+    common.add_argument("--rewrite", type=_pair, action="append", metavar="FROM=TO",
+                        help="fetch URLs starting with FROM from TO + the rest (repeatable)")
+    common.add_argument("--allow-host", action="append", metavar="HOST[:PORT]",
+                        help="allow fetching from this local or private host (repeatable)")
+    common.add_argument("--refresh", action="store_true", help="fetch every image again")
+    common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    common.add_argument("-v", "--verbose", action="store_true", help="print more detail")
+    common.add_argument("--debug", action="store_true",
+                        help="show tracebacks of internal errors")
+
+    b = sub.add_parser("build", parents=[common], help="build the book from article files",
                        description="Build dist/NAME.epub, NAME.pdf, NAME-booklet.pdf and "
                        "NAME.report.json from article files (text with YAML front matter).")
-    b.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
-                   help="article files or folders (default: seeds/)")
     b.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR",
                    help="output folder (default: dist/)")
     b.add_argument("--name", help="output file name without extension (default: a slug of the "
@@ -55,76 +72,44 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--author", help="book author or editor")
     b.add_argument("--format", type=_formats, metavar="LIST",
                    help="what to write: epub,pdf,booklet (default: all three)")
-    b.add_argument("--config", type=Path, metavar="FILE",
-                   help="book.toml (default: book.toml in the first PATHS folder, if any)")
     b.add_argument("--theme", type=Path, metavar="DIR",
                    help="a theme folder with templates/ and styles/ that override the default "
                    "one file at a time")
-    b.add_argument("--cache-dir", type=Path, metavar="DIR",
-                   help="image cache (default: the user cache folder)")
     b.add_argument("--page-size", metavar="SIZE",
                    help="PDF page: A5 (default), A4, letter, square210 or WxH in mm")
-    b.add_argument("--rewrite", type=_pair, action="append", metavar="FROM=TO",
-                   help="fetch URLs starting with FROM from TO + the rest (repeatable)")
-    b.add_argument("--allow-host", action="append", metavar="HOST[:PORT]",
-                   help="allow fetching from this local or private host (repeatable)")
     b.add_argument("--offline", action="store_true", help="use cached images only")
-    b.add_argument("--refresh", action="store_true", help="fetch every image again")
     b.add_argument("--strict", action="store_true",
                    help="fail (exit 1) when any image could not be fetched")
-    b.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    b.add_argument("-v", "--verbose", action="store_true", help="print more detail")
-    b.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    b.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB it wrote")
+
+    sub.add_parser("fetch", parents=[common], help="fill the image cache without building",
+                   description="Download every image of the articles into the cache, so that "
+                   "a later 'build --offline' has them.")
+
+    i = sub.add_parser("inspect", help="show what cleaning makes of one article",
+                       description="Print the cleaned XHTML of an article and what each "
+                       "cleaning pass changed: the tool to run when a new site's articles "
+                       "look wrong.")
+    i.add_argument("file", type=Path, metavar="FILE", help="an article file")
+    i.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+    c = sub.add_parser("check", help="run EPUBCheck on an EPUB",
+                       description="Run EPUBCheck (needs Java and the epubcheck package) on an "
+                       "EPUB and print its findings; exit 1 on any error or warning.")
+    c.add_argument("file", type=Path, metavar="FILE.epub")
+    c.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     return p
-
-
-class ConsoleProgress:
-    """A rich progress bar on a terminal; plain lines otherwise; nothing when quiet."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-        self.bar = None
-        self.task = None
-        self.done = 0
-        self.total = 0
-
-    def __call__(self, event: str, **kw) -> None:
-        if self.quiet:
-            return
-        if event == "start":
-            self.total = kw["total"]
-            if self.tty and self.total:
-                from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn,
-                                           Progress, TextColumn)
-                self.bar = Progress(TextColumn("images"), BarColumn(), MofNCompleteColumn(),
-                                    DownloadColumn(), transient=True)
-                self.bar.start()
-                self.task = self.bar.add_task("images", total=self.total)
-            elif self.total:
-                print(f"fetching {self.total} image(s)", file=sys.stderr)
-        elif event == "bytes" and self.bar is not None:
-            pass
-        elif event == "done":
-            self.done += 1
-            if self.bar is not None:
-                self.bar.update(self.task, advance=1)
-            elif kw.get("status") == "placeholder" or self.done == self.total:
-                detail = f" {one_line(kw['url'])}: {kw['reason']}" if kw.get("reason") else ""
-                print(f"  [{self.done}/{self.total}] {kw['status']}{detail}", file=sys.stderr)
-        elif event == "end" and self.bar is not None:
-            self.bar.stop()
-            self.bar = None
 
 
 def _overrides(args: argparse.Namespace) -> dict:
     paths = tuple(args.paths) or (Path("seeds"),)
+    opt = lambda name: getattr(args, name, None)  # noqa: E731 - build-only flags
     return {
-        "paths": paths, "out_dir": args.out, "cache_dir": args.cache_dir,
-        "theme_dir": args.theme, "offline": args.offline, "refresh": args.refresh,
-        "strict": args.strict,
-        "book.title": args.title, "book.author": args.author, "book.name": args.name,
-        "book.formats": args.format, "pdf.page_size": args.page_size,
+        "paths": paths, "out_dir": opt("out"), "cache_dir": args.cache_dir,
+        "theme_dir": opt("theme"), "offline": bool(opt("offline")), "refresh": args.refresh,
+        "strict": bool(opt("strict")),
+        "book.title": opt("title"), "book.author": opt("author"), "book.name": opt("name"),
+        "book.formats": opt("format"), "pdf.page_size": opt("page_size"),
         "fetch.rewrite": dict(args.rewrite) if args.rewrite else None,
         "fetch.allow_hosts": args.allow_host,
     }
@@ -143,8 +128,13 @@ def run_build(args: argparse.Namespace) -> int:
     from .config import load_config
     from .render import page_size
 
+    if args.page_size:
+        try:
+            page_size(args.page_size)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, "--page-size") from None
     config = load_config(_config_file(args), _overrides(args))
-    page_size(config.get("pdf", "page_size"))  # a bad size is a usage mistake: say it early
+    page_size(config.get("pdf", "page_size"))  # a bad size in book.toml: say it before work
     report = build(config, ConsoleProgress(args.quiet))
     if not args.quiet:
         for line in report.summary():
@@ -152,7 +142,56 @@ def run_build(args: argparse.Namespace) -> int:
         if args.verbose:
             for w in report.warnings:
                 print(f"warning: {w}", file=sys.stderr)
+    if args.check and "epub" in report.outputs:
+        return run_check(Path(report.outputs["epub"]), args.quiet)
     return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from .build import fetch_images, load_and_clean
+    from .config import load_config
+    from .report import BuildReport
+
+    config = load_config(_config_file(args), _overrides(args))
+    report = BuildReport()
+    articles = load_and_clean(config, report)
+    fetch_images(config, articles, report, ConsoleProgress(args.quiet))
+    if not args.quiet:
+        print(report.summary()[0])
+    return 0
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from .clean import clean_article
+    from .load import load_article
+
+    article, warnings = load_article(args.file)
+    cleaned = clean_article(article)
+    print(f"# {cleaned.title}")
+    print(f"# cover: {cleaned.cover.url if cleaned.cover else '(none)'}")
+    print("# what cleaning did:")
+    for key, count in cleaned.stats:
+        print(f"#   {key}: {count}")
+    print(f"# figures ({len(cleaned.figures)}):")
+    for n, fig in enumerate(cleaned.figures, 1):
+        caption = one_line(fig.caption)[:60] if fig.caption else "(no caption)"
+        print(f"#   {n:3}. {len(fig.images)} image(s) · {caption}")
+    for w in (*warnings, *cleaned.warnings):
+        print(f"# warning: {one_line(w)}")
+    print(cleaned.body.replace("><figure", ">\n<figure").replace("><p>", ">\n<p>")
+          .replace("><h", ">\n<h").replace("><section", ">\n<section"))
+    return 0
+
+
+def run_check(path: Path, quiet: bool = False) -> int:
+    from .check import run_epubcheck
+
+    passed, lines = run_epubcheck(path)
+    if not quiet or not passed:
+        for line in lines:
+            print(line)
+        print(f"EPUBCheck: {path}: {'passed' if passed else 'FAILED'}")
+    return 0 if passed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,18 +199,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser().print_help()
         return 2
-    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
     for noisy in ("weasyprint", "fontTools", "httpx", "httpcore", "PIL"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    if not args.verbose:
+    if not verbose:
         logging.getLogger("builder").setLevel(logging.ERROR)
     try:
-        return run_build(args)
+        if args.command == "build":
+            return run_build(args)
+        if args.command == "fetch":
+            return run_fetch(args)
+        if args.command == "inspect":
+            return run_inspect(args)
+        return run_check(args.file)
     except BuilderError as exc:
         print(f"builder: {exc.category} error: {one_line(str(exc))}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) and exc.location and \
             exc.location.startswith("--") else 1
+    except BrokenPipeError:  # output piped into a pager or head that closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("builder: interrupted; dist/ is as it was", file=sys.stderr)
         return 130

