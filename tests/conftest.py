@@ -47,7 +47,8 @@ def seed_images(path: Path = SEED) -> dict[str, tuple[int, int]]:
 @pytest.fixture(scope="session")
 def image_server():
     """A real HTTP server on 127.0.0.1 that serves a JPEG at each seed image's path, under
-    /zkres1/… and /zkres2/…; ``.images`` maps the original URL to the bytes served."""
+    /zkres1/… and /zkres2/… for URL rewrites, and at the original path for use as an HTTP
+    proxy; ``.images`` maps the original URL to the bytes served."""
     from pytest_httpserver import HTTPServer
 
     server = HTTPServer(host="127.0.0.1", port=0)
@@ -57,6 +58,9 @@ def image_server():
         data = photo_jpeg(w, h, seed=i)
         path = re.sub(r"^http://(zkres\d)\.myzaker\.com", r"/\1", url)
         server.expect_request(path).respond_with_data(data, content_type="image/jpeg")
+        # Asked as a proxy, the server sees the original path (the two hosts' names differ).
+        proxied = re.sub(r"^http://zkres\d\.myzaker\.com", "", url)
+        server.expect_request(proxied).respond_with_data(data, content_type="image/jpeg")
         server.images[url] = data
     yield server
     server.clear()
@@ -75,8 +79,8 @@ def serve_args(server) -> list[str]:
 def run_cli(*args, cwd: Path | None = None, env: dict | None = None
             ) -> subprocess.CompletedProcess:
     """``python -m builder ARGS`` in a subprocess, as a user would run it."""
-    full_env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", **(env or {})}
-    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
-        full_env.pop(key, None)
+    full_env = {key: value for key, value in os.environ.items()
+                if key.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    full_env.update({"NO_PROXY": "127.0.0.1,localhost", **(env or {})})
     return subprocess.run([sys.executable, "-m", "builder", *map(str, args)], cwd=cwd or ROOT,
                           env=full_env, capture_output=True, text=True, timeout=300)

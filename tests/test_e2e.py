@@ -156,6 +156,22 @@ def test_rebuild_gives_identical_bytes(seed_build, image_server, tmp_path):
         assert (tmp_path / first.name).read_bytes() == first.read_bytes(), kind
 
 
+def test_images_come_through_the_http_proxy_of_the_environment(image_server, tmp_path):
+    out = tmp_path / "out"
+    proxy = f"http://127.0.0.1:{image_server.port}"
+    result = run_cli("build", SEEDS, "--out", out, "--cache-dir", tmp_path / "cache",
+                     "--format", "epub", env={"HTTP_PROXY": proxy, "http_proxy": proxy,
+                                              "NO_PROXY": "", "no_proxy": ""})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(next(out.glob("*.report.json")).read_text())
+    assert [i["status"] for i in report["images"]] == ["ok"] * 19
+    with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
+        served = {hashlib.sha256(d).hexdigest() for d in image_server.images.values()}
+        inside = {hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist()
+                  if n.endswith(".jpg")}
+    assert inside == served
+
+
 def test_unreachable_images_become_placeholders(tmp_path):
     out = tmp_path / "out"
     result = run_cli("build", SEEDS, "--out", out, "--cache-dir", tmp_path / "cache",
