@@ -13,7 +13,7 @@ from dataclasses import replace
 from bs4 import BeautifulSoup
 
 from ..model import Article, ImageRef
-from ..text import one_line
+from ..text import one_line, scrub
 from . import blocks as B
 from . import sites
 from .passes import PASSES, Context
@@ -31,7 +31,8 @@ def clean_article(article: Article, quotes: bool = True, digit_spacing: str = "r
     """``article`` with a clean XHTML body, its figures, and counts of what each pass did."""
     ctx = Context(base_url=article.base_url, id_prefix=id_prefix or f"{article.slug}-",
                   quotes=quotes, digit_spacing=digit_spacing)
-    soup = BeautifulSoup(article.body, "lxml")
+    raw = scrub(article.body)  # no control characters or lone surrogates reach the parser
+    soup = BeautifulSoup(raw, "lxml")
     for rule in sites.rules_for(article, soup):
         ctx.stats[f"site rule {rule.name}"] += 1
         sites.apply(rule, soup, ctx.stats)
@@ -61,10 +62,11 @@ def clean_article(article: Article, quotes: bool = True, digit_spacing: str = "r
 
     blocks, credits = B.split_credits(blocks, ctx)
     figures = tuple(B.figure_of(b, article.title) for b in blocks if b.kind == "figure")
-    body = sanitize(B.render(blocks, credits, article.title))
+    urls = [ref.url for fig in figures for ref in fig.images]
+    body = B.restore_images(sanitize(B.render(blocks, credits, article.title)), urls)
 
     warnings = list(article.warnings)
-    before, after = _text_length(article.body), _text_length(body)
+    before, after = _text_length(raw), _text_length(body)
     if before > 200 and after < before * 0.5:
         warnings.append(f"{article.source}: cleaning kept {after} of {before} characters of text;"
                         " run 'builder inspect' on it to see what was dropped")

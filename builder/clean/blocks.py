@@ -129,12 +129,12 @@ def linearize(root: Tag, ctx: Context) -> list[Block]:
             if state["brs"] >= 2:
                 ctx.stats["line breaks collapsed"] += 1
                 flush()
-            elif inline:
+            elif not _BLANK.match("".join(texts)):
                 inline.append("<br/>")
             continue
         if name in KEPT:
             flush()
-            if node.find("img") is None and not _deeper_than(node, MAX_DEPTH):
+            if not _deeper_than(node, MAX_DEPTH) and node.find("img") is None:
                 if ids and not node.get("id"):
                     node["id"] = ids.pop(0)
                 emit(Block(kind="kept", html=str(node), text=node.get_text()))
@@ -142,9 +142,8 @@ def linearize(root: Tag, ctx: Context) -> list[Block]:
                 note_id(node)
                 stack.extend(reversed(list(node.children)))
             continue
-        if name in INLINE and node.find(["img", *PARAGRAPHS, *KEPT, "div", "section",
-                                          "figure"]) is None \
-                and not _deeper_than(node, MAX_DEPTH):
+        if name in INLINE and not _deeper_than(node, MAX_DEPTH) and \
+                node.find(["img", *PARAGRAPHS, *KEPT, "div", "section", "figure"]) is None:
             inline.append(str(node))
             texts.append(node.get_text())
             state["brs"] = 0
@@ -253,18 +252,33 @@ def figure_of(block: Block, title: str) -> Figure:
                                for r in block.images), caption=block.caption)
 
 
+#: Images are written with a stand-in URL that the sanitizer keeps whatever the real one is;
+#: :func:`restore_images` puts the real URLs back. Which URL may be fetched is the image stage's
+#: decision, not the sanitizer's: a refused one becomes a placeholder with its reason.
+IMAGE_TOKEN = "https://image.invalid/"
+_TOKEN_SRC = re.compile(r'src="https://image\.invalid/(\d+)"')
+
+
+def restore_images(body: str, urls: list[str]) -> str:
+    return _TOKEN_SRC.sub(lambda m: f'src="{html.escape(urls[int(m.group(1))])}"', body)
+
+
 def render(blocks: list[Block], credits: list[tuple[str, str]], title: str) -> str:
-    """The blocks as an HTML fragment (sanitized afterwards)."""
+    """The blocks as an HTML fragment (sanitized afterwards); the n-th image of the figures
+    has the source ``IMAGE_TOKEN + n``."""
     esc = html.escape
     out: list[str] = []
+    n = 0
     for block in blocks:
         # The first target becomes the block's id; any others, empty anchors inside it.
         attr = f' id="{esc(block.ids[0])}"' if block.ids else ""
         anchors = "".join(f'<span id="{esc(i)}"></span>' for i in block.ids[1:])
         if block.kind == "figure":
             alt = block.caption or title
-            imgs = "".join(
-                f'<img src="{esc(r.url)}" alt="{esc(alt)}"/>' for r in block.images)
+            imgs = ""
+            for _ in block.images:
+                imgs += f'<img src="{IMAGE_TOKEN}{n}" alt="{esc(alt)}"/>'
+                n += 1
             cap = f"<figcaption>{esc(block.caption)}</figcaption>" if block.caption else ""
             out.append(f"<figure{attr}>{anchors}{imgs}{cap}</figure>")
         elif block.kind == "kept":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
@@ -95,6 +96,8 @@ def resolve_noscript(soup: BeautifulSoup, ctx: Context) -> None:
 def resolve_pictures(soup: BeautifulSoup, ctx: Context) -> None:
     """``<picture>``: the largest ``<source>`` candidate when the ``<img>`` has none."""
     for pic in soup.find_all("picture"):
+        if pic.decomposed:  # inside a picture already resolved
+            continue
         img = pic.find("img")
         best = None
         for source in pic.find_all("source"):
@@ -130,8 +133,9 @@ def resolve_images(soup: BeautifulSoup, ctx: Context) -> None:
         unwrapped = unwrap_proxy(absolutize(url, ctx.base_url))
         if unwrapped != absolutize(url, ctx.base_url):
             ctx.stats["proxy URLs unwrapped"] += 1
-        if _SCHEME.match(unwrapped) and not _IMAGE_SCHEME.match(unwrapped):
-            ctx.stats["images with a bad URL dropped"] += 1  # javascript:, file:, about: …
+        probe = re.sub(r"[\t\n\r]", "", unwrapped)  # as browsers read it: "java\tscript:"
+        if _NOT_A_RESOURCE.match(probe) or not _parses(unwrapped):
+            ctx.stats["images with a bad URL dropped"] += 1  # javascript:, about: …
             img.decompose()
             continue
         key = unwrapped.split("#", 1)[0]
@@ -202,8 +206,17 @@ PASSES = (drop_junk, resolve_noscript, resolve_pictures, resolve_images, fix_ids
           strip_attributes, typography)
 
 
-_SCHEME = re.compile(r"^\s*[a-z][a-z0-9+.-]*:", re.I)
-_IMAGE_SCHEME = re.compile(r"^\s*(?:https?|data):", re.I)
+#: Schemes that name no resource at all. Other schemes (file:, ftp: …) stay, so that the image
+#: stage refuses them with a reason and a placeholder shows where the image was.
+_NOT_A_RESOURCE = re.compile(r"^\s*(?:javascript|vbscript|about|mailto|tel|blob):", re.I)
+
+
+def _parses(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 - raises on a bad host or port
+    except ValueError:
+        return False
+    return True
 
 
 def _int(value) -> int | None:

@@ -24,7 +24,10 @@ def unwrap_proxy(url: str, depth: int = 0) -> str:
     url = url.strip()
     if depth > 5 or not _ABSOLUTE.match(url):
         return url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL we can look inside
+        return url
     query = parts.query
     if query:
         for candidate in (unquote(query), query):
@@ -68,7 +71,11 @@ def is_placeholder_src(src: str) -> bool:
     if src.lower().startswith("data:"):
         # A tiny inline image is the lazy-loading placeholder; a large one may be real.
         return len(src) < 400 or src.lower().startswith(("data:image/gif", "data:image/svg"))
-    return bool(_PLACEHOLDER_NAMES.search(urlsplit(src).path))
+    try:
+        path = urlsplit(src).path
+    except ValueError:  # no URL at all: nothing to show
+        return True
+    return bool(_PLACEHOLDER_NAMES.search(path))
 
 
 def absolutize(url: str, base: str | None) -> str:
@@ -77,5 +84,8 @@ def absolutize(url: str, base: str | None) -> str:
     if url.startswith("//"):
         return "https:" + url
     if base and not re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I):
-        return urljoin(base, url)
+        try:
+            return urljoin(base, url)
+        except ValueError:
+            return url
     return url
