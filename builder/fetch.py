@@ -59,8 +59,10 @@ class Request:
 def _blocked(ip: ipaddress._BaseAddress) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
+    # ``is_global`` also excludes the shared 100.64.0.0/10, where Alibaba Cloud's metadata
+    # service (100.100.100.200) lives.
     return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
-            or ip.is_unspecified or ip.is_reserved or
+            or ip.is_unspecified or ip.is_reserved or not ip.is_global or
             (isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None
              and _blocked(ip.sixtofour)))
 
@@ -264,7 +266,11 @@ class Fetcher:
                     return self._read(resp, deadline, on_bytes)
             except httpx.TimeoutException:
                 raise FetchFailed("timeout", retry=True) from None
+            except httpx.InvalidURL as exc:  # a control character, too long …
+                raise FetchFailed(f"invalid URL: {exc}"[:200]) from None
             except (httpx.TransportError, httpx.DecodingError) as exc:
+                if "complete message body" in str(exc):  # h11: the peer closed mid-body
+                    raise FetchFailed(f"truncated: {exc}"[:200], retry=True) from None
                 raise FetchFailed(f"connection error: {type(exc).__name__}: {exc}"[:200],
                                   retry=True) from None
         raise FetchFailed(f"too many redirects (more than {MAX_REDIRECTS})")

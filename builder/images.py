@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from lxml import etree
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 KEPT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
+#: What Pillow's decoders raise on damaged or hostile bytes (its plugins are not consistent).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,
+                 ZeroDivisionError, struct.error)
 
 
 class ImageRejected(Exception):
@@ -37,6 +41,8 @@ def _is_svg(data: bytes) -> bool:
 
 
 _SVG_EXTERNAL = re.compile(r"^\s*(?!#|data:image/(?:png|jpe?g|gif);)", re.I)
+#: A CSS reference to anything but a fragment of the SVG itself.
+_CSS_EXTERNAL = re.compile(r"url\s*\(\s*['\"]?\s*(?!#)|@import", re.I)
 
 
 def check_svg(data: bytes) -> Prepared:
@@ -49,6 +55,8 @@ def check_svg(data: bytes) -> Prepared:
         raise ImageRejected(f"broken SVG: {exc}") from None
     if b"<!ENTITY" in data:
         raise ImageRejected("unsafe SVG: entity declarations")
+    if not isinstance(root.tag, str) or etree.QName(root).localname.lower() != "svg":
+        raise ImageRejected("not an image: XML without an <svg> root")
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
@@ -61,6 +69,8 @@ def check_svg(data: bytes) -> Prepared:
                 raise ImageRejected(f"unsafe SVG: event handler {attr}")
             if attr in ("href", "src") and _SVG_EXTERNAL.match(value):
                 raise ImageRejected("unsafe SVG: external reference")
+            if _CSS_EXTERNAL.search(value):
+                raise ImageRejected("unsafe SVG: external reference in style")
         if local == "style" and re.search(r"url\s*\(|@import", el.text or "", re.I):
             raise ImageRejected("unsafe SVG: external reference in style")
     width = _svg_length(root.get("width")) or 800
@@ -97,12 +107,15 @@ def prepare(data: bytes, max_pixels: int) -> Prepared:
             raise ImageRejected("too large: decompression bomb") from None
         except UnidentifiedImageError:
             raise ImageRejected("not an image") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except DECODE_ERRORS as exc:
             raise ImageRejected(f"broken image: {exc}") from None
-    orientation = im.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
-    if fmt in KEPT_FORMATS and im.mode != "CMYK" and orientation in (1, None):
-        return Prepared(data, KEPT_FORMATS[fmt], im.width, im.height)
-    return _reencode(ImageOps.exif_transpose(im))
+        try:
+            orientation = im.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
+            if fmt in KEPT_FORMATS and im.mode != "CMYK" and orientation in (1, None):
+                return Prepared(data, KEPT_FORMATS[fmt], im.width, im.height)
+            return _reencode(ImageOps.exif_transpose(im))
+        except DECODE_ERRORS as exc:
+            raise ImageRejected(f"broken image: {exc}") from None
 
 
 def _has_alpha(im: Image.Image) -> bool:

@@ -1,0 +1,526 @@
+"""Downloading images: against a local HTTP server on 127.0.0.1 only, with tiny timeouts."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request as WRequest
+from werkzeug import Response
+
+import helpers_images as H
+from builder.config import DEFAULTS
+from builder.fetch import FetchFailed, Fetcher, Guard, Request, Store, fetch_assets
+from builder.images import placeholder
+from builder.model import ImageRef
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+              "all_proxy", "no_proxy")
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def make_httpserver():
+    """The plugin's server, but on 127.0.0.1 and threaded: a hanging handler must not hold up
+    the retries and tests that follow it."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    # A proxy from the environment would carry requests off this machine.
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def release():
+    """Set when the test ends, so that a handler left sleeping returns at once."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def make_settings(port: int | None, **changes) -> dict:
+    s = {key: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+         for key, (_, v) in DEFAULTS["fetch"].items()}
+    s.update(allow_hosts=[f"127.0.0.1:{port}"] if port else [], timeout=1.0, deadline=3.0,
+             retries=3, concurrency=4, per_host=2)
+    s.update(changes)
+    return s
+
+
+@pytest.fixture
+def settings(httpserver):
+    return make_settings(httpserver.port)
+
+
+def hits(server: HTTPServer, path: str) -> int:
+    return sum(1 for req, _ in server.log if req.path == path)
+
+
+def fetch_one(url: str, settings: dict, tmp_path: Path, **kw):
+    folder = tmp_path / "article"
+    folder.mkdir(exist_ok=True)
+    assets = fetch_assets([Request(ImageRef(url), folder)], settings, tmp_path / "cache", **kw)
+    return assets[url]
+
+
+# --- success and the cache -------------------------------------------------------------------
+
+def test_ok_jpeg(httpserver, settings, tmp_path):
+    data = H.jpeg(40, 30)
+    httpserver.expect_request("/ok.jpg").respond_with_data(data, content_type="image/jpeg")
+    url = httpserver.url_for("/ok.jpg")
+    events = []
+    asset = fetch_one(url, settings, tmp_path, progress=lambda *a, **k: events.append(a[0]))
+    assert asset.status == "ok" and asset.reason is None
+    assert asset.url == url
+    assert asset.path.read_bytes() == data
+    assert asset.sha256 == hashlib.sha256(data).hexdigest()
+    assert (asset.media_type, asset.width, asset.height, asset.bytes) == \
+        ("image/jpeg", 40, 30, len(data))
+    assert asset.path.is_relative_to(tmp_path / "cache")
+    assert hits(httpserver, "/ok.jpg") == 1
+    assert events[0] == "start" and events[-1] == "end" and "done" in events
+    # It was asked for politely.
+    req = httpserver.log[0][0]
+    assert req.headers["User-Agent"].startswith("builder/")
+
+
+def test_second_run_uses_the_cache(httpserver, settings, tmp_path):
+    httpserver.expect_request("/cached.jpg").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    url = httpserver.url_for("/cached.jpg")
+    first = fetch_one(url, settings, tmp_path)
+    assert first.status == "ok"
+    n = len(httpserver.log)
+    second = fetch_one(url, settings, tmp_path)
+    assert len(httpserver.log) == n  # not a single request
+    assert second.status == "cached"
+    assert (second.sha256, second.path, second.width, second.height) == \
+        (first.sha256, first.path, first.width, first.height)
+    # Offline, the cache is all there is, and it is enough.
+    assert fetch_one(url, settings, tmp_path, offline=True).status == "cached"
+    # refresh=True asks again.
+    assert fetch_one(url, settings, tmp_path, refresh=True).status == "ok"
+    assert hits(httpserver, "/cached.jpg") == 2
+
+
+def test_corrupt_cache_object_is_refetched(httpserver, settings, tmp_path):
+    data = H.jpeg(33, 22)
+    httpserver.expect_request("/c.jpg").respond_with_data(data, content_type="image/jpeg")
+    url = httpserver.url_for("/c.jpg")
+    first = fetch_one(url, settings, tmp_path)
+    first.path.write_bytes(b"bit rot")
+    again = fetch_one(url, settings, tmp_path)
+    assert again.status == "ok"
+    assert again.path.read_bytes() == data
+    assert hits(httpserver, "/c.jpg") == 2
+
+
+def test_store_get_detects_corruption(tmp_path):
+    store = Store(tmp_path)
+    prepared = placeholder(300, 200, "x")
+    asset = store.put("http://a.example/x.png", prepared)
+    assert store.get("http://a.example/x.png").status == "cached"
+    asset.path.write_bytes(prepared.data[:-1])
+    assert store.get("http://a.example/x.png") is None
+    assert not asset.path.exists()
+    assert store.get("http://never.example/") is None
+
+
+# --- HTTP failures ---------------------------------------------------------------------------
+
+def test_404_is_not_retried(httpserver, settings, tmp_path):
+    httpserver.expect_request("/missing.jpg").respond_with_data("nope", status=404)
+    asset = fetch_one(httpserver.url_for("/missing.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert "http 404" in asset.reason
+    assert hits(httpserver, "/missing.jpg") == 1
+    assert asset.media_type == "image/png" and asset.path.exists()
+    assert asset.bytes == 0
+
+
+def test_500_then_200_is_retried(httpserver, settings, tmp_path):
+    data = H.jpeg()
+    httpserver.expect_oneshot_request("/flaky.jpg").respond_with_data("oops", status=500)
+    httpserver.expect_request("/flaky.jpg").respond_with_data(data, content_type="image/jpeg")
+    asset = fetch_one(httpserver.url_for("/flaky.jpg"), settings, tmp_path)
+    assert asset.status == "ok"
+    assert asset.path.read_bytes() == data
+    assert hits(httpserver, "/flaky.jpg") == 2
+
+
+def test_retries_are_bounded(httpserver, settings, tmp_path):
+    httpserver.expect_request("/down.jpg").respond_with_data("oops", status=503)
+    asset = fetch_one(httpserver.url_for("/down.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder" and "http 503" in asset.reason
+    assert hits(httpserver, "/down.jpg") == 3
+
+
+def test_429_with_long_retry_after_gives_up_at_once(httpserver, settings, tmp_path):
+    httpserver.expect_request("/busy.jpg").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "3600"})
+    start = time.monotonic()
+    asset = fetch_one(httpserver.url_for("/busy.jpg"), settings, tmp_path)
+    assert "http 429" in asset.reason
+    assert time.monotonic() - start < 1.5
+    assert hits(httpserver, "/busy.jpg") == 1
+
+
+def test_hanging_server_times_out(httpserver, settings, tmp_path, release):
+    def hang(request: WRequest) -> Response:
+        release.wait(3)
+        return Response(H.jpeg(), content_type="image/jpeg")
+
+    httpserver.expect_request("/hang.jpg").respond_with_handler(hang)
+    start = time.monotonic()
+    asset = fetch_one(httpserver.url_for("/hang.jpg"), settings, tmp_path)
+    elapsed = time.monotonic() - start
+    assert asset.status == "placeholder"
+    assert "timeout" in asset.reason
+    assert elapsed < settings["deadline"] + 1.0
+
+
+def test_trickling_server_stopped_by_the_deadline(httpserver, tmp_path, release):
+    settings = make_settings(httpserver.port, timeout=1.0, deadline=2.0)
+
+    def trickle(request: WRequest) -> Response:
+        def body():
+            yield H.jpeg()[:2]
+            for _ in range(200):  # 40 s in all: each byte well inside the read timeout
+                if release.wait(0.2):
+                    return
+                yield b"\x00"
+        return Response(body(), content_type="image/jpeg")
+
+    httpserver.expect_request("/trickle.jpg").respond_with_handler(trickle)
+    start = time.monotonic()
+    asset = fetch_one(httpserver.url_for("/trickle.jpg"), settings, tmp_path)
+    elapsed = time.monotonic() - start
+    assert asset.status == "placeholder"
+    assert "timeout" in asset.reason or "deadline" in asset.reason
+    assert settings["deadline"] - 0.5 < elapsed < settings["deadline"] + 1.0
+
+
+def test_redirect_followed(httpserver, settings, tmp_path):
+    data = H.png(5, 5)
+    httpserver.expect_request("/old.png").respond_with_data(
+        "", status=301, headers={"Location": "/new.png"})
+    httpserver.expect_request("/new.png").respond_with_data(data, content_type="image/png")
+    asset = fetch_one(httpserver.url_for("/old.png"), settings, tmp_path)
+    assert asset.status == "ok" and asset.path.read_bytes() == data
+    assert asset.url == httpserver.url_for("/old.png")
+
+
+def test_redirect_loop(httpserver, settings, tmp_path):
+    httpserver.expect_request("/loop.jpg").respond_with_data(
+        "", status=302, headers={"Location": "/loop.jpg"})
+    asset = fetch_one(httpserver.url_for("/loop.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert "too many redirects" in asset.reason
+    assert hits(httpserver, "/loop.jpg") == 6  # the request and five redirects, no retry
+
+
+def test_redirect_to_file_url_blocked(httpserver, settings, tmp_path):
+    httpserver.expect_request("/evil.jpg").respond_with_data(
+        "", status=302, headers={"Location": "file:///etc/passwd"})
+    asset = fetch_one(httpserver.url_for("/evil.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert "blocked scheme" in asset.reason
+    assert hits(httpserver, "/evil.jpg") == 1
+
+
+def test_redirect_to_private_address_blocked(httpserver, settings, tmp_path):
+    httpserver.expect_request("/meta.jpg").respond_with_data(
+        "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    asset = fetch_one(httpserver.url_for("/meta.jpg"), settings, tmp_path)
+    assert "blocked address" in asset.reason
+
+
+def test_redirect_without_location(httpserver, settings, tmp_path):
+    httpserver.expect_request("/nowhere.jpg").respond_with_data("", status=302)
+    asset = fetch_one(httpserver.url_for("/nowhere.jpg"), settings, tmp_path)
+    assert "without Location" in asset.reason
+
+
+# --- what comes back -------------------------------------------------------------------------
+
+def test_html_served_as_jpeg_is_not_an_image(httpserver, settings, tmp_path):
+    httpserver.expect_request("/page.jpg").respond_with_data(H.HTML, content_type="image/jpeg")
+    asset = fetch_one(httpserver.url_for("/page.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert "not an image" in asset.reason
+    assert hits(httpserver, "/page.jpg") == 1
+
+
+def test_png_labelled_jpeg_is_a_png(httpserver, settings, tmp_path):
+    data = H.png(7, 9)
+    httpserver.expect_request("/really.jpg").respond_with_data(data, content_type="image/jpeg")
+    asset = fetch_one(httpserver.url_for("/really.jpg"), settings, tmp_path)
+    assert asset.status == "ok"
+    assert (asset.media_type, asset.extension, asset.width, asset.height) == \
+        ("image/png", ".png", 7, 9)
+
+
+def test_truncated_body(httpserver, settings, tmp_path):
+    data = H.jpeg(100, 100)
+
+    def short(request: WRequest) -> Response:
+        # An iterable body keeps werkzeug from correcting the Content-Length.
+        return Response(iter([data[:100]]), content_type="image/jpeg",
+                        headers={"Content-Length": str(len(data))})
+
+    httpserver.expect_request("/short.jpg").respond_with_handler(short)
+    asset = fetch_one(httpserver.url_for("/short.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert asset.reason.startswith("truncated")
+    assert hits(httpserver, "/short.jpg") == 3  # a cut connection may pass: retried
+
+
+def test_truncated_body_with_mock_transport(tmp_path):
+    data = H.jpeg(100, 100)
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, headers={"Content-Length": str(len(data)),
+                                            "Content-Type": "image/jpeg"}, content=data[:50])
+
+    settings = make_settings(1, retries=2)
+    fetcher = Fetcher(settings, transport=httpx.MockTransport(handler))
+    try:
+        with pytest.raises(FetchFailed, match=r"^truncated: 50 of [\d,]+ bytes$"):
+            fetcher.get("http://127.0.0.1:1/x.jpg")
+    finally:
+        fetcher.close()
+    assert len(calls) == 2
+
+
+def test_too_large_by_content_length(httpserver, tmp_path):
+    settings = make_settings(httpserver.port, max_bytes=1000)
+    httpserver.expect_request("/big.jpg").respond_with_data(H.jpeg(300, 300, color=None),
+                                                           content_type="image/jpeg")
+    asset = fetch_one(httpserver.url_for("/big.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert "too large" in asset.reason
+    assert hits(httpserver, "/big.jpg") == 1
+
+
+def test_too_large_while_streaming(httpserver, tmp_path):
+    settings = make_settings(httpserver.port, max_bytes=10_000)
+
+    def stream(request: WRequest) -> Response:
+        return Response((b"\xff" * 4096 for _ in range(100)), content_type="image/jpeg")
+
+    httpserver.expect_request("/endless.jpg").respond_with_handler(stream)
+    asset = fetch_one(httpserver.url_for("/endless.jpg"), settings, tmp_path)
+    assert "too large" in asset.reason
+
+
+def test_gzip_bomb_capped(httpserver, tmp_path):
+    settings = make_settings(httpserver.port, max_bytes=100_000)
+    bomb = gzip.compress(b"\x00" * 5_000_000)
+    assert len(bomb) < 100_000
+    httpserver.expect_request("/bomb.jpg").respond_with_data(
+        bomb, content_type="image/jpeg", headers={"Content-Encoding": "gzip"})
+    asset = fetch_one(httpserver.url_for("/bomb.jpg"), settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert "too large" in asset.reason
+
+
+def test_gzip_image_within_cap_decoded(httpserver, settings, tmp_path):
+    data = H.png(20, 20)
+    httpserver.expect_request("/gz.png").respond_with_data(
+        gzip.compress(data), content_type="image/png", headers={"Content-Encoding": "gzip"})
+    asset = fetch_one(httpserver.url_for("/gz.png"), settings, tmp_path)
+    assert asset.status == "ok" and asset.path.read_bytes() == data
+
+
+# --- what may be fetched ---------------------------------------------------------------------
+
+def test_loopback_blocked_without_allow_hosts(httpserver, tmp_path):
+    httpserver.expect_request("/x.jpg").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    asset = fetch_one(httpserver.url_for("/x.jpg"), make_settings(None), tmp_path)
+    assert asset.status == "placeholder"
+    assert "blocked address" in asset.reason
+    assert hits(httpserver, "/x.jpg") == 0
+
+
+def test_allow_hosts_is_per_port(httpserver, tmp_path):
+    settings = make_settings(None, allow_hosts=[f"127.0.0.1:{httpserver.port + 1}"])
+    asset = fetch_one(httpserver.url_for("/x.jpg"), settings, tmp_path)
+    assert "blocked address" in asset.reason
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.1/", "http://2130706433/", "http://0x7f000001/", "http://0177.0.0.1/",
+    "http://[::ffff:127.0.0.1]/", "http://[::1]/", "http://user@127.0.0.1/",
+    "http://user:pw@127.0.0.1:8080/", "http://169.254.169.254/", "http://10.0.0.1/",
+    "http://192.168.1.1/", "http://172.16.0.1/", "http://0.0.0.0/", "http://224.0.0.1/",
+    "http://[fe80::1]/", "http://[fc00::1]/", "https://127.0.0.1:443/", "http://localhost/",
+    "HTTP://127.0.0.1/", "http://0/", "http://127.000.000.001/", "http://0x7f.1/",
+    "http://[::ffff:7f00:1]/", "http://[fe80::1%25eth0]/", "http://[2002:7f00:1::]/",
+    "http://100.100.100.200/latest/meta-data/", "http://100.64.0.1/",
+])
+def test_guard_blocks_local_and_private_addresses(url):
+    with pytest.raises(FetchFailed, match="blocked"):
+        Guard([]).check(url)
+
+
+@pytest.mark.parametrize("url, scheme", [
+    ("file:///etc/passwd", "file"), ("ftp://example.com/x.jpg", "ftp"),
+    ("gopher://127.0.0.1/", "gopher"), ("javascript:alert(1)", "javascript"),
+])
+def test_guard_blocks_other_schemes(url, scheme):
+    with pytest.raises(FetchFailed, match=f"blocked scheme {scheme}"):
+        Guard([]).check(url)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999/", "http:///x.jpg"])
+def test_guard_rejects_invalid_urls(url):
+    with pytest.raises(FetchFailed, match="invalid URL"):
+        Guard([]).check(url)
+
+
+def test_guard_allows_listed_hosts():
+    Guard(["127.0.0.1:8080"]).check("http://127.0.0.1:8080/x.jpg")
+    Guard(["10.0.0.1"]).check("http://10.0.0.1/x.jpg")
+    Guard(["::1"]).check("http://[::1]/x.jpg")
+    Guard(["93.184.215.14"]).check("http://93.184.215.14/x.jpg")
+    Guard([]).check("http://93.184.215.14/x.jpg")  # a public literal needs no look-up
+
+
+@pytest.mark.parametrize("suffix", ["/\x00x.jpg", "/x.jpg\n", "/x\x7f.jpg", "/" + "a" * 70_000])
+def test_url_the_client_refuses_is_a_placeholder_not_a_crash(httpserver, settings, tmp_path,
+                                                              suffix):
+    ok = httpserver.url_for("/fine.jpg")
+    httpserver.expect_request("/fine.jpg").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    bad = f"http://127.0.0.1:{httpserver.port}{suffix}"
+    folder = tmp_path / "a"
+    folder.mkdir()
+    assets = fetch_assets([Request(ImageRef(bad), folder), Request(ImageRef(ok), folder)],
+                          settings, tmp_path / "cache")
+    assert assets[bad].status == "placeholder" and "invalid URL" in assets[bad].reason
+    assert assets[ok].status == "ok"  # one bad URL does not sink the others
+
+
+def test_blocked_scheme_through_fetch_assets(tmp_path, settings):
+    for url in ("file:///etc/passwd", "ftp://127.0.0.1/x.jpg"):
+        asset = fetch_one(url, settings, tmp_path)
+        assert asset.status == "placeholder" and "blocked scheme" in asset.reason
+
+
+def test_data_url(tmp_path, settings):
+    data = H.png(6, 4)
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    asset = fetch_one(url, settings, tmp_path)
+    assert asset.status == "ok"
+    assert asset.path.read_bytes() == data and (asset.width, asset.height) == (6, 4)
+
+
+def test_bad_data_url(tmp_path, settings):
+    asset = fetch_one("data:image/png;base64,!!!!", settings, tmp_path)
+    assert asset.status == "placeholder"
+
+
+def test_relative_path_inside_the_folder(tmp_path, settings):
+    folder = tmp_path / "article"
+    (folder / "img").mkdir(parents=True)
+    data = H.jpeg(12, 8)
+    (folder / "img" / "a b.jpg").write_bytes(data)
+    assets = fetch_assets([Request(ImageRef("img/a%20b.jpg"), folder),
+                           Request(ImageRef("./img/a b.jpg?v=1"), folder)],
+                          settings, tmp_path / "cache", offline=True)
+    for asset in assets.values():
+        assert asset.status == "ok" and asset.path.read_bytes() == data
+
+
+@pytest.mark.parametrize("url", ["../secret.jpg", "img/../../secret.jpg", "/etc/hostname",
+                                 "%2e%2e/secret.jpg"])
+def test_path_outside_the_folder_refused(tmp_path, settings, url):
+    (tmp_path / "secret.jpg").write_bytes(H.jpeg())
+    (tmp_path / "article" / "img").mkdir(parents=True)
+    asset = fetch_one(url, settings, tmp_path)
+    assert asset.status == "placeholder"
+    assert "outside" in asset.reason
+
+
+def test_symlink_out_of_the_folder_refused(tmp_path, settings):
+    (tmp_path / "secret.jpg").write_bytes(H.jpeg())
+    (tmp_path / "article").mkdir()
+    (tmp_path / "article" / "link.jpg").symlink_to(tmp_path / "secret.jpg")
+    asset = fetch_one("link.jpg", settings, tmp_path)
+    assert "outside" in asset.reason
+
+
+def test_missing_local_file(tmp_path, settings):
+    asset = fetch_one("nothing.jpg", settings, tmp_path)
+    assert asset.status == "placeholder" and "not found" in asset.reason
+
+
+def test_offline_with_empty_cache(httpserver, settings, tmp_path):
+    asset = fetch_one(httpserver.url_for("/never.jpg"), settings, tmp_path, offline=True)
+    assert asset.status == "placeholder"
+    assert "offline" in asset.reason
+    assert hits(httpserver, "/never.jpg") == 0
+
+
+def test_rewrite_map(httpserver, tmp_path):
+    data = H.jpeg(21, 13)
+    settings = make_settings(httpserver.port, rewrite={
+        "http://example.invalid/": f"http://127.0.0.1:{httpserver.port}/mirror/"})
+    httpserver.expect_request("/mirror/pic.jpg").respond_with_data(data, content_type="image/jpeg")
+    asset = fetch_one("http://example.invalid/pic.jpg", settings, tmp_path)
+    assert asset.status == "ok"
+    assert asset.url == "http://example.invalid/pic.jpg"
+    assert asset.path.read_bytes() == data
+    assert hits(httpserver, "/mirror/pic.jpg") == 1
+
+
+def test_same_url_downloaded_once(httpserver, settings, tmp_path):
+    httpserver.expect_request("/once.jpg").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    url = httpserver.url_for("/once.jpg")
+    folder = tmp_path / "a"
+    folder.mkdir()
+    refs = [ImageRef(url), ImageRef(url, alt="again"), ImageRef(url + "#frag")]
+    assets = fetch_assets([Request(r, folder) for r in refs], settings, tmp_path / "cache")
+    assert hits(httpserver, "/once.jpg") == 1
+    assert set(assets) == {url, url + "#frag"}
+    assert assets[url].status == "ok"
+    assert assets[url + "#frag"] is assets[url]
+
+
+def test_many_images_at_once(httpserver, settings, tmp_path):
+    for i in range(12):
+        httpserver.expect_request(f"/many/{i}.png").respond_with_data(
+            H.png(i + 1, 3), content_type="image/png")
+    folder = tmp_path / "a"
+    folder.mkdir()
+    urls = [httpserver.url_for(f"/many/{i}.png") for i in range(12)]
+    assets = fetch_assets([Request(ImageRef(u), folder) for u in urls], settings,
+                          tmp_path / "cache")
+    assert [assets[u].width for u in urls] == list(range(1, 13))
+    assert all(assets[u].status == "ok" for u in urls)
+
+
+def test_placeholder_takes_the_size_hints(httpserver, settings, tmp_path):
+    httpserver.expect_request("/gone.jpg").respond_with_data("", status=410)
+    url = httpserver.url_for("/gone.jpg")
+    assets = fetch_assets([Request(ImageRef(url, width_hint=640, height_hint=480), tmp_path)],
+                          settings, tmp_path / "cache")
+    assert (assets[url].width, assets[url].height) == (640, 480)
+    assert "http 410" in assets[url].reason
