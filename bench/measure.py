@@ -1,0 +1,48 @@
+"""Run one command and print its wall time, CPU time and peak RSS as JSON (one line).
+
+    python -I -S bench/measure.py TIMEOUT LOG -- COMMAND [ARGS...]
+
+Why a separate small process: Linux counts, in a child's peak RSS (``ru_maxrss``), the
+high-water RSS of the address space it replaced at ``exec`` — and with ``vfork``/``posix_spawn``
+(what Python's subprocess uses) that address space is the *parent's*. Measured from the
+benchmark process itself, which reads PDFs of 90 MB, every child would report at least the
+benchmark's own peak. Spawned from this launcher, which imports nothing but a few standard
+modules, a child's figure is exact down to this launcher's own ~10 MB.
+
+The command's output goes to LOG; it is killed after TIMEOUT seconds. Uses ``os.wait4`` for
+the rusage of that child (and of the children it waited for, e.g. WeasyPrint under pandoc).
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+
+def main() -> int:
+    timeout, log = float(sys.argv[1]), sys.argv[2]
+    if sys.argv[3] != "--" or len(sys.argv) < 5:
+        print("usage: measure.py TIMEOUT LOG -- COMMAND [ARGS...]", file=sys.stderr)
+        return 2
+    cmd = sys.argv[4:]
+    actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+               (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+               (os.POSIX_SPAWN_DUP2, 1, 2)]
+    start = time.perf_counter()
+    pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=actions)
+    signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    _, status, usage = os.wait4(pid, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    wall = time.perf_counter() - start
+    print(json.dumps({
+        "wall_s": round(wall, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "user_s": round(usage.ru_utime, 3), "sys_s": round(usage.ru_stime, 3),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "returncode": os.waitstatus_to_exitcode(status)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

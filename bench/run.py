@@ -1,0 +1,732 @@
+#!/usr/bin/env python3
+"""Benchmark the builder against its targets, and against its peers on the same inputs.
+
+Inputs: the seed article (its images made up at their declared sizes) and a generated corpus
+(:mod:`bench.corpus`, 20 articles and about 400 photos by default), their images served from
+127.0.0.1 by :mod:`bench.server` through ``--rewrite``; nothing else is contacted.
+
+Scenarios, each a ``python -m builder build`` child process:
+
+- ``cold``: empty image cache, every image fetched with ``--latency`` (100 ms) before each
+  response; all three formats;
+- ``warm``: every image cached; all three formats;
+- ``rebuild``: one article changed since the warm build (one paragraph added); all formats;
+- ``epub``: EPUB only, warm; ``pdf``: PDF only, warm.
+
+Peers (:mod:`bench.peers`), when installed: pandoc HTML → EPUB3, pandoc → PDF through
+WeasyPrint, bare WeasyPrint, calibre's ebook-convert.
+
+For each run: wall time, CPU time (user + system) and peak RSS of the child (``os.wait4``), the
+stages of the report's ``timings``, output sizes against the image bytes, PDF page counts. Every
+scenario and peer runs once; then more runs (up to ``--runs``) are added, cheapest first, while
+the estimated total stays within ``--budget`` seconds. Medians are reported.
+
+Results: ``bench/results/bench-<UTC time>.{json,md}`` and ``latest.{json,md}``.
+
+    python bench/run.py                      # what `make bench` runs
+    python bench/run.py --articles 20 --runs 3
+    python bench/run.py --quick --no-peers   # a tiny corpus, one run: the smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import corpus as corpus_mod  # noqa: E402
+from bench import peers as peers_mod  # noqa: E402
+from bench.server import ImageServer  # noqa: E402
+
+SEED = ROOT / "seeds" / "000_dc99e8bd12c8b5f6.txt"
+EPOCH = "1661924079"
+STAGES = ("load", "clean", "fetch", "render", "epub", "pdf", "impose")
+SCENARIOS = {  # name: (formats, what it measures)
+    "cold": ("epub,pdf,booklet", "empty cache, every image fetched (latency per request)"),
+    "warm": ("epub,pdf,booklet", "every image cached, all three formats"),
+    "rebuild": ("epub,pdf,booklet", "one article changed since the warm build"),
+    "epub": ("epub", "EPUB only, warm cache"),
+    "pdf": ("pdf", "PDF only, warm cache"),
+}
+TARGETS = (
+    # id, text, limit
+    ("epub_vs_pandoc", "warm EPUB build ≤ 0.3× pandoc HTML→EPUB (wall)", 0.3),
+    ("pdf_vs_weasyprint", "warm PDF build ≤ 1.0× bare WeasyPrint (wall)", 1.0),
+    ("cold_fetch_vs_ideal", "cold fetch stage within 1.3× of the ideal", 1.3),
+    ("rebuild_vs_warm", "rebuild after one article changed ≤ 0.25× full warm build (wall)", 0.25),
+    ("epub_size_vs_images", "EPUB size ≤ 1.03× the sum of image bytes", 1.03),
+    ("pdf_rss_vs_weasyprint", "PDF build peak RSS ≤ 1.2× bare WeasyPrint's", 1.2),
+)
+
+
+class BenchError(Exception):
+    pass
+
+
+# -- measuring one child process ----------------------------------------------------------------
+
+def child_env() -> dict[str, str]:
+    """The environment of every child: reproducible dates, and a safety net: any URL that was not
+    rewritten to the local server goes to a proxy on a closed local port, never out."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update({"SOURCE_DATE_EPOCH": EPOCH, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1",
+                "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+                "ALL_PROXY": "http://127.0.0.1:9",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
+    return env
+
+
+def measure(cmd: list[str], log: Path, timeout: float, cwd: Path = ROOT) -> dict:
+    """Run ``cmd`` through the small launcher :mod:`bench.measure`; its wall time, CPU time and
+    peak RSS (of it and the children it waited for), from ``os.wait4``. (Not from this process:
+    see bench/measure.py for why the peak RSS would be wrong.)"""
+    launcher = [sys.executable, "-I", "-S", str(HERE / "measure.py"), str(timeout), str(log),
+                "--", *cmd]
+    proc = subprocess.run(launcher, cwd=cwd, env=child_env(), capture_output=True, text=True,
+                          timeout=timeout + 60, stdin=subprocess.DEVNULL)
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise BenchError(f"measuring {cmd[0]} failed: {proc.stderr.strip()[-400:]}") from None
+
+
+def pdf_info(path: Path) -> dict:
+    """Pages of a PDF and how many distinct images it embeds (image XObjects, found through
+    pages and the form XObjects that imposition wraps pages in)."""
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(str(path))
+        images, seen = set(), set()
+
+        def walk(resources) -> None:
+            xobjects = (resources or {}).get("/XObject") or {}
+            for ref in xobjects.values():
+                key = getattr(ref, "idnum", None) or id(ref)
+                if key in seen:
+                    continue
+                seen.add(key)
+                obj = ref.get_object()
+                if obj.get("/Subtype") == "/Image":
+                    images.add(key)
+                elif obj.get("/Subtype") == "/Form":
+                    walk(obj.get("/Resources"))
+
+        for page in reader.pages:
+            walk(page.get("/Resources"))
+        return {"pages": len(reader.pages), "images": len(images)}
+    except Exception:  # noqa: BLE001 - a nicety, never a reason to fail the run
+        return {"pages": None, "images": None}
+
+
+def epub_images(path: Path) -> int | None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return sum(1 for n in z.namelist()
+                       if n.lower().rsplit(".", 1)[-1] in ("jpg", "jpeg", "png", "gif", "webp",
+                                                           "svg"))
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def output_info(kind: str, path: Path) -> dict:
+    if kind in ("pdf", "booklet"):
+        return pdf_info(path)
+    if kind == "epub":
+        return {"images": epub_images(path)}
+    return {}
+
+
+def tail(path: Path, n: int = 600) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:].strip()
+    except OSError:
+        return ""
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+@dataclass
+class Input:
+    key: str
+    root: Path
+    manifest: dict
+    title: str | None
+    name: str
+    changed: Path          # the article the rebuild scenario changes
+    rewrite: list[str] = field(default_factory=list)
+    runs: dict[str, list[dict]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    peer_specs: dict[str, dict] = field(default_factory=dict)
+    html: Path | None = None
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    def out(self, scenario: str) -> Path:
+        return self.root / f"out-{scenario}"
+
+    @property
+    def images(self) -> int:
+        return len(self.manifest["images"])
+
+    @property
+    def image_bytes(self) -> int:
+        return self.manifest["image_bytes"]
+
+    def describe(self) -> dict:
+        sizes = sorted(i["bytes"] for i in self.manifest["images"])
+        return {"articles": len(self.manifest["articles"]), "images": self.images,
+                "image_bytes": self.image_bytes, "hosts": self.manifest["hosts"],
+                "median_image_bytes": sizes[len(sizes) // 2] if sizes else 0,
+                "params": self.manifest["params"]}
+
+
+def make_inputs(args, work: Path) -> list[Input]:
+    inputs = []
+    for key in args.inputs:
+        if key == "seed":
+            root = work / "seed"
+            manifest = corpus_mod.prepare_seed(SEED, root)
+            inputs.append(Input("seed", root, manifest, None, "seed",
+                                root / "articles" / SEED.name))
+        else:
+            lo, hi = args.photos
+            root = work / f"corpus-a{args.articles}-p{lo}-{hi}-s{args.corpus_seed}"
+            t = time.perf_counter()
+            manifest = corpus_mod.generate(root, args.articles, (lo, hi), args.corpus_seed)
+            say(f"corpus: {len(manifest['articles'])} articles, {len(manifest['images'])} photos, "
+                f"{manifest['image_bytes'] / 1e6:.1f} MB ({time.perf_counter() - t:.1f} s)")
+            names = sorted(manifest["articles"])
+            inputs.append(Input("corpus", root, manifest, f"基准测试合集（{len(names)} 篇）",
+                                "corpus", root / "articles" / names[len(names) // 2]))
+    return inputs
+
+
+# -- the runs -----------------------------------------------------------------------------------
+
+_T0 = time.perf_counter()
+
+
+def say(msg: str) -> None:
+    print(f"[{time.perf_counter() - _T0:6.1f}s] {msg}", flush=True)
+
+
+class Bench:
+    def __init__(self, args, work: Path, server: ImageServer, inputs: list[Input]):
+        self.args, self.work, self.server, self.inputs = args, work, server, inputs
+        self.cold_count: dict[str, int] = {}
+        for inp in inputs:
+            for i, host in enumerate(inp.manifest["hosts"]):
+                rel = inp.root.relative_to(work).as_posix()
+                inp.rewrite += ["--rewrite", f"http://{host}/={server.base(i)}/{rel}/images/{host}/"]
+            for port in server.ports:
+                inp.rewrite += ["--allow-host", f"127.0.0.1:{port}"]
+
+    # builder ---------------------------------------------------------------------------------
+    def builder(self, inp: Input, scenario: str) -> dict:
+        formats, _ = SCENARIOS[scenario]
+        k = len(inp.runs.get(scenario, [])) + 1
+        cache, out = inp.cache, inp.out(scenario)
+        if scenario == "cold":
+            n = self.cold_count[inp.key] = self.cold_count.get(inp.key, 0) + 1
+            cache = inp.root / f"cache-cold-{n}"
+            shutil.rmtree(cache, ignore_errors=True)
+        elif scenario == "rebuild":
+            out = inp.out("warm")
+            if not (out / f"{inp.name}.report.json").is_file():
+                raise BenchError("rebuild needs a warm build first")
+        if scenario != "rebuild":
+            shutil.rmtree(out, ignore_errors=True)
+        cmd = [sys.executable, "-m", "builder", "build", str(inp.root / "articles"),
+               "--out", str(out), "--cache-dir", str(cache), *inp.rewrite,
+               "--format", formats, "--name", inp.name, "-q"]
+        if inp.title:
+            cmd += ["--title", inp.title]
+        original = inp.changed.read_bytes()
+        if scenario == "rebuild":
+            inp.changed.write_text(corpus_mod.changed_text(original.decode("utf-8"), k),
+                                   encoding="utf-8")
+        self.server.reset_stats()
+        log = inp.root / f"log-{scenario}-{k}.txt"
+        try:
+            rec = measure(cmd, log, self.args.timeout)
+        finally:
+            inp.changed.write_bytes(original)
+        served = self.server.stats()
+        if rec["returncode"] != 0:
+            raise BenchError(f"{inp.key} {scenario}: builder exited {rec['returncode']}: "
+                             f"{tail(log)}")
+        report = json.loads((out / f"{inp.name}.report.json").read_text(encoding="utf-8"))
+        rec["run"] = k
+        rec["timings"] = report["timings"]
+        rec["other_s"] = round(rec["wall_s"] - sum(report["timings"].values()), 3)
+        counts = {"ok": 0, "cached": 0, "placeholder": 0}
+        for image in report["images"]:
+            counts[image["status"]] += 1
+        rec["images"] = counts
+        rec["image_bytes"] = sum(i["bytes"] or 0 for i in report["images"])
+        rec["server"] = served
+        known = {i["url"] for i in inp.manifest["images"]}
+        stray = [i["url"] for i in report["images"] if i["url"] not in known]
+        if stray or counts["placeholder"]:
+            raise BenchError(f"{inp.key} {scenario}: {counts['placeholder']} placeholder(s), "
+                             f"unexpected URLs {stray[:3]}; see {out}")
+        expect = "ok" if scenario == "cold" else "cached"
+        if counts[expect] != len(report["images"]):
+            raise BenchError(f"{inp.key} {scenario}: expected every image {expect}: {counts}")
+        rec["outputs"], rec["pages"], rec["embedded_images"] = {}, {}, {}
+        for kind, path in report["outputs"].items():
+            if kind == "report":
+                continue
+            rec["outputs"][kind] = Path(path).stat().st_size
+            info = output_info(kind, Path(path))
+            if info.get("pages") is not None:
+                rec["pages"][kind] = info["pages"]
+            rec["embedded_images"][kind] = info.get("images")
+        if scenario == "cold":
+            if n > 1:
+                shutil.rmtree(cache, ignore_errors=True)
+            elif not inp.cache.exists():
+                cache.rename(inp.cache)  # the first cold run fills the warm cache
+        if scenario not in ("warm", "rebuild") and not self.args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+        log.unlink(missing_ok=True)
+        return rec
+
+    # peers -----------------------------------------------------------------------------------
+    def peer(self, inp: Input, name: str) -> dict:
+        spec = inp.peer_specs[name]
+        k = len(inp.runs.get(name, [])) + 1
+        out = Path(spec["output"])
+        out.unlink(missing_ok=True)
+        log = inp.root / f"log-{name}-{k}.txt"
+        rec = measure(spec["cmd"], log, self.args.timeout, cwd=inp.root)
+        if rec["returncode"] != 0 or not out.is_file():
+            raise BenchError(f"{inp.key} {name}: exited {rec['returncode']}: {tail(log)}")
+        rec["run"] = k
+        rec["outputs"] = {spec["kind"]: out.stat().st_size}
+        info = output_info(spec["kind"], out)
+        rec["pages"] = {spec["kind"]: info["pages"]} if info.get("pages") is not None else {}
+        rec["embedded_images"] = {spec["kind"]: info.get("images")}
+        if not self.args.keep:
+            out.unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
+        return rec
+
+    # scheduling ------------------------------------------------------------------------------
+    def jobs(self) -> list[tuple[Input, str]]:
+        out = []
+        for inp in self.inputs:
+            out += [(inp, s) for s in self.args.scenarios]
+            out += [(inp, p) for p, spec in inp.peer_specs.items() if "skipped" not in spec]
+        return out
+
+    def do(self, inp: Input, job: str) -> None:
+        try:
+            rec = self.builder(inp, job) if job in SCENARIOS else self.peer(inp, job)
+        except BenchError as exc:
+            inp.errors.append(str(exc))
+            say(f"ERROR {exc}")
+            return
+        inp.runs.setdefault(job, []).append(rec)
+        extra = f", fetch {rec['timings']['fetch']:.2f} s" if job == "cold" else ""
+        say(f"{inp.key} {job} #{rec['run']}: {rec['wall_s']:.2f} s wall, {rec['cpu_s']:.2f} s "
+            f"CPU, {rec['peak_rss_mb']:.0f} MB{extra}")
+
+    def estimate(self, inp: Input, job: str) -> float:
+        walls = [r["wall_s"] for r in inp.runs.get(job, [])]
+        return max(walls) * 1.1 + 1.0 if walls else float("inf")
+
+    def run(self) -> None:
+        jobs = self.jobs()
+        for inp, job in jobs:  # every job once, in order: cold first fills the cache
+            if job in ("rebuild",) and not inp.runs.get("warm"):
+                self.do(inp, "warm")
+            self.do(inp, job)
+        for _round in range(2, self.args.runs + 1):
+            for inp, job in sorted(jobs, key=lambda j: self.estimate(*j)):
+                if len(inp.runs.get(job, [])) >= _round:
+                    continue
+                if elapsed() + self.estimate(inp, job) > self.args.budget:
+                    continue
+                self.do(inp, job)
+
+
+def elapsed() -> float:
+    return time.perf_counter() - _T0
+
+
+# -- summaries ----------------------------------------------------------------------------------
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 4) if values else None
+
+
+def summarise(runs: list[dict]) -> dict:
+    if not runs:
+        return {}
+    s = {"runs": len(runs)}
+    for key in ("wall_s", "cpu_s", "peak_rss_mb", "other_s"):
+        if key in runs[0]:
+            s[key] = med([r[key] for r in runs])
+    if "timings" in runs[0]:
+        stages = [st for st in STAGES if any(st in r["timings"] for r in runs)]
+        stages += sorted({st for r in runs for st in r["timings"]} - set(stages))
+        s["timings"] = {st: med([r["timings"].get(st, 0.0) for r in runs]) for st in stages}
+        top = max(s["timings"], key=s["timings"].get)
+        s["dominant_stage"] = {"stage": top, "seconds": s["timings"][top],
+                               "share_of_wall": round(s["timings"][top] / s["wall_s"], 3),
+                               # time outside every stage: interpreter start-up, imports, exit
+                               "untimed_s": s.get("other_s"),
+                               "untimed_exceeds": (s.get("other_s") or 0) > s["timings"][top]}
+    s["outputs"] = runs[-1]["outputs"]
+    s["pages"] = runs[-1]["pages"]
+    s["embedded_images"] = runs[-1].get("embedded_images", {})
+    return s
+
+
+def size_ratios(summary: dict, image_bytes: int) -> dict:
+    return {k: round(v / image_bytes, 4) for k, v in summary.get("outputs", {}).items()
+            if image_bytes}
+
+
+def ratio(a_runs: list[dict], b_runs: list[dict], key: str = "wall_s") -> dict | None:
+    if not a_runs or not b_runs:
+        return None
+    pairs = [round(a[key] / b[key], 4) for a, b in zip(a_runs, b_runs) if b[key]]
+    return {"measure": key, "per_run": pairs, "median": med(pairs),
+            "of_medians": round(med([a[key] for a in a_runs]) / med([b[key] for b in b_runs]), 4)}
+
+
+def fetch_ideal(inp: Input, args) -> dict | None:
+    from builder.config import DEFAULTS
+
+    conc = DEFAULTS["fetch"]["concurrency"][1]
+    per_host = DEFAULTS["fetch"]["per_host"][1]
+    hosts = len(inp.manifest["hosts"])
+    effective = min(conc, per_host * hosts)
+    n, total = inp.images, inp.image_bytes
+    latency_term = n * args.latency / effective
+    transfer_term = total / (args.bandwidth * effective) if args.bandwidth else 0.0
+    biggest = max((i["bytes"] for i in inp.manifest["images"]), default=0)
+    floor = args.latency + (biggest / args.bandwidth if args.bandwidth else 0.0)
+    ideal = max(latency_term + transfer_term, floor)
+    out = {"requests": n, "bytes": total, "latency_s": args.latency,
+           "bandwidth_Bps_per_response": args.bandwidth or None,
+           "concurrency": conc, "per_host": per_host, "hosts": hosts,
+           "effective_concurrency": effective,
+           "latency_term_s": round(latency_term, 4), "transfer_term_s": round(transfer_term, 4),
+           "ideal_s": round(ideal, 4)}
+    cold = inp.runs.get("cold") or []
+    if cold:
+        fetches = [r["timings"]["fetch"] for r in cold]
+        out["measured_fetch_s"] = fetches
+        out["measured_median_s"] = med(fetches)
+        out["ratio"] = round(med(fetches) / ideal, 3) if ideal else None
+    return out
+
+
+def comparisons(inp: Input) -> dict:
+    r = inp.runs
+    out = {}
+    for name, a, b, key in (
+        ("epub_vs_pandoc-epub", "epub", "pandoc-epub", "wall_s"),
+        ("epub_vs_calibre-epub", "epub", "calibre-epub", "wall_s"),
+        ("pdf_vs_weasyprint", "pdf", "weasyprint", "wall_s"),
+        ("pdf_vs_weasyprint_rss", "pdf", "weasyprint", "peak_rss_mb"),
+        ("pdf_vs_weasyprint_cpu", "pdf", "weasyprint", "cpu_s"),
+        ("pdf_vs_pandoc-pdf", "pdf", "pandoc-pdf", "wall_s"),
+        ("pdf_vs_calibre-pdf", "pdf", "calibre-pdf", "wall_s"),
+        ("rebuild_vs_warm", "rebuild", "warm", "wall_s"),
+        ("warm_vs_cold", "warm", "cold", "wall_s"),
+    ):
+        value = ratio(r.get(a, []), r.get(b, []), key)
+        if value is not None:
+            out[name] = {"builder": a, "against": b, **value}
+    return out
+
+
+def targets(inp: Input, comps: dict, ideal: dict | None, summary: dict) -> list[dict]:
+    values = {
+        "epub_vs_pandoc": (comps.get("epub_vs_pandoc-epub") or {}).get("median"),
+        "pdf_vs_weasyprint": (comps.get("pdf_vs_weasyprint") or {}).get("median"),
+        "cold_fetch_vs_ideal": (ideal or {}).get("ratio"),
+        "rebuild_vs_warm": (comps.get("rebuild_vs_warm") or {}).get("median"),
+        "epub_size_vs_images": None,
+        "pdf_rss_vs_weasyprint": (comps.get("pdf_vs_weasyprint_rss") or {}).get("median"),
+    }
+    epub_size = ((summary.get("epub") or {}).get("outputs") or {}).get("epub") or \
+        ((summary.get("warm") or {}).get("outputs") or {}).get("epub")
+    if epub_size and inp.image_bytes:
+        values["epub_size_vs_images"] = round(epub_size / inp.image_bytes, 4)
+    out = []
+    for tid, text, limit in TARGETS:
+        v = values[tid]
+        out.append({"id": tid, "target": text, "input": inp.key, "value": v, "limit": limit,
+                    "met": None if v is None else v <= limit})
+    return out
+
+
+# -- report -------------------------------------------------------------------------------------
+
+def f(v, digits=2, suffix=""):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}{suffix}"
+    return f"{v}{suffix}"
+
+
+def mb(n):
+    return "–" if n is None else f"{n / 1e6:.1f} MB"
+
+
+def markdown(data: dict) -> str:
+    m = data["meta"]
+    lines = [f"# builder benchmark — {m['date']}", "",
+             f"Command: `{m['command']}`  ",
+             f"Machine: {m['machine']['cpus']} CPU(s), {m['machine']['platform']}, "
+             f"Python {m['machine']['python']}  ",
+             f"builder {m['versions']['builder']}; peers: "
+             + ", ".join(f"{k} {v or 'not installed'}" for k, v in m["versions"].items()
+                         if k != "builder") + "  ",
+             f"Cold runs: {m['options']['latency']*1000:.0f} ms latency per request, "
+             + (f"{m['options']['bandwidth']:.0f} B/s per response"
+                if m['options']['bandwidth'] else "no bandwidth cap")
+             + f"; budget {m['options']['budget']:.0f} s, up to {m['options']['runs']} run(s) "
+             f"each; took {m['elapsed_s']:.0f} s.", ""]
+    lines += ["## Targets", "", "| target | input | measured | limit | status |",
+              "|---|---|---:|---:|---|"]
+    for t in data["targets"]:
+        status = "n/a (peer missing or not run)" if t["met"] is None else \
+            ("met" if t["met"] else "**not met**")
+        lines.append(f"| {t['target']} | {t['input']} | {f(t['value'])}× | {t['limit']}× | "
+                     f"{status} |")
+    lines += ["", "## Dominant stage", ""]
+    for key, per in data["dominant_stage"].items():
+        for scen, d in per.items():
+            note = (f"; untimed start-up/imports {d['untimed_s']:.2f} s is larger"
+                    if d.get("untimed_exceeds") else "")
+            lines.append(f"- {key} {scen}: **{d['stage']}** {d['seconds']:.2f} s "
+                         f"({d['share_of_wall'] * 100:.0f}% of wall){note}")
+    lines += ["", "Columns: medians over the runs; stage columns are the report's `timings` "
+              "(s); *other* = wall − sum of stages (interpreter start-up, imports, exit); "
+              "outputs: size (× the sum of image bytes); photos in: distinct images embedded "
+              "in each output / photos of the input (an EPUB counts its image files, a PDF "
+              "its image objects); peak RSS of the child process and the children it waited "
+              "for.", ""]
+    for key, inp in data["inputs"].items():
+        lines += [f"## {key}: {inp['articles']} article(s), {inp['images']} photos, "
+                  f"{mb(inp['image_bytes'])} of images", ""]
+        lines += ["| scenario | runs | wall (s) | CPU (s) | peak RSS (MB) | "
+                  + " | ".join(STAGES) + " | other | outputs | pages | photos in |",
+                  "|---|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---|---|---|"]
+        for name, s in data["scenarios"][key].items():
+            if not s:
+                continue
+            t = s["timings"]
+            outs = ", ".join(f"{k} {mb(v)} ({v / inp['image_bytes']:.3f}×)"
+                             for k, v in s["outputs"].items())
+            pages = ", ".join(f"{k} {v}" for k, v in s["pages"].items()) or "–"
+            photos = ", ".join(f"{k} {v}/{inp['images']}"
+                               for k, v in s["embedded_images"].items()) or "–"
+            lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
+                         f"{f(s['peak_rss_mb'], 0)} | "
+                         + " | ".join(f(t.get(st)) for st in STAGES)
+                         + f" | {f(s['other_s'])} | {outs} | {pages} | {photos} |")
+        peers = data["peers"][key]
+        if peers:
+            lines += ["", "| peer | runs | wall (s) | CPU (s) | peak RSS (MB) | output | pages "
+                      "| photos in |", "|---|---:|---:|---:|---:|---|---|---|"]
+            for name, s in peers.items():
+                if "skipped" in s:
+                    lines.append(f"| {name} | – | skipped: {s['skipped']} | | | | | |")
+                    continue
+                if not s:
+                    lines.append(f"| {name} | 0 | failed | | | | | |")
+                    continue
+                outs = ", ".join(f"{k} {mb(v)} ({v / inp['image_bytes']:.3f}×)"
+                                 for k, v in s["outputs"].items())
+                pages = ", ".join(f"{k} {v}" for k, v in s["pages"].items()) or "–"
+                photos = ", ".join(f"{k} {v}/{inp['images']}"
+                                   for k, v in s["embedded_images"].items()) or "–"
+                lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
+                             f"{f(s['peak_rss_mb'], 0)} | {outs} | {pages} | {photos} |")
+        comps = data["comparisons"][key]
+        if comps:
+            lines += ["", "| ratio | measure | per run pair | median | of medians |",
+                      "|---|---|---|---:|---:|"]
+            for name, c in comps.items():
+                lines.append(f"| {c['builder']} / {c['against']} | {c['measure']} | "
+                             + ", ".join(f"{x:.2f}" for x in c["per_run"])
+                             + f" | {f(c['median'])} | {f(c['of_medians'])} |")
+        ideal = data["fetch_ideal"].get(key)
+        if ideal:
+            lines += ["", f"Cold-fetch ideal: {ideal['requests']} requests × "
+                      f"{ideal['latency_s'] * 1000:.0f} ms ÷ {ideal['effective_concurrency']} "
+                      f"+ bytes ÷ bandwidth ({f(ideal['transfer_term_s'])} s) = "
+                      f"**{f(ideal['ideal_s'])} s**; measured fetch stage (median) "
+                      f"**{f(ideal.get('measured_median_s'))} s**, ratio "
+                      f"**{f(ideal.get('ratio'))}**."]
+        lines.append("")
+    if data["errors"]:
+        lines += ["", "## Errors", ""] + [f"- {e}" for e in data["errors"]]
+    return "\n".join(lines) + "\n"
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Benchmark the builder (issue 7).",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--articles", type=int, default=None, help="corpus articles (default 20)")
+    p.add_argument("--photos", default=None, help="photos per article, MIN-MAX (default 10-30)")
+    p.add_argument("--corpus-seed", type=int, default=7, help="random seed of the corpus")
+    p.add_argument("--runs", type=int, default=None, help="runs of each scenario at most "
+                   "(default 3); the budget may allow fewer for the expensive ones")
+    p.add_argument("--budget", type=float, default=520.0,
+                   help="seconds: no extra run is started that would end after this")
+    p.add_argument("--inputs", default=None, help="seed,corpus (default: both; --quick: corpus)")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS),
+                   help="which builder scenarios: " + ",".join(SCENARIOS))
+    p.add_argument("--latency", type=float, default=0.1, help="seconds per request, cold runs")
+    p.add_argument("--bandwidth", type=float, default=0.0,
+                   help="bytes/s per response in cold runs (0: no cap)")
+    p.add_argument("--no-peers", action="store_true", help="do not run the peers")
+    p.add_argument("--quick", action="store_true",
+                   help="a tiny corpus (2 articles × 3 photos), one run, corpus only")
+    p.add_argument("--work", type=Path, default=HERE / "results" / "work",
+                   help="where the corpus, caches and outputs go (kept between runs)")
+    p.add_argument("--results", type=Path, default=HERE / "results",
+                   help="where the JSON and markdown results go")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds one child may take")
+    p.add_argument("--keep", action="store_true", help="keep every output file")
+    a = p.parse_args(argv)
+    a.articles = a.articles if a.articles is not None else (2 if a.quick else 20)
+    photos = a.photos or ("3-3" if a.quick else "10-30")
+    lo, _, hi = photos.partition("-")
+    a.photos = (int(lo), int(hi or lo))
+    a.runs = a.runs if a.runs is not None else (1 if a.quick else 3)
+    a.inputs = [s.strip() for s in (a.inputs or ("corpus" if a.quick else "seed,corpus"))
+                .split(",") if s.strip()]
+    a.scenarios = [s.strip() for s in a.scenarios.split(",") if s.strip()]
+    bad = [s for s in a.scenarios if s not in SCENARIOS] + \
+        [s for s in a.inputs if s not in ("seed", "corpus")]
+    if bad or a.runs < 1 or a.articles < 1 or not (1 <= a.photos[0] <= a.photos[1]):
+        p.error(f"bad option value {bad[0] if bad else ''}".strip())
+    if "rebuild" in a.scenarios and "warm" not in a.scenarios:
+        a.scenarios.insert(a.scenarios.index("rebuild"), "warm")
+    if "cold" in a.scenarios:  # the first cold run fills the cache of the warm ones
+        a.scenarios.remove("cold")
+    a.scenarios.insert(0, "cold")
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse_args(raw)
+    from builder import __version__
+
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
+    inputs = make_inputs(args, work)
+    versions = {"builder": __version__, **peers_mod.versions()}
+    if not args.no_peers:
+        for inp in inputs:
+            peer_dir = inp.root / "peers"
+            peer_dir.mkdir(exist_ok=True)
+            inp.html = peers_mod.write_html(inp.root, inp.manifest,
+                                            inp.title or "benchmark", inp.root / "book.html")
+            inp.peer_specs = peers_mod.peers(inp.html, peer_dir, inp.title or "benchmark")
+            for name, spec in inp.peer_specs.items():
+                if "skipped" in spec:
+                    say(f"{inp.key}: peer {name} skipped: {spec['skipped']}")
+
+    with ImageServer(work, ports=max(len(i.manifest["hosts"]) for i in inputs),
+                     latency=args.latency, bandwidth=args.bandwidth or None,
+                     max_seconds=max(args.budget, 60) + 2 * args.timeout) as server:
+        say(f"image server on 127.0.0.1 ports {server.ports}")
+        bench = Bench(args, work, server, inputs)
+        try:
+            bench.run()
+        finally:
+            if not args.keep:
+                for inp in inputs:
+                    for path in inp.root.glob("out-*"):
+                        shutil.rmtree(path, ignore_errors=True)
+                    for path in inp.root.glob("cache-cold-*"):
+                        shutil.rmtree(path, ignore_errors=True)
+                    shutil.rmtree(inp.cache, ignore_errors=True)
+
+    command = "python bench/run.py" + ("" if not raw else " " + " ".join(raw))
+    if os.environ.get("MAKELEVEL"):
+        command = f"make bench  ({command})"
+    data = {
+        "meta": {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                 "command": command, "elapsed_s": round(elapsed(), 1),
+                 "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                             "python": platform.python_version()},
+                 "versions": versions,
+                 "options": {"runs": args.runs, "budget": args.budget,
+                             "latency": args.latency, "bandwidth": args.bandwidth,
+                             "articles": args.articles, "photos": list(args.photos),
+                             "corpus_seed": args.corpus_seed, "quick": args.quick,
+                             "peers": not args.no_peers, "scenarios": args.scenarios}},
+        "inputs": {}, "scenarios": {}, "peers": {}, "runs": {}, "comparisons": {},
+        "fetch_ideal": {}, "targets": [], "dominant_stage": {}, "errors": [],
+    }
+    for inp in inputs:
+        data["inputs"][inp.key] = inp.describe()
+        data["runs"][inp.key] = inp.runs
+        summary = {s: summarise(inp.runs.get(s, [])) for s in args.scenarios}
+        for value in summary.values():
+            if value:
+                value["size_vs_images"] = size_ratios(value, inp.image_bytes)
+        data["scenarios"][inp.key] = summary
+        data["peers"][inp.key] = {
+            name: ({"skipped": spec["skipped"]} if "skipped" in spec
+                   else summarise(inp.runs.get(name, [])))
+            for name, spec in inp.peer_specs.items()}
+        comps = comparisons(inp)
+        data["comparisons"][inp.key] = comps
+        ideal = fetch_ideal(inp, args)
+        data["fetch_ideal"][inp.key] = ideal
+        data["targets"] += targets(inp, comps, ideal, summary)
+        data["dominant_stage"][inp.key] = {s: v["dominant_stage"] for s, v in summary.items()
+                                           if v.get("dominant_stage")}
+        data["errors"] += inp.errors
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    md = markdown(data)
+    for name in (f"bench-{stamp}", "latest"):
+        (args.results / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+        (args.results / f"{name}.md").write_text(md, encoding="utf-8")
+    say(f"results: {args.results / f'bench-{stamp}.md'} (and latest.md, latest.json)")
+    print()
+    print(md)
+    return 1 if data["errors"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
