@@ -500,6 +500,15 @@ def mb(n):
     return "–" if n is None else f"{n / 1e6:.1f} MB"
 
 
+def _output_cells(s: dict, inp: dict) -> tuple[str, str, str]:
+    """The outputs (size and × the image bytes), page counts and embedded photos of a run."""
+    outs = ", ".join(f"{k} {mb(v)} ({v / inp['image_bytes']:.3f}×)"
+                     for k, v in s["outputs"].items())
+    pages = ", ".join(f"{k} {v}" for k, v in s["pages"].items()) or "–"
+    photos = ", ".join(f"{k} {v}/{inp['images']}" for k, v in s["embedded_images"].items()) or "–"
+    return outs, pages, photos
+
+
 def markdown(data: dict) -> str:
     m = data["meta"]
     lines = [f"# builder benchmark — {m['date']}", "",
@@ -544,11 +553,7 @@ def markdown(data: dict) -> str:
             if not s:
                 continue
             t = s["timings"]
-            outs = ", ".join(f"{k} {mb(v)} ({v / inp['image_bytes']:.3f}×)"
-                             for k, v in s["outputs"].items())
-            pages = ", ".join(f"{k} {v}" for k, v in s["pages"].items()) or "–"
-            photos = ", ".join(f"{k} {v}/{inp['images']}"
-                               for k, v in s["embedded_images"].items()) or "–"
+            outs, pages, photos = _output_cells(s, inp)
             lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
                          f"{f(s['peak_rss_mb'], 0)} | "
                          + " | ".join(f(t.get(st)) for st in STAGES)
@@ -564,11 +569,7 @@ def markdown(data: dict) -> str:
                 if not s:
                     lines.append(f"| {name} | 0 | failed | | | | | |")
                     continue
-                outs = ", ".join(f"{k} {mb(v)} ({v / inp['image_bytes']:.3f}×)"
-                                 for k, v in s["outputs"].items())
-                pages = ", ".join(f"{k} {v}" for k, v in s["pages"].items()) or "–"
-                photos = ", ".join(f"{k} {v}/{inp['images']}"
-                                   for k, v in s["embedded_images"].items()) or "–"
+                outs, pages, photos = _output_cells(s, inp)
                 lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
                              f"{f(s['peak_rss_mb'], 0)} | {outs} | {pages} | {photos} |")
         comps = data["comparisons"][key]

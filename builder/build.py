@@ -5,9 +5,11 @@ the previous outputs as they were."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import platformdirs
 
 from .clean import clean_article
 from .config import BookConfig
-from .epub import content_identifier, write_epub
+from .epub import write_epub
 from .errors import OutputError, SourceError
 from .fetch import Progress, Request, fetch_assets
 from .impose import impose_booklet
@@ -25,6 +27,7 @@ from .pdf import cjk_fonts, write_pdf
 from .render import render_epub_docs, render_print_html
 from .report import BuildReport
 from .text import slugify
+from .theme import Theme
 
 
 def default_cache_dir() -> Path:
@@ -51,6 +54,12 @@ def _unique_slugs(articles: list[Article]) -> list[Article]:
         seen[a.slug] = n + 1
         out.append(a if n == 0 else replace(a, slug=f"{a.slug}-{n + 1}"))
     return out
+
+
+def content_identifier(parts: list[bytes]) -> str:
+    """A UUID derived from the content: the same inputs give the same identifier."""
+    digest = hashlib.sha256(b"\0".join(parts)).hexdigest()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"builder:{digest}"))
 
 
 def modified_time(book_date: dt.datetime | None) -> dt.datetime:
@@ -127,8 +136,6 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
         raise OutputError(f"cannot write to the output folder: {exc.strerror or exc}",
                           str(out_dir)) from None
     try:
-        from .theme import Theme
-
         theme = Theme(config.theme_dir)
         written: dict[str, Path] = {}
         if "epub" in config.formats:

@@ -18,6 +18,7 @@ class ConsoleProgress:
         self.task = None
         self.done = 0
         self.total = 0
+        self.bytes = 0
 
     def __call__(self, event: str, **kw) -> None:
         if self.quiet:
@@ -25,17 +26,19 @@ class ConsoleProgress:
         if event == "start":
             self.total = kw["total"]
             if self.tty and self.total:
-                from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn,
-                                           Progress, TextColumn)
+                from rich.filesize import decimal
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+                self._size = decimal
                 self.bar = Progress(TextColumn("images"), BarColumn(), MofNCompleteColumn(),
-                                    TextColumn("·"), DownloadColumn(binary_units=True),
-                                    transient=True)
+                                    TextColumn("· {task.fields[size]}"), transient=True)
                 self.bar.start()
-                self.task = self.bar.add_task("images", total=self.total)
+                self.task = self.bar.add_task("images", total=self.total, size="0 bytes")
             elif self.total:
                 print(f"fetching {self.total} image(s)", file=sys.stderr)
-        elif event == "bytes" and self.bar is not None:
-            self.bar.update(self.task, completed=self.done)
+        elif event == "bytes":
+            self.bytes += kw["n"]
+            if self.bar is not None:
+                self.bar.update(self.task, size=self._size(self.bytes))
         elif event == "done":
             self.done += 1
             if self.bar is not None:

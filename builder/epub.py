@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -99,11 +98,3 @@ def _repack(src: Path, dst: Path) -> None:
             stored = name.lower().endswith(STORED_SUFFIXES)
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             zout.writestr(info, zin.read(name), compresslevel=None if stored else 9)
-
-
-def content_identifier(parts: list[bytes]) -> str:
-    """A UUID derived from the content: the same inputs give the same identifier."""
-    import hashlib
-
-    digest = hashlib.sha256(b"\0".join(parts)).hexdigest()
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"builder:{digest}"))

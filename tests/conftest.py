@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-import io
 import os
-import random
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+
+from bench import corpus
+from bench.corpus import photo_jpeg
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED = SEEDS / "000_dc99e8bd12c8b5f6.txt"
 
 
-def photo_jpeg(width: int, height: int, seed: int = 0) -> bytes:
-    """A photo-like JPEG: smooth colour plus noise, deterministic for ``seed``."""
-    rng = random.Random(seed)
-    small = Image.new("RGB", (8, 6))
-    small.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256))
-                   for _ in range(48)])
-    im = small.resize((width, height), Image.Resampling.BICUBIC)
-    noise = Image.effect_noise((width, height), 24).convert("RGB")
-    im = Image.blend(im, noise, 0.15)
-    out = io.BytesIO()
-    im.save(out, "JPEG", quality=80)
-    return out.getvalue()
-
-
 def seed_images(path: Path = SEED) -> dict[str, tuple[int, int]]:
     """The seed's image URLs (real ones, behind the proxy) and their declared sizes."""
-    text = path.read_text(encoding="utf-8")
-    found = {}
-    for tag in re.findall(r"<img[^>]+>", text):
-        url = re.search(r'data-original="([^"]+)"', tag).group(1)
-        w = int(re.search(r'data-width="(\d+)"', tag).group(1))
-        h = int(re.search(r'data-height="(\d+)"', tag).group(1))
-        found[url] = (w, h)
-    return found
+    return {i["url"]: (i["width"], i["height"]) for i in corpus.seed_images(path)}
 
 
 @pytest.fixture(scope="session")
