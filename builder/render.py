@@ -83,9 +83,12 @@ def byline(article: Article) -> str:
     return " · ".join(x for x in (format_date(article.date, article.lang), article.author) if x)
 
 
-def _article_context(article: Article, index: int, src_of: Callable[[str], str]) -> dict:
+def _article_context(book: Book, article: Article, index: int,
+                     src_of: Callable[[str], str]) -> dict:
     cover = None
-    if article.cover is not None:
+    # The lead photo opens the chapter, unless the book is this one article: then the book's
+    # cover page already shows it.
+    if article.cover is not None and not (len(book.articles) == 1 and book.cover is not None):
         cover = {"src": src_of(article.cover.url), "alt": article.cover.alt or article.title}
     return {"id": f"a{index:03d}", "title": article.title, "byline": byline(article),
             "lang": article.lang, "cover": cover, "url": article.base_url or "",
@@ -114,9 +117,7 @@ def render_epub_docs(book: Book, theme: Theme) -> list[Doc]:
                 theme.render("epub/title.xhtml.j2", book=meta), "title")]
     contexts = []
     for i, article in enumerate(book.articles, 1):
-        ctx = _article_context(article, i, src_of)
-        if len(book.articles) == 1 and book.cover is not None:
-            ctx["cover"] = None  # the book's cover page already shows it
+        ctx = _article_context(book, article, i, src_of)
         contexts.append(ctx)
         docs.append(Doc(f"chapter-{i:03d}.xhtml", article.title, article.lang,
                         theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter", article))
@@ -156,7 +157,7 @@ def render_print_html(book: Book, theme: Theme, created: str) -> str:
         meta["cover"] = {"src": src_of(book.cover.url), "alt": book.cover.alt or book.title}
     articles = []
     for i, article in enumerate(book.articles, 1):
-        ctx = _article_context(article, i, src_of)
+        ctx = _article_context(book, article, i, src_of)
         ctx["body"] = _mark_figures(ctx["body"])
         articles.append(ctx)
     return theme.render("pdf/book.html.j2", book=meta, articles=articles, page=print_page(book),

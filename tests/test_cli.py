@@ -162,3 +162,37 @@ def test_installed_wheel_carries_the_default_theme(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert probe.returncode == 0, probe.stderr
     assert Path(probe.stdout.strip()) == target / "builder" / "_theme"
+
+
+def _pdf_images(path: Path) -> set[bytes]:
+    """The distinct image streams a PDF places, by content."""
+    from pypdf import PdfReader
+
+    found = set()
+    for page in PdfReader(path).pages:
+        for image in page.images:
+            found.add(image.data)
+    return found
+
+
+def test_every_photo_of_an_anthology_reaches_epub_and_pdf(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in (1, 2, 3):
+        write_article(src, n, f"第{n}篇", f"2022-01-0{n}")
+        Image.new("RGB", (400, 300), (10, n * 60, 200)).save(src / "images" / f"c{n}.png")
+        path = src / f"a{n}.txt"
+        path.write_text(path.read_text("utf-8").replace(
+            "author: 记者", f"author: 记者\nheadimg: images/c{n}.png"), "utf-8")
+    out = tmp_path / "out"
+    result = run_cli("build", src, "--out", out, "--cache-dir", tmp_path / "c",
+                     "--title", "合集", "--name", "book", "--format", "epub,pdf")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "book.report.json").read_text())
+    assert len(report["images"]) == 6 and all(i["status"] == "ok" for i in report["images"])
+    with zipfile.ZipFile(out / "book.epub") as z:
+        chapters = "".join(z.read(f"EPUB/chapter-00{n}.xhtml").decode() for n in (1, 2, 3))
+    assert chapters.count("<img") == 6  # each chapter: its lead photo and its body photo
+    assert len(_pdf_images(out / "book.pdf")) == 6
