@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import json
 import os
 import random
-import socket
 import tempfile
 import threading
 import time
@@ -34,18 +32,11 @@ import httpx
 from . import __version__
 from .images import ImageRejected, Prepared, placeholder, prepare
 from .model import Asset, ImageRef
+from .net import BlockedAddress, FetchFailed, Guard, deadline, install
 
 MAX_REDIRECTS = 5
 USER_AGENT = f"builder/{__version__} (+ebook builder)"
 Progress = Callable[..., None]
-
-
-class FetchFailed(Exception):
-    """Why an image could not be had; the message is the report's reason."""
-
-    def __init__(self, reason: str, retry: bool = False, wait: float | None = None):
-        super().__init__(reason)
-        self.reason, self.retry, self.wait = reason, retry, wait
 
 
 @dataclass(frozen=True)
@@ -54,73 +45,6 @@ class Request:
 
     ref: ImageRef
     folder: Path
-
-
-def _blocked(ip: ipaddress._BaseAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    # ``is_global`` also excludes the shared 100.64.0.0/10, where Alibaba Cloud's metadata
-    # service (100.100.100.200) lives.
-    return (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
-            or ip.is_unspecified or ip.is_reserved or not ip.is_global or
-            (isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None
-             and _blocked(ip.sixtofour)))
-
-
-def _literal_ip(host: str) -> ipaddress._BaseAddress | None:
-    """``host`` as an address when it spells one (``127.1``, ``2130706433``, ``0x7f000001``)."""
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        pass
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except (OSError, ValueError):
-        return None
-
-
-def _proxied(url: str) -> bool:
-    scheme, host = urlsplit(url).scheme, urlsplit(url).hostname or ""
-    proxies = urllib.request.getproxies()
-    return bool(proxies.get(scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(host)
-
-
-class Guard:
-    """Decides whether a URL may be fetched; raises :class:`FetchFailed` when not."""
-
-    def __init__(self, allow_hosts: list[str]):
-        self.allow = {h.lower().strip("[]") for h in allow_hosts}
-
-    def check(self, url: str) -> None:
-        try:
-            parts = urlsplit(url)
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            raise FetchFailed("invalid URL") from None
-        if parts.scheme not in ("http", "https"):
-            raise FetchFailed(f"blocked scheme {parts.scheme or 'none'}:")
-        if not host:
-            raise FetchFailed("invalid URL: no host")
-        port = port or (443 if parts.scheme == "https" else 80)
-        if host.lower() in self.allow or f"{host.lower()}:{port}" in self.allow:
-            return
-        literal = _literal_ip(host)
-        if _proxied(url):
-            # The proxy is trusted to reach the host; only the host as written is checked.
-            if (literal and _blocked(literal)) or host.lower() in ("localhost",):
-                raise FetchFailed(f"blocked address {host}")
-            return
-        if literal is not None:
-            addresses = [literal]
-        else:
-            try:
-                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except (socket.gaierror, UnicodeError, OSError) as exc:
-                raise FetchFailed(f"cannot resolve {host}: {exc.args[-1]}", retry=False) from None
-            addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        for ip in addresses:
-            if _blocked(ip):
-                raise FetchFailed(f"blocked address {host} ({ip})")
 
 
 class Store:
@@ -207,6 +131,8 @@ class Fetcher:
         self.client = httpx.Client(http2=True, timeout=timeout, limits=limits, trust_env=True,
                                    follow_redirects=False, transport=transport,
                                    headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5"})
+        if transport is None:
+            install(self.client, self.guard)
         self._hosts: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
 
@@ -226,14 +152,14 @@ class Fetcher:
 
     def get(self, url: str, on_bytes: Callable[[int], None] = lambda n: None) -> bytes:
         """The body of ``url`` after retries, or :class:`FetchFailed`."""
-        deadline = time.monotonic() + self.s["deadline"]
+        until = time.monotonic() + self.s["deadline"]
         attempts = max(1, self.s["retries"])
         for attempt in range(attempts):
             try:
-                with self._host_slot(url):
-                    return self._get_once(url, deadline, on_bytes)
+                with self._host_slot(url), deadline(until):
+                    return self._get_once(url, until, on_bytes)
             except FetchFailed as exc:
-                left = deadline - time.monotonic()
+                left = until - time.monotonic()
                 if not exc.retry or attempt == attempts - 1 or left <= 0:
                     raise
                 wait = exc.wait if exc.wait is not None else 0.25 * 2 ** attempt
@@ -269,6 +195,10 @@ class Fetcher:
             except httpx.InvalidURL as exc:  # a control character, too long …
                 raise FetchFailed(f"invalid URL: {exc}"[:200]) from None
             except (httpx.TransportError, httpx.DecodingError) as exc:
+                if isinstance(exc.__cause__, BlockedAddress):
+                    raise FetchFailed(str(exc.__cause__)) from None
+                if "cannot resolve" in str(exc):
+                    raise FetchFailed(str(exc)[:200]) from None
                 if "complete message body" in str(exc):  # h11: the peer closed mid-body
                     raise FetchFailed(f"truncated: {exc}"[:200], retry=True) from None
                 raise FetchFailed(f"connection error: {type(exc).__name__}: {exc}"[:200],

@@ -524,3 +524,75 @@ def test_placeholder_takes_the_size_hints(httpserver, settings, tmp_path):
                           settings, tmp_path / "cache")
     assert (assets[url].width, assets[url].height) == (640, 480)
     assert "http 410" in assets[url].reason
+
+
+# --- the network layer: deadline on every read, the guard at connect time -----------------------
+
+@pytest.fixture
+def slow_header_server():
+    """A raw server on 127.0.0.1 that sends its status line and headers one byte every 0.1 s,
+    for at most 20 s: each read arrives well within any read timeout."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(20)
+    stop = threading.Event()
+
+    def serve():
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+    thread.join(5)
+
+
+def test_headers_trickled_byte_by_byte_stop_at_the_deadline(slow_header_server, tmp_path):
+    port = slow_header_server
+    settings = make_settings(port, timeout=1.0, deadline=1.5, retries=1)
+    start = time.monotonic()
+    asset = fetch_one(f"http://127.0.0.1:{port}/slow.jpg", settings, tmp_path)
+    took = time.monotonic() - start
+    assert asset.status == "placeholder" and "timeout" in asset.reason
+    assert took < 6  # the deadline (1.5 s) and not the 20 s the headers would take
+
+
+def test_name_resolving_to_a_private_address_is_blocked_at_connect(httpserver, tmp_path,
+                                                                   monkeypatch):
+    """The address checked is the address connected to: a name that resolves to loopback
+    (as a rebinding DNS server would answer) is refused when the connection is made."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kw):
+        return real("127.0.0.1" if host == "rebind.example" else host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    httpserver.expect_request("/r.jpg").respond_with_data(H.jpeg(10, 10),
+                                                          content_type="image/jpeg")
+    url = f"http://rebind.example:{httpserver.port}/r.jpg"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    blocked = fetch_one(url, make_settings(None), tmp_path / "a")
+    assert blocked.status == "placeholder"
+    assert blocked.reason == "blocked address rebind.example (127.0.0.1)"
+    assert hits(httpserver, "/r.jpg") == 0
+    allowed = fetch_one(url, make_settings(None, allow_hosts=[f"rebind.example:{httpserver.port}"]),
+                        tmp_path / "b")
+    assert allowed.status == "ok" and hits(httpserver, "/r.jpg") == 1
