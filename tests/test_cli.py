@@ -196,3 +196,23 @@ def test_every_photo_of_an_anthology_reaches_epub_and_pdf(tmp_path):
         chapters = "".join(z.read(f"EPUB/chapter-00{n}.xhtml").decode() for n in (1, 2, 3))
     assert chapters.count("<img") == 6  # each chapter: its lead photo and its body photo
     assert len(_pdf_images(out / "book.pdf")) == 6
+
+
+def test_quiet_prints_nothing_and_plain_progress_otherwise(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    write_article(src, 1, "一")
+    (src / "a1.txt").write_text((src / "a1.txt").read_text("utf-8") +
+                                '<img src="http://127.0.0.1:9/none.jpg">', "utf-8")
+    args = ("build", src, "--out", tmp_path / "o", "--cache-dir", tmp_path / "c",
+            "--format", "epub", "--offline")
+    quiet = run_cli(*args, "-q")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    loud = run_cli(*args)
+    assert loud.returncode == 0
+    # Not a terminal: plain lines, one per failed image and one at the end, no bar.
+    lines = loud.stderr.splitlines()
+    assert lines[0] == "fetching 2 image(s)" and len(lines) in (2, 3) and "\x1b" not in loud.stderr
+    assert any(line.endswith("placeholder http://127.0.0.1:9/none.jpg: offline: not in the cache")
+               for line in lines[1:])
+    assert "1 fetched, 0 cached, 1 failed" in loud.stdout
