@@ -11,7 +11,7 @@ from ebooklib import epub
 
 from .images import fit
 from .model import Book
-from .render import Doc, book_meta, epub_image_name
+from .render import Doc, book_meta, epub_image_name, labels
 
 STORED_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
 
@@ -36,6 +36,8 @@ def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
     for article in book.articles:
         if article.base_url:
             eb.add_metadata("DC", "source", article.base_url)
+    for prop, value in _accessibility(book):
+        eb.add_metadata(None, "meta", value, {"property": prop})
 
     max_edge = book.config.get("images", "epub_max_edge")
     for name, asset in sorted(_epub_assets(book).items()):
@@ -59,17 +61,50 @@ def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
         item.add_item(css)
         eb.add_item(item)
         chapters.append(item)
-    eb.toc = [c for c, d in zip(chapters, docs) if d.kind == "chapter"]
+    eb.toc = [(epub.Link(d.file_name, d.title, d.file_name.rsplit(".", 1)[0]),
+               [epub.Link(f"{d.file_name}#{sid}", text, f"{d.file_name}-{sid}")
+                for sid, text in d.sections]) if d.sections else c
+              for c, d in zip(chapters, docs) if d.kind == "chapter"]
+    first = next(c for c, d in zip(chapters, docs) if d.kind == "chapter")
+    words = labels(meta["lang"])
+    eb.guide = ([{"type": "cover", "href": "cover.xhtml", "title": words["cover"]}]
+                if book.cover is not None else []) + [
+        {"type": "toc", "href": "nav.xhtml", "title": words["contents"]},
+        {"type": "text", "href": first.file_name, "title": words["start"]}]
     eb.add_item(epub.EpubNcx())
     eb.add_item(epub.EpubNav())
     eb.spine = (["cover"] if book.cover is not None else []) + ["nav"] + chapters
     tmp = path.with_name(path.name + ".raw")
     try:
         epub.write_epub(str(tmp), eb, {"raise_exceptions": True, "mtime": modified,
-                                       "epub3_landmark": False})
+                                       "epub3_landmark": True,
+                                       "landmark_title": words["landmarks"]})
         _repack(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _accessibility(book: Book) -> list[tuple[str, str]]:
+    """EPUB Accessibility 1.1 metadata: what the book holds and how it can be read."""
+    has_images = any(a.images for a in book.articles) or book.cover is not None
+    headings = any("<h2" in a.body for a in book.articles)
+    meta = [("schema:accessMode", "textual")]
+    if has_images:
+        meta.append(("schema:accessMode", "visual"))
+    meta += [("schema:accessModeSufficient", "textual"),
+             ("schema:accessibilityFeature", "tableOfContents"),
+             ("schema:accessibilityFeature", "readingOrder"),
+             ("schema:accessibilityFeature", "displayTransformability")]
+    if has_images:
+        meta.append(("schema:accessibilityFeature", "alternativeText"))
+    if headings:
+        meta.append(("schema:accessibilityFeature", "structuralNavigation"))
+    meta += [("schema:accessibilityHazard", "none"),
+             ("schema:accessibilitySummary",
+              "Reflowable text with a table of contents. Every photo has a text alternative: "
+              "its caption, or the article title where it has none. No flashing, sound or "
+              "motion.")]
+    return meta
 
 
 def _epub_assets(book: Book) -> dict:

@@ -19,8 +19,10 @@ PRINT_BASE = "https://builder.invalid/"
 PAGE_SIZES = {"a5": (148.0, 210.0), "a4": (210.0, 297.0), "letter": (215.9, 279.4),
               "square210": (210.0, 210.0)}
 LABELS = {
-    "zh": {"contents": "目录", "sources": "来源", "made_with": "本书由 builder 制作。"},
-    "en": {"contents": "Contents", "sources": "Sources", "made_with": "Made with builder."},
+    "zh": {"contents": "目录", "sources": "来源", "made_with": "本书由 builder 制作。",
+           "cover": "封面", "start": "正文", "landmarks": "导览"},
+    "en": {"contents": "Contents", "sources": "Sources", "made_with": "Made with builder.",
+           "cover": "Cover", "start": "Start", "landmarks": "Landmarks"},
 }
 
 
@@ -34,6 +36,7 @@ class Doc:
     body: str
     kind: str  # title | chapter | colophon
     article: Article | None = None
+    sections: tuple[tuple[str, str], ...] = ()  # (id, title) of the chapter's headings
 
 
 def page_size(value: str) -> tuple[float, float]:
@@ -83,6 +86,20 @@ def byline(article: Article) -> str:
     return " · ".join(x for x in (format_date(article.date, article.lang), article.author) if x)
 
 
+def _sections(body: str, prefix: str) -> tuple[str, list[tuple[str, str]]]:
+    """``body`` with an id on each second-level heading, and those (id, text) pairs."""
+    found: list[tuple[str, str]] = []
+
+    def change(root):
+        for n, heading in enumerate(root.iter("h2"), 1):
+            if not heading.get("id"):
+                heading.set("id", f"{prefix}-s{n}")
+            text = " ".join("".join(heading.itertext()).split())
+            if text:
+                found.append((heading.get("id"), text))
+    return _transform(body, change), found
+
+
 def _article_context(book: Book, article: Article, index: int,
                      src_of: Callable[[str], str]) -> dict:
     cover = None
@@ -90,9 +107,10 @@ def _article_context(book: Book, article: Article, index: int,
     # cover page already shows it.
     if article.cover is not None and not (len(book.articles) == 1 and book.cover is not None):
         cover = {"src": src_of(article.cover.url), "alt": article.cover.alt or article.title}
+    body, sections = _sections(localize(article.body, src_of), f"a{index:03d}")
     return {"id": f"a{index:03d}", "title": article.title, "byline": byline(article),
             "lang": article.lang, "cover": cover, "url": article.base_url or "",
-            "body": localize(article.body, src_of)}
+            "body": body, "sections": sections}
 
 
 def _asset_lookup(book: Book, prefix: str) -> Callable[[str], str]:
@@ -120,7 +138,8 @@ def render_epub_docs(book: Book, theme: Theme) -> list[Doc]:
         ctx = _article_context(book, article, i, src_of)
         contexts.append(ctx)
         docs.append(Doc(f"chapter-{i:03d}.xhtml", article.title, article.lang,
-                        theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter", article))
+                        theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter", article,
+                        tuple(ctx["sections"])))
     docs.append(Doc("colophon.xhtml", labels(lang)["sources"], lang,
                     theme.render("epub/colophon.xhtml.j2", articles=contexts,
                                  labels=labels(lang)), "colophon"))

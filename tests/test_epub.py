@@ -1,0 +1,111 @@
+"""The EPUB's package document, navigation and NCX, inspected item by item."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import pytest
+from lxml import etree
+
+from conftest import SEED, run_cli
+
+NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
+      "x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
+      "ncx": "http://www.daiss.org/z3986/2005/ncx/".replace("daiss", "daisy")}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+SECTIONED = """---
+title: 分节文章
+date: 2022-01-01
+categories: [专题]
+url: https://example.org/a
+---
+<p>导语。</p><h2>第一节</h2><p>正文一。</p><h2>第二节</h2><p>正文二。</p>
+"""
+
+
+@pytest.fixture(scope="module")
+def anthology(tmp_path_factory):
+    """The seed (its images offline: placeholders) and a sectioned article, as one book."""
+    root = tmp_path_factory.mktemp("anthology")
+    src = root / "src"
+    src.mkdir()
+    (src / "sec.md").write_text(SECTIONED, "utf-8")
+    (src / SEED.name).write_bytes(SEED.read_bytes())
+    out = root / "out"
+    result = run_cli("build", src, "--out", out, "--cache-dir", root / "cache", "--offline",
+                     "--title", "合集", "--name", "anth", "--format", "epub",
+                     env={"SOURCE_DATE_EPOCH": "1700000000"})
+    assert result.returncode == 0, result.stderr
+    return out / "anth.epub"
+
+
+def read(epub, name):
+    with zipfile.ZipFile(epub) as z:
+        return etree.fromstring(z.read(name))
+
+
+def test_package_metadata(anthology):
+    opf = read(anthology, "EPUB/content.opf")
+    assert opf.get("version") == "3.0"
+    md = opf.find("opf:metadata", NS)
+    one = lambda path: md.findtext(path, namespaces=NS)  # noqa: E731
+    assert one("dc:title") == "合集" and one("dc:language") == "zh"
+    ident = one("dc:identifier")
+    assert ident.startswith("urn:uuid:") and len(ident) == 45
+    assert one("opf:meta[@property='dcterms:modified']") == dt.datetime.fromtimestamp(
+        1700000000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert one("dc:date") == "2022-08-31T05:34:39Z"
+    assert sorted(s.text for s in md.findall("dc:subject", NS)) == sorted(
+        ["专题", "新媒体", "ZAKER", "source"])
+    assert one("dc:source") == "https://example.org/a"
+    props = {}
+    for meta in md.findall("opf:meta[@property]", NS):
+        props.setdefault(meta.get("property"), []).append(meta.text)
+    assert props["schema:accessMode"] == ["textual", "visual"]
+    assert props["schema:accessModeSufficient"] == ["textual"]
+    assert {"alternativeText", "tableOfContents", "structuralNavigation"} <= set(
+        props["schema:accessibilityFeature"])
+    assert props["schema:accessibilityHazard"] == ["none"]
+    assert props["schema:accessibilitySummary"][0]
+    cover = opf.find("opf:manifest/opf:item[@properties='cover-image']", NS)
+    assert cover is not None and cover.get("media-type") == "image/png"  # a placeholder
+    spine = [i.get("idref") for i in opf.findall("opf:spine/opf:itemref", NS)]
+    assert spine[:1] == ["cover"] and spine[-1] == "colophon"
+    assert opf.find("opf:spine", NS).get("toc") == "ncx"
+
+
+def test_navigation_nests_sections_and_has_landmarks(anthology):
+    nav = read(anthology, "EPUB/nav.xhtml")
+    toc = nav.find(".//x:nav[@epub:type='toc']", NS)
+    top = toc.findall("x:ol/x:li", NS)
+    assert [li.findtext("x:a", namespaces=NS) for li in top] == [
+        "分节文章", "总书记挂念的_关键小事_丨做好社区工作"]  # date order
+    subs = top[0].findall("x:ol/x:li/x:a", NS)
+    assert [(a.text, a.get("href")) for a in subs] == [
+        ("第一节", "chapter-001.xhtml#a001-s1"), ("第二节", "chapter-001.xhtml#a001-s2")]
+    chapter = read(anthology, "EPUB/chapter-001.xhtml")
+    assert [h.get("id") for h in chapter.findall(".//x:h2", NS)] == ["a001-s1", "a001-s2"]
+    marks = nav.findall(".//x:nav[@epub:type='landmarks']//x:a", NS)
+    assert [(a.get("{http://www.idpf.org/2007/ops}type"), a.get("href")) for a in marks] == [
+        ("cover", "cover.xhtml"), ("toc", "nav.xhtml"), ("bodymatter", "chapter-001.xhtml")]
+    ncx = read(anthology, "EPUB/toc.ncx")
+    labels = [t.text for t in ncx.iterfind(".//ncx:navPoint/ncx:navLabel/ncx:text", NS)]
+    assert labels == ["分节文章", "第一节", "第二节", "总书记挂念的_关键小事_丨做好社区工作"]
+
+
+def test_every_document_has_a_language_and_every_image_an_alt(anthology):
+    with zipfile.ZipFile(anthology) as z:
+        docs = [n for n in z.namelist() if n.endswith(".xhtml")]
+    assert len(docs) >= 5
+    for name in docs:
+        doc = read(anthology, name)
+        assert doc.get(XML_LANG) and doc.get("lang"), name
+        for img in doc.iter("{http://www.w3.org/1999/xhtml}img"):
+            assert img.get("alt", "").strip(), name
+
+
+def test_anthology_with_placeholders_passes_epubcheck(anthology):
+    result = run_cli("check", anthology)
+    assert result.returncode == 0, result.stdout
+    assert "0 fatals / 0 errors / 0 warnings" in result.stdout
