@@ -23,7 +23,7 @@ from .fetch import Progress, Request, fetch_assets
 from .impose import impose_booklet
 from .load import load_articles
 from .model import Article, Book
-from .pdf import cjk_fonts, write_pdf
+from .pdf import MIN_DPI, cjk_fonts, write_pdf
 from .render import render_epub_docs, render_print_html
 from .report import BuildReport
 from .text import slugify
@@ -153,8 +153,16 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
                 html = render_print_html(book, theme, modified.strftime("%Y-%m-%dT%H:%M:%SZ"))
             with report.timed("pdf"):
                 written["pdf"] = tmp / f"{name}.pdf"
-                for url in write_pdf(book, html, theme, written["pdf"]):
+                refused, placed = write_pdf(book, html, theme, written["pdf"],
+                                            config.get("pdf", "variant") or None)
+                for url in refused:
                     report.warn(f"PDF: refused to load {url}")
+                report.placed = [vars(p) for p in placed]
+                for p in placed:
+                    if p.dpi < MIN_DPI:
+                        report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
+                                    f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it "
+                                    "will print soft)")
             if "booklet" in config.formats:
                 with report.timed("impose"):
                     written["booklet"] = tmp / f"{name}-booklet.pdf"

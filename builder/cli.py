@@ -77,6 +77,10 @@ def parser() -> argparse.ArgumentParser:
                    "one file at a time")
     b.add_argument("--page-size", metavar="SIZE",
                    help="PDF page: A5 (default), A4, letter, square210 or WxH in mm")
+    b.add_argument("--bleed", metavar="MM", help="PDF bleed for a print shop, e.g. 3mm "
+                   "(the cover photo runs into it)")
+    b.add_argument("--marks", action="store_true", help="PDF crop marks (use with --bleed)")
+    b.add_argument("--pdf-variant", choices=["pdf/a-3b"], help="write the PDF as PDF/A-3b")
     b.add_argument("--offline", action="store_true", help="use cached images only")
     b.add_argument("--strict", action="store_true",
                    help="fail (exit 1) when any image could not be fetched")
@@ -110,6 +114,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         "strict": bool(opt("strict")),
         "book.title": opt("title"), "book.author": opt("author"), "book.name": opt("name"),
         "book.formats": opt("format"), "pdf.page_size": opt("page_size"),
+        "pdf.bleed": opt("bleed"), "pdf.marks": opt("marks") or None,
+        "pdf.variant": opt("pdf_variant"),
         "fetch.rewrite": dict(args.rewrite) if args.rewrite else None,
         "fetch.allow_hosts": args.allow_host,
     }
@@ -126,15 +132,18 @@ def _config_file(args: argparse.Namespace) -> Path | None:
 def run_build(args: argparse.Namespace) -> int:
     from .build import build
     from .config import load_config
-    from .render import page_size
+    from .render import bleed_mm, page_size
 
-    if args.page_size:
-        try:
-            page_size(args.page_size)
-        except ConfigError as exc:
-            raise ConfigError(exc.message, "--page-size") from None
+    for flag, value, check in (("--page-size", args.page_size, page_size),
+                               ("--bleed", args.bleed, bleed_mm)):
+        if value is not None:
+            try:
+                check(value)
+            except ConfigError as exc:
+                raise ConfigError(exc.message, flag) from None
     config = load_config(_config_file(args), _overrides(args))
-    page_size(config.get("pdf", "page_size"))  # a bad size in book.toml: say it before work
+    page_size(config.get("pdf", "page_size"))  # bad values in book.toml: say so before work
+    bleed_mm(config.get("pdf", "bleed"))
     report = build(config, ConsoleProgress(args.quiet))
     if not args.quiet:
         for line in report.summary():

@@ -61,6 +61,12 @@ DEFAULTS: dict[str, dict[str, tuple[type, Any]]] = {
     "pdf": {
         #: A5, A4, letter, square210, or WxH in millimetres (e.g. 148x210).
         "page_size": (str, "A5"),
+        #: Bleed around each page for a print shop, e.g. "3mm" ("0mm": none).
+        "bleed": (str, "0mm"),
+        #: Crop marks outside the page (they need a bleed to have room).
+        "marks": (bool, False),
+        #: A PDF variant for archiving or print workflows: "" or "pdf/a-3b".
+        "variant": (str, ""),
         #: Body font families, first found wins.
         "serif_font": (str, "Noto Serif CJK SC"),
         #: Caption and heading font families.
@@ -76,6 +82,7 @@ DEFAULTS: dict[str, dict[str, tuple[type, Any]]] = {
 
 CHOICES = {
     ("clean", "cjk_digit_spacing"): {"remove", "keep", "add"},
+    ("pdf", "variant"): {"", "pdf/a-3b"},
 }
 FORMATS = ("epub", "pdf", "booklet")
 

@@ -9,7 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from dataclasses import dataclass
+
 from weasyprint import CSS, HTML
+from weasyprint.formatting_structure.boxes import ReplacedBox
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .model import Book
@@ -53,18 +56,56 @@ def cjk_fonts() -> list[str]:
     return sorted({line.split(",")[0].strip() for line in out.splitlines() if line.strip()})
 
 
-def write_pdf(book: Book, html: str, theme: Theme, path: Path) -> list[str]:
-    """Render ``html`` to ``path``; return the URLs the fetcher refused."""
+#: Below this effective resolution at its printed size, a photo prints visibly soft.
+MIN_DPI = 150
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A photo as laid out: its URL, page number, printed width in inches and resolution."""
+
+    url: str
+    page: int
+    inches: float
+    dpi: float
+
+
+def placed_photos(document, book: Book) -> list[Placed]:
+    """Every image box of the laid-out ``document`` with its effective resolution."""
+    by_name = {f"{a.sha256[:16]}{a.extension}": a for a in book.assets.values()}
+    found = []
+    for number, page in enumerate(document.pages, 1):
+        for box in page._page_box.descendants():
+            if not isinstance(box, ReplacedBox) or box.element is None:
+                continue
+            src = box.element.get("src") or ""
+            asset = by_name.get(src.rsplit("/", 1)[-1])
+            if asset is None or asset.status == "placeholder" or not box.width \
+                    or not box.height:
+                continue
+            inches = box.width / 96
+            # A cropped fit (the cover's object-fit: cover) enlarges one axis beyond the box:
+            # the lower of the two resolutions is the one that prints.
+            dpi = min(asset.width / inches, asset.height / (box.height / 96))
+            found.append(Placed(asset.url, number, round(inches, 2), round(dpi, 1)))
+    return found
+
+
+def write_pdf(book: Book, html: str, theme: Theme, path: Path,
+              variant: str | None = None) -> tuple[list[str], list[Placed]]:
+    """Render ``html`` to ``path``; return the URLs the fetcher refused and the placed
+    photos."""
     fetcher = StoreFetcher(book, theme)
     serif = book.config.get("pdf", "serif_font")
     sans = book.config.get("pdf", "sans_font")
     fonts = CSS(string=f':root {{ --serif: "{_css_str(serif)}", "Noto Serif CJK SC", serif; '
                        f'--sans: "{_css_str(sans)}", "Noto Sans CJK SC", sans-serif; }}')
-    document = HTML(string=html, base_url=PRINT_BASE, url_fetcher=fetcher)
+    document = HTML(string=html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
+        stylesheets=[fonts])
     identifier = hashlib.sha256(book.identifier.encode()).hexdigest()[:32].encode()
-    document.write_pdf(str(path), stylesheets=[fonts],
-                       pdf_identifier=identifier, attachments=[], uncompressed_pdf=False)
-    return fetcher.refused
+    document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
+                       uncompressed_pdf=False, pdf_variant=variant)
+    return fetcher.refused, placed_photos(document, book)
 
 
 def _css_str(value: str) -> str:

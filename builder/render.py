@@ -51,6 +51,15 @@ def page_size(value: str) -> tuple[float, float]:
                       " (e.g. 148x210)", "pdf.page_size")
 
 
+def bleed_mm(value: str) -> float:
+    """A bleed such as ``3mm`` (or ``3``) in millimetres, 0 to 10."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(mm)?\s*$", value.lower())
+    if not m or float(m.group(1)) > 10:
+        raise ConfigError(f"unknown bleed {value!r}: give millimetres from 0 to 10, e.g. 3mm",
+                          "pdf.bleed")
+    return float(m.group(1))
+
+
 def labels(lang: str) -> dict[str, str]:
     return LABELS.get(lang.split("-")[0].lower(), LABELS["en"])
 
@@ -161,7 +170,8 @@ def print_page(book: Book) -> dict:
     width, height = page_size(book.config.get("pdf", "page_size"))
     content = height - 16 - 18
     room = 28  # a caption and the space around a figure
-    return {"width": width, "height": height, "photo_height": round(content - room, 1),
+    return {"width": width, "height": height, "bleed": bleed_mm(book.config.get("pdf", "bleed")),
+            "marks": book.config.get("pdf", "marks"), "photo_height": round(content - room, 1),
             "photo_height_2": round((content - room) / 2 - 2, 1),
             "photo_height_3": round((content - room) / 3 - 2, 1)}
 

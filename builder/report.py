@@ -29,6 +29,7 @@ class BuildReport:
     images: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    placed: list[dict] = field(default_factory=list)  # photos in the PDF: page, size, dpi
 
     def warn(self, message: str) -> None:
         message = one_line(message)
@@ -76,7 +77,7 @@ class BuildReport:
     def to_json(self) -> str:
         data = {"name": self.name, "title": self.title, "outputs": self.outputs,
                 "articles": self.articles, "images": self.images, "warnings": self.warnings,
-                "timings": self.timings}
+                "timings": self.timings, "print": self.placed}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def summary(self) -> list[str]:

@@ -130,8 +130,13 @@ def test_several_articles_without_a_title_is_an_error(tmp_path):
 def test_file_reference_in_an_article_is_refused(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
+    (src / "files").mkdir()
+    (src / "files" / "secret.txt").write_text("root:x:0:0 secret", "utf-8")
     (src / "a.txt").write_text('---\ntitle: t\n---\n<p>x</p><img src="file:///etc/passwd">'
-                               '<img src="../../../../etc/hostname">', "utf-8")
+                               '<img src="../../../../etc/hostname">'
+                               '<p><a rel="attachment" href="files/secret.txt">a</a>'
+                               '<a rel="attachment" href="file:///dev/urandom">b</a></p>'
+                               '<link rel="attachment" href="files/secret.txt">', "utf-8")
     out = tmp_path / "out"
     result = run_cli("build", src, "--out", out, "--cache-dir", tmp_path / "c")
     assert result.returncode == 0, result.stderr
@@ -140,6 +145,7 @@ def test_file_reference_in_an_article_is_refused(tmp_path):
     assert reasons == ["blocked scheme file:", "blocked: path outside the article's folder"]
     pdf = next(p for p in out.glob("*.pdf") if "booklet" not in p.name).read_bytes()
     assert b"/etc/passwd" not in pdf and b"root:x:" not in pdf
+    assert b"/EmbeddedFile" not in pdf and b"/FileAttachment" not in pdf and b"secret" not in pdf
 
 
 def test_installed_wheel_carries_the_default_theme(tmp_path):

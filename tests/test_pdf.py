@@ -1,0 +1,131 @@
+"""The print PDF of the seed, opened and read: pages, text order, fonts, captions beside their
+photos, the outline, bleed and crop marks, PDF/A, the print resolution check."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+
+from builder.clean import clean_article
+from builder.load import load_article
+from conftest import SEED, SEEDS, run_cli, serve_args
+
+A5 = (419.53, 595.28)
+MM = 72 / 25.4
+
+
+def build(tmp_path, server, *extra):
+    out = tmp_path / "out"
+    result = run_cli("build", SEEDS, "--out", out, "--cache-dir", tmp_path / "cache",
+                     "--format", "pdf", "--name", "seed", *serve_args(server), *extra)
+    assert result.returncode == 0, result.stderr
+    return out / "seed.pdf", json.loads((out / "seed.report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def seed_pdf(tmp_path_factory, image_server):
+    return build(tmp_path_factory.mktemp("pdf"), image_server)
+
+
+def compact(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_pages_are_a5(seed_pdf):
+    pdf, _ = seed_pdf
+    reader = PdfReader(pdf)
+    assert 10 <= len(reader.pages) <= 24
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A5, 0.01)
+
+
+def test_title_captions_and_credits_in_reading_order(seed_pdf):
+    pdf, _ = seed_pdf
+    text = compact("".join(p.extract_text() for p in PdfReader(pdf).pages))
+    article = clean_article(load_article(SEED)[0])
+    wanted = [article.title] + [compact(f.caption)[:20] for f in article.figures if f.caption] \
+        + ["总监制", "袁炳忠", "新华社第一工作室出品", "新华社摄影部制作"]
+    start = 0
+    for w in wanted:  # each one after the one before
+        found = text.find(compact(w), start)
+        assert found != -1, (w, text[start:start + 80])
+        start = found + 1
+    assert "↑" not in text
+
+
+def test_cjk_fonts_embedded_and_no_missing_glyphs(seed_pdf):
+    pdf, _ = seed_pdf
+    reader = PdfReader(pdf)
+    fonts = {}
+    for page in reader.pages:
+        for name, ref in (page["/Resources"].get("/Font") or {}).items():
+            font = ref.get_object()
+            desc = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+            assert "/FontFile3" in desc or "/FontFile2" in desc, font["/BaseFont"]
+            assert re.match(r"^/[A-Z]{6}\+", str(font["/BaseFont"])), "subset prefix"
+            fonts[name] = str(font["/BaseFont"])
+        # Identity-H text: two bytes a glyph; glyph 0 is .notdef, a character the font lacks.
+        for operands, op in ContentStream(page.get_contents(), reader).operations:
+            strings = operands[0] if op == b"TJ" else operands[:1] if op == b"Tj" else []
+            for s in strings:
+                if isinstance(s, (bytes, str)) and not isinstance(s, (int, float)):
+                    data = s if isinstance(s, bytes) else s.get_original_bytes()
+                    glyphs = [data[i:i + 2] for i in range(0, len(data) - 1, 2)]
+                    assert b"\x00\x00" not in glyphs
+    assert any("Serif-CJK" in f for f in fonts.values())
+    assert any("Sans-CJK" in f for f in fonts.values())
+
+
+def test_captions_share_a_page_with_their_photos(seed_pdf):
+    pdf, report = seed_pdf
+    pages = [compact(p.extract_text()) for p in PdfReader(pdf).pages]
+    page_of = {p["url"]: p["page"] for p in report["print"]}
+    article = clean_article(load_article(SEED)[0])
+    checked = 0
+    for figure in article.figures:
+        if not figure.caption:
+            continue
+        caption_pages = {n for n, text in enumerate(pages, 1)
+                         if compact(figure.caption) in text}
+        photo_pages = {page_of[ref.url] for ref in figure.images}
+        assert len(photo_pages) == 1 and photo_pages == caption_pages, figure.caption
+        checked += 1
+    assert checked == 13
+
+
+def test_outline_is_book_article_sections(seed_pdf):
+    pdf, _ = seed_pdf
+    outline = PdfReader(pdf).outline
+    assert outline[0].title == "总书记挂念的_关键小事_丨做好社区工作"  # the book (cover)
+    assert isinstance(outline[1], list) and outline[1][0].title == outline[0].title  # article
+
+
+def test_low_resolution_photos_are_reported(seed_pdf):
+    _, report = seed_pdf
+    assert len(report["print"]) == 19
+    low = [p for p in report["print"] if p["dpi"] < 150]
+    # The 1000 px cover fills an A5 page: well under 150 dpi. The body photos are fine.
+    assert [p["page"] for p in low] == [1]
+    assert any(w.startswith(f"print: {low[0]['url']} on page 1 is ") for w in report["warnings"])
+
+
+def test_bleed_marks_and_pdf_a(tmp_path, image_server):
+    pdf, _ = build(tmp_path, image_server, "--bleed", "3mm", "--marks",
+                   "--pdf-variant", "pdf/a-3b", "--page-size", "A4")
+    reader = PdfReader(pdf)
+    page = reader.pages[0]
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert (width, height) == pytest.approx((595.28 + 6 * MM, 841.89 + 6 * MM), 0.01)
+    trim = page.trimbox
+    assert (float(trim.width), float(trim.height)) == pytest.approx((595.28, 841.89), 0.01)
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="B"' in xmp
+
+
+def test_bad_bleed_is_a_usage_error(tmp_path):
+    result = run_cli("build", SEEDS, "--out", tmp_path, "--bleed", "3cm")
+    assert result.returncode == 2 and "bleed" in result.stderr
