@@ -61,6 +61,8 @@ DEFAULTS: dict[str, dict[str, tuple[type, Any]]] = {
     "pdf": {
         #: A5, A4, letter, square210, or WxH in millimetres (e.g. 148x210).
         "page_size": (str, "A5"),
+        #: Each article opens on a right-hand page (a blank left page before it if need be).
+        "open_right": (bool, True),
         #: Bleed around each page for a print shop, e.g. "3mm" ("0mm": none).
         "bleed": (str, "0mm"),
         #: Crop marks outside the page (they need a bleed to have room).

@@ -171,7 +171,8 @@ def print_page(book: Book) -> dict:
     content = height - 16 - 18
     room = 28  # a caption and the space around a figure
     return {"width": width, "height": height, "bleed": bleed_mm(book.config.get("pdf", "bleed")),
-            "marks": book.config.get("pdf", "marks"), "photo_height": round(content - room, 1),
+            "marks": book.config.get("pdf", "marks"),
+            "open_right": book.config.get("pdf", "open_right"), "photo_height": round(content - room, 1),
             "photo_height_2": round((content - room) / 2 - 2, 1),
             "photo_height_3": round((content - room) / 3 - 2, 1)}
 

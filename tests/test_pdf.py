@@ -129,3 +129,26 @@ def test_bleed_marks_and_pdf_a(tmp_path, image_server):
 def test_bad_bleed_is_a_usage_error(tmp_path):
     result = run_cli("build", SEEDS, "--out", tmp_path, "--bleed", "3cm")
     assert result.returncode == 2 and "bleed" in result.stderr
+
+
+def test_articles_open_on_the_right_unless_configured(tmp_path):
+    """Two one-page articles: with open_right the second starts on an odd page."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in (1, 2):
+        (src / f"a{n}.txt").write_text(f"---\ntitle: 第{n}篇\ndate: 2022-01-0{n}\n---\n"
+                                       f"<p>正文{n}。</p>", "utf-8")
+
+    def start_pages(extra_config: str) -> list[int]:
+        (src / "book.toml").write_text(f'[book]\ntitle = "合集"\n{extra_config}', "utf-8")
+        out = tmp_path / "out"
+        result = run_cli("build", src, "--out", out, "--format", "pdf", "--name", "b",
+                         "--cache-dir", tmp_path / "c")
+        assert result.returncode == 0, result.stderr
+        pages = [compact(p.extract_text()) for p in PdfReader(out / "b.pdf").pages]
+        return [next(i for i, t in enumerate(pages, 1) if f"正文{n}" in t) for n in (1, 2)]
+
+    right = start_pages("")
+    assert all(p % 2 == 1 for p in right) and right[1] - right[0] == 2
+    anywhere = start_pages("[pdf]\nopen_right = false\n")
+    assert anywhere[1] - anywhere[0] == 1
