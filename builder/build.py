@@ -120,12 +120,13 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
     assets = fetch_images(config, articles, report, progress)
 
     dates = [a.date for a in articles if a.date]
-    cover = next((a.cover for a in articles if a.cover), None)
+    cover, cover_folder = next(((a.cover, a.source.parent) for a in articles if a.cover),
+                               (None, None))
     identity = [title.encode()] + [a.body.encode() for a in articles] + \
         [assets[u].sha256.encode() for u in sorted(assets)]
     book = Book(config=config, title=title, articles=tuple(articles), assets=assets,
                 identifier=content_identifier(identity), date=max(dates) if dates else None,
-                cover=cover)
+                cover=cover, cover_folder=cover_folder)
     modified = modified_time(book.date)
 
     out_dir = config.out_dir

@@ -43,7 +43,7 @@ def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
     for name, asset in sorted(_epub_assets(book).items()):
         data = asset.path.read_bytes()
         prepared = fit(data, asset.media_type, max_edge)
-        if book.cover is not None and asset is book.assets.get(book.cover.url):
+        if asset is book.cover_asset:
             eb.set_cover(name, prepared.data, create_page=True)
             eb.get_item_with_id("cover").is_linear = True  # reachable: first in reading order
             continue
@@ -112,11 +112,10 @@ def _epub_assets(book: Book) -> dict:
     names = {}
     for article in book.articles:
         for ref in article.images:
-            asset = book.assets[ref.url]
+            asset = book.asset(ref.url, article.source.parent)
             names[epub_image_name(asset)] = asset
-    if book.cover is not None:
-        asset = book.assets[book.cover.url]
-        names[epub_image_name(asset)] = asset
+    if book.cover_asset is not None:
+        names[epub_image_name(book.cover_asset)] = book.cover_asset
     return names
 
 

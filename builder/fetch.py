@@ -31,7 +31,7 @@ import httpx
 
 from . import __version__
 from .images import ImageRejected, Prepared, placeholder, prepare
-from .model import Asset, ImageRef
+from .model import Asset, ImageRef, asset_key
 from .net import BlockedAddress, FetchFailed, Guard, deadline, install
 
 MAX_REDIRECTS = 5
@@ -96,13 +96,13 @@ class Store:
         return Asset(url, entry["sha256"], path, entry["media_type"], entry["width"],
                      entry["height"], "cached", None, len(data))
 
-    def put_placeholder(self, ref: ImageRef, reason: str) -> Asset:
+    def put_placeholder(self, key: str, ref: ImageRef, reason: str) -> Asset:
         prepared = placeholder(ref.width_hint, ref.height_hint, reason)
         sha = hashlib.sha256(prepared.data).hexdigest()
         path = self.object_path(sha)
         if not path.exists():
             self._write(path, prepared.data)
-        return Asset(ref.url, sha, path, prepared.media_type, prepared.width, prepared.height,
+        return Asset(key, sha, path, prepared.media_type, prepared.width, prepared.height,
                      "placeholder", reason, 0)
 
 
@@ -255,12 +255,13 @@ def fetch_assets(requests: list[Request], settings: dict, cache_dir: Path, *,
                  offline: bool = False, refresh: bool = False, max_pixels: int = 80_000_000,
                  progress: Progress | None = None,
                  transport: httpx.BaseTransport | None = None) -> dict[str, Asset]:
-    """Every requested image as an :class:`Asset` (a placeholder when it failed), by URL."""
+    """Every requested image as an :class:`Asset` (a placeholder when it failed), by
+    :func:`~builder.model.asset_key`: each distinct image is fetched once."""
     progress = progress or (lambda *a, **k: None)
     store = Store(cache_dir)
     unique: dict[str, Request] = {}
     for req in requests:
-        unique.setdefault(req.ref.url.split("#")[0], req)
+        unique.setdefault(asset_key(req.ref.url, req.folder), req)
     assets: dict[str, Asset] = {}
     fetcher = None if offline else Fetcher(settings, transport)
     progress("start", total=len(unique))
@@ -282,7 +283,7 @@ def fetch_assets(requests: list[Request], settings: dict, cache_dir: Path, *,
                                        lambda n: progress("bytes", n=n))
                     asset = store.put(key, prepare(data, max_pixels))
         except (FetchFailed, ImageRejected) as exc:
-            asset = store.put_placeholder(req.ref, str(exc))
+            asset = store.put_placeholder(key, req.ref, str(exc))
         progress("done", url=key, status=asset.status, reason=asset.reason)
         return asset
 
@@ -295,6 +296,4 @@ def fetch_assets(requests: list[Request], settings: dict, cache_dir: Path, *,
         if fetcher:
             fetcher.close()
         progress("end")
-    for req in requests:
-        assets.setdefault(req.ref.url, assets[req.ref.url.split("#")[0]])
     return assets

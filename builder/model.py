@@ -68,6 +68,16 @@ class Asset:
                 "image/svg+xml": ".svg"}.get(self.media_type, ".bin")
 
 
+def asset_key(url: str, folder: Path) -> str:
+    """How the asset store names the image ``url`` of an article in ``folder``: a URL without
+    its ``#fragment``; a relative path as the file it names, since two folders' ``img/a.jpg``
+    are two images."""
+    url = url.split("#", 1)[0]
+    if ":" in url.split("/", 1)[0] or url.startswith("//"):  # has a scheme, or is protocol-relative
+        return url
+    return (folder / url.split("?", 1)[0]).as_posix()
+
+
 @dataclass(frozen=True)
 class Book:
     config: object  # BookConfig; typed loosely to keep this module free of imports
@@ -77,3 +87,14 @@ class Book:
     identifier: str = ""
     date: dt.datetime | None = None
     cover: ImageRef | None = None
+    cover_folder: Path | None = None  # the folder of the article the cover comes from
+
+    def asset(self, url: str, folder: Path) -> Asset:
+        """The asset of image ``url`` of an article in ``folder``."""
+        return self.assets[asset_key(url, folder)]
+
+    @property
+    def cover_asset(self) -> Asset | None:
+        if self.cover is None or self.cover_folder is None:
+            return None
+        return self.asset(self.cover.url, self.cover_folder)

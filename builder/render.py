@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from lxml import etree
@@ -109,8 +110,8 @@ def _sections(body: str, prefix: str) -> tuple[str, list[tuple[str, str]]]:
     return _transform(body, change), found
 
 
-def _article_context(book: Book, article: Article, index: int,
-                     src_of: Callable[[str], str]) -> dict:
+def _article_context(book: Book, article: Article, index: int, prefix: str) -> dict:
+    src_of = _asset_lookup(book, article.source.parent, prefix)
     cover = None
     # The lead photo opens the chapter, unless the book is this one article: then the book's
     # cover page already shows it.
@@ -122,11 +123,10 @@ def _article_context(book: Book, article: Article, index: int,
             "body": body, "sections": sections}
 
 
-def _asset_lookup(book: Book, prefix: str) -> Callable[[str], str]:
+def _asset_lookup(book: Book, folder: Path | None, prefix: str) -> Callable[[str], str]:
+    """Where the images of an article in ``folder`` are found in an output."""
     def src_of(url: str) -> str:
-        asset: Asset | None = book.assets.get(url) or book.assets.get(url.split("#")[0])
-        if asset is None:
-            raise KeyError(f"no asset for {url}")
+        asset = book.asset(url, folder)
         return f"{prefix}{asset.sha256[:16]}{asset.extension}"
     return src_of
 
@@ -137,14 +137,13 @@ def epub_image_name(asset: Asset) -> str:
 
 def render_epub_docs(book: Book, theme: Theme) -> list[Doc]:
     """The title page, one chapter per article and the colophon, as body fragments."""
-    src_of = _asset_lookup(book, "images/")
     lang = book.config.get("book", "language") or book.articles[0].lang
     meta = book_meta(book)
     docs = [Doc("title.xhtml", book.title, lang,
                 theme.render("epub/title.xhtml.j2", book=meta), "title")]
     contexts = []
     for i, article in enumerate(book.articles, 1):
-        ctx = _article_context(book, article, i, src_of)
+        ctx = _article_context(book, article, i, "images/")
         contexts.append(ctx)
         docs.append(Doc(f"chapter-{i:03d}.xhtml", article.title, article.lang,
                         theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter", article,
@@ -179,15 +178,15 @@ def print_page(book: Book) -> dict:
 
 def render_print_html(book: Book, theme: Theme, created: str) -> str:
     """The whole book as one HTML document for WeasyPrint; assets under :data:`PRINT_BASE`."""
-    src_of = _asset_lookup(book, f"{PRINT_BASE}assets/")
     meta = book_meta(book)
     meta["created"] = created
     meta["cover"] = None
     if book.cover is not None:
+        src_of = _asset_lookup(book, book.cover_folder, f"{PRINT_BASE}assets/")
         meta["cover"] = {"src": src_of(book.cover.url), "alt": book.cover.alt or book.title}
     articles = []
     for i, article in enumerate(book.articles, 1):
-        ctx = _article_context(book, article, i, src_of)
+        ctx = _article_context(book, article, i, f"{PRINT_BASE}assets/")
         ctx["body"] = _mark_figures(ctx["body"])
         articles.append(ctx)
     return theme.render("pdf/book.html.j2", book=meta, articles=articles, page=print_page(book),

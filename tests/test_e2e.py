@@ -55,7 +55,10 @@ def test_report_lists_every_image_fetched(seed_build, image_server):
     assert article["cleaning"]["captions attached"] == 13
     assert set(report["timings"]) >= {"load", "clean", "fetch", "render", "epub", "pdf",
                                       "impose"}
-    assert report["warnings"] == []
+    # One warning only: the 1000 px cover photo printed across a whole A5 page.
+    (warning,) = report["warnings"]
+    assert warning.startswith("print: http://zkres1.myzaker.com/202208/630f4fce8e9f09475345ec48_"
+                              "1024.jpg on page 1 is ") and "below 150 dpi" in warning
 
 
 def test_epub_holds_every_photo_and_caption(seed_build, image_server):

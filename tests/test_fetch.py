@@ -19,7 +19,7 @@ import helpers_images as H
 from builder.config import DEFAULTS
 from builder.fetch import FetchFailed, Fetcher, Guard, Request, Store, fetch_assets
 from builder.images import placeholder
-from builder.model import ImageRef
+from builder.model import ImageRef, asset_key
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
               "all_proxy", "no_proxy")
@@ -76,7 +76,7 @@ def fetch_one(url: str, settings: dict, tmp_path: Path, **kw):
     folder = tmp_path / "article"
     folder.mkdir(exist_ok=True)
     assets = fetch_assets([Request(ImageRef(url), folder)], settings, tmp_path / "cache", **kw)
-    return assets[url]
+    return assets[asset_key(url, folder)]
 
 
 # --- success and the cache -------------------------------------------------------------------
@@ -499,9 +499,9 @@ def test_same_url_downloaded_once(httpserver, settings, tmp_path):
     refs = [ImageRef(url), ImageRef(url, alt="again"), ImageRef(url + "#frag")]
     assets = fetch_assets([Request(r, folder) for r in refs], settings, tmp_path / "cache")
     assert hits(httpserver, "/once.jpg") == 1
-    assert set(assets) == {url, url + "#frag"}
+    assert set(assets) == {url}  # keyed by asset_key: the #fragment names the same image
     assert assets[url].status == "ok"
-    assert assets[url + "#frag"] is assets[url]
+    assert assets[asset_key(url + "#frag", folder)] is assets[url]
 
 
 def test_many_images_at_once(httpserver, settings, tmp_path):
@@ -596,3 +596,15 @@ def test_name_resolving_to_a_private_address_is_blocked_at_connect(httpserver, t
     allowed = fetch_one(url, make_settings(None, allow_hosts=[f"rebind.example:{httpserver.port}"]),
                         tmp_path / "b")
     assert allowed.status == "ok" and hits(httpserver, "/r.jpg") == 1
+
+
+def test_same_relative_path_in_two_folders_is_two_images(settings, tmp_path):
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for n, folder in enumerate(folders):
+        (folder / "img").mkdir(parents=True)
+        (folder / "img" / "p.png").write_bytes(H.png(10 + n, 10))
+    assets = fetch_assets([Request(ImageRef("img/p.png"), f) for f in folders], settings,
+                          tmp_path / "cache")
+    a, b = (assets[asset_key("img/p.png", f)] for f in folders)
+    assert a.status == b.status == "ok" and a.sha256 != b.sha256
+    assert (a.width, b.width) == (10, 11)
