@@ -44,8 +44,7 @@ def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
         data = asset.path.read_bytes()
         prepared = fit(data, asset.media_type, max_edge)
         if asset is book.cover_asset:
-            eb.set_cover(name, prepared.data, create_page=True)
-            eb.get_item_with_id("cover").is_linear = True  # reachable: first in reading order
+            eb.set_cover(name, prepared.data, create_page=False)  # the theme's page shows it
             continue
         eb.add_item(epub.EpubItem(uid=f"img-{asset.sha256[:16]}", file_name=name,
                                   media_type=asset.media_type, content=prepared.data))
@@ -73,7 +72,8 @@ def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
         {"type": "text", "href": first.file_name, "title": words["start"]}]
     eb.add_item(epub.EpubNcx())
     eb.add_item(epub.EpubNav())
-    eb.spine = (["cover"] if book.cover is not None else []) + ["nav"] + chapters
+    covers = [c for c, d in zip(chapters, docs) if d.kind == "cover"]
+    eb.spine = covers + ["nav"] + [c for c in chapters if c not in covers]
     tmp = path.with_name(path.name + ".raw")
     try:
         epub.write_epub(str(tmp), eb, {"raise_exceptions": True, "mtime": modified,

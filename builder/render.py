@@ -139,8 +139,13 @@ def render_epub_docs(book: Book, theme: Theme) -> list[Doc]:
     """The title page, one chapter per article and the colophon, as body fragments."""
     lang = book.config.get("book", "language") or book.articles[0].lang
     meta = book_meta(book)
-    docs = [Doc("title.xhtml", book.title, lang,
-                theme.render("epub/title.xhtml.j2", book=meta), "title")]
+    docs = []
+    if book.cover_asset is not None:
+        cover = {"src": epub_image_name(book.cover_asset), "alt": book.title}
+        docs.append(Doc("cover.xhtml", labels(lang)["cover"], lang,
+                        theme.render("epub/cover.xhtml.j2", cover=cover), "cover"))
+    docs.append(Doc("title.xhtml", book.title, lang,
+                    theme.render("epub/title.xhtml.j2", book=meta), "title"))
     contexts = []
     for i, article in enumerate(book.articles, 1):
         ctx = _article_context(book, article, i, "images/")

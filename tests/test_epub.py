@@ -109,3 +109,14 @@ def test_anthology_with_placeholders_passes_epubcheck(anthology):
     result = run_cli("check", anthology)
     assert result.returncode == 0, result.stdout
     assert "0 fatals / 0 errors / 0 warnings" in result.stdout
+
+
+def test_cover_page_shows_the_cover_image_whole(anthology):
+    opf = read(anthology, "EPUB/content.opf")
+    cover_img = opf.find("opf:manifest/opf:item[@properties='cover-image']", NS).get("href")
+    page = read(anthology, "EPUB/cover.xhtml")
+    section = page.find(".//x:section[@epub:type='cover']", NS)
+    img = section.find("x:img", NS)
+    assert img.get("src") == cover_img and img.get("alt") == "合集"
+    assert page.findtext(".//x:title", namespaces=NS) == "封面"
+    assert page.find(".//x:link[@rel='stylesheet']", NS) is not None
