@@ -19,12 +19,13 @@ from .clean import clean_article
 from .config import BookConfig
 from .epub import write_epub
 from .errors import OutputError, SourceError
-from .fetch import Progress, Request, fetch_assets
+from .fetch import Progress, Request, fetch_assets, store_image
 from .impose import impose_booklet
+from .images import typographic_cover
 from .load import load_articles
-from .model import Article, Book
+from .model import GENERATED_COVER, Article, Book, ImageRef
 from .pdf import MIN_DPI, cjk_fonts, write_pdf
-from .render import render_epub_docs, render_print_html
+from .render import format_date, render_epub_docs, render_print_html
 from .report import BuildReport
 from .text import slugify
 from .theme import Theme
@@ -122,6 +123,14 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
     dates = [a.date for a in articles if a.date]
     cover, cover_folder = next(((a.cover, a.source.parent) for a in articles if a.cover),
                                (None, None))
+    if cover is None and "epub" in config.formats:
+        # No photo to open the book with: e-readers get a typographic cover.
+        subtitle = " · ".join(x for x in (format_date(max(dates), articles[0].lang)
+                                          if dates else "", config.get("book", "author")) if x)
+        drawn = typographic_cover(title, subtitle, config.get("pdf", "sans_font"))
+        assets = {**assets, GENERATED_COVER: store_image(
+            config.cache_dir or default_cache_dir(), GENERATED_COVER, drawn)}
+        cover, cover_folder = ImageRef(GENERATED_COVER, title), Path(".")
     identity = [title.encode()] + [a.body.encode() for a in articles] + \
         [assets[u].sha256.encode() for u in sorted(assets)]
     book = Book(config=config, title=title, articles=tuple(articles), assets=assets,

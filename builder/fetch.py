@@ -251,6 +251,11 @@ def _local(ref: ImageRef, folder: Path) -> bytes:
         raise FetchFailed("file not found") from None
 
 
+def store_image(cache_dir: Path, key: str, prepared: Prepared) -> Asset:
+    """Put an image the build made itself into the store, as ``key``."""
+    return Store(cache_dir).put(key, prepared)
+
+
 def fetch_assets(requests: list[Request], settings: dict, cache_dir: Path, *,
                  offline: bool = False, refresh: bool = False, max_pixels: int = 80_000_000,
                  progress: Progress | None = None,

@@ -162,3 +162,53 @@ def placeholder(width: int | None, height: int | None, reason: str) -> Prepared:
     out = io.BytesIO()
     im.save(out, "PNG", optimize=True)
     return Prepared(out.getvalue(), "image/png", w, h)
+
+
+def _font_file(family: str) -> tuple[str, int] | None:
+    """The font file and face index fontconfig picks for ``family``."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-match"):
+        return None
+    out = subprocess.run(["fc-match", "-f", "%{file}\n%{index}", family], capture_output=True,
+                         text=True, check=False).stdout.split("\n")
+    return (out[0], int(out[1] or 0)) if len(out) == 2 and out[0] else None
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
+    """``text`` broken into lines no wider than ``width``: CJK anywhere, others at spaces."""
+    lines, line = [], ""
+    for unit in re.findall(r"[A-Za-z0-9'’\-]+\s*|\s+|.", text):
+        if line and draw.textlength(line + unit, font=font) > width:
+            lines.append(line.rstrip())
+            line = unit.lstrip()
+        else:
+            line += unit
+    return lines + ([line.rstrip()] if line.strip() else [])
+
+
+def typographic_cover(title: str, subtitle: str, family: str) -> Prepared:
+    """A cover for a book without a photo: the title set large on a quiet ground."""
+    from PIL import ImageFont
+
+    w, h = 1200, 1600
+    im = Image.new("RGB", (w, h), (244, 241, 234))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, w, 36), fill=(150, 40, 35))
+    found = _font_file(f"{family}:bold")
+    def font(size):
+        if found is None:
+            return ImageFont.load_default(size)
+        return ImageFont.truetype(found[0], size, index=found[1])
+    big, small = font(96), font(44)
+    y = 420
+    for line in _wrap(draw, title, big, w - 240)[:6]:
+        draw.text((120, y), line, font=big, fill=(30, 30, 30))
+        y += 132
+    draw.line((120, y + 40, 360, y + 40), fill=(150, 40, 35), width=6)
+    if subtitle:
+        draw.text((120, y + 90), subtitle, font=small, fill=(90, 90, 90))
+    out = io.BytesIO()
+    im.save(out, "PNG", optimize=True)
+    return Prepared(out.getvalue(), "image/png", w, h)

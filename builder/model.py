@@ -68,6 +68,10 @@ class Asset:
                 "image/svg+xml": ".svg"}.get(self.media_type, ".bin")
 
 
+#: The key of the typographic cover drawn for a book without a photo.
+GENERATED_COVER = "builder:typographic-cover"
+
+
 def asset_key(url: str, folder: Path) -> str:
     """How the asset store names the image ``url`` of an article in ``folder``: a URL without
     its ``#fragment``; a relative path as the file it names, since two folders' ``img/a.jpg``

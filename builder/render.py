@@ -13,7 +13,7 @@ from typing import Callable
 from lxml import etree
 
 from .errors import ConfigError
-from .model import Article, Asset, Book
+from .model import GENERATED_COVER, Article, Asset, Book
 from .theme import Theme
 
 PRINT_BASE = "https://builder.invalid/"
@@ -186,7 +186,7 @@ def render_print_html(book: Book, theme: Theme, created: str) -> str:
     meta = book_meta(book)
     meta["created"] = created
     meta["cover"] = None
-    if book.cover is not None:
+    if book.cover is not None and book.cover.url != GENERATED_COVER:  # print sets its own
         src_of = _asset_lookup(book, book.cover_folder, f"{PRINT_BASE}assets/")
         meta["cover"] = {"src": src_of(book.cover.url), "alt": book.cover.alt or book.title}
     articles = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zipfile
 
 import pytest
@@ -120,3 +121,27 @@ def test_cover_page_shows_the_cover_image_whole(anthology):
     assert img.get("src") == cover_img and img.get("alt") == "合集"
     assert page.findtext(".//x:title", namespaces=NS) == "封面"
     assert page.find(".//x:link[@rel='stylesheet']", NS) is not None
+
+
+def test_a_book_without_photos_gets_a_typographic_cover(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("---\ntitle: 没有照片的文章\ndate: 2022-03-04\n---\n正文。\n", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli("build", src, "--out", out, "--cache-dir", tmp_path / "c", "--name", "b",
+                     "--format", "epub,pdf")
+    assert result.returncode == 0, result.stderr
+    opf = read(out / "b.epub", "EPUB/content.opf")
+    item = opf.find("opf:manifest/opf:item[@properties='cover-image']", NS)
+    assert item is not None and item.get("media-type") == "image/png"
+    with zipfile.ZipFile(out / "b.epub") as z:
+        from io import BytesIO
+
+        from PIL import Image
+        cover = Image.open(BytesIO(z.read("EPUB/" + item.get("href"))))
+    assert cover.size == (1200, 1600)
+    report = json.loads((out / "b.report.json").read_text())
+    assert report["images"] == [] and report["print"] == []  # the PDF sets its own cover
+    second = run_cli("build", src, "--out", tmp_path / "again", "--cache-dir", tmp_path / "c2",
+                     "--name", "b", "--format", "epub")
+    assert (tmp_path / "again" / "b.epub").read_bytes() == (out / "b.epub").read_bytes()

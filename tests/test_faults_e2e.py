@@ -93,8 +93,9 @@ def test_every_fault_is_reported_and_shown(server, tmp_path):
         f'allow_hosts = ["127.0.0.1:{server.port}"]\n', "utf-8")
     out = tmp_path / "out"
     result = run_cli("build", src, "--out", out, "--cache-dir", tmp_path / "cache",
-                     "--format", "epub", "--name", "faults")
-    assert result.returncode == 0, result.stderr
+                     "--format", "epub", "--name", "faults", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 fatals / 0 errors / 0 warnings" in result.stdout  # --check ran EPUBCheck
     report = json.loads((out / "faults.report.json").read_text())
     by_url = {i["url"]: i for i in report["images"]}
 
@@ -116,7 +117,7 @@ def test_every_fault_is_reported_and_shown(server, tmp_path):
                 assert f"image {base}/{name}: {image['reason']}" in " ".join(report["warnings"])
                 assert shown.format == "PNG"
                 assert data == placeholder(None, None, "").data  # the grey stand-in
-    assert result.stdout.count("failed") == 1
+    assert result.stdout.count("failed") == 1 and "FAILED" not in result.stdout
     failed = sum(1 for _, s, _ in CASES.values() if s == "placeholder")
     assert f"{len(CASES) - failed} fetched, 0 cached, {failed} failed" in result.stdout
 
