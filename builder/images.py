@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 
 from lxml import etree
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFile, ImageOps, UnidentifiedImageError
 
 KEPT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 #: What Pillow's decoders raise on damaged or hostile bytes (its plugins are not consistent).
@@ -87,6 +87,10 @@ def prepare(data: bytes, max_pixels: int) -> Prepared:
     """Verified, normalised image bytes for the asset store, or :class:`ImageRejected`."""
     if _is_svg(data):
         return check_svg(data)
+    # WeasyPrint sets this to True when it is imported, which makes Pillow pad a truncated
+    # image silently instead of failing; verification needs it off. Images that pass are
+    # whole, so rendering them later is the same either way.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

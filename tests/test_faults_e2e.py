@@ -37,6 +37,7 @@ CASES = {
     "animated": ("gif", "ok", ("GIF", (20, 20))),
     "svgscript": ("svg", "placeholder", "unsafe SVG"),
     "bomb": ("bomb", "placeholder", "too large"),
+    "cut": ("truncated JPEG, honest length", "placeholder", "broken image"),
     "huge": ("over the size cap", "placeholder", "too large"),
     "hang": ("hang", "placeholder", "timeout"),
 }
@@ -62,6 +63,7 @@ def server():
         "svgscript": Response(SVG_SCRIPT, content_type="image/svg+xml"),
         "bomb": Response(H.png_declaring(30000, 30000), content_type="image/png"),
         "huge": Response(b"\xff" * 300_000, content_type="image/jpeg"),
+        "cut": Response(H.jpeg(400, 300)[:-300], content_type="image/jpeg"),
     }
     for name, response in answers.items():
         server.expect_request(f"/{name}").respond_with_response(response)

@@ -256,3 +256,15 @@ def test_damaged_images_are_rejected_never_raise_anything_else():
                 outcomes["ok"] += 1
                 assert p.width > 0 and p.height > 0
     assert outcomes["ok"] and outcomes["rejected"]
+
+
+def test_truncated_image_rejected_after_weasyprint_is_imported():
+    """WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES when imported; a build imports it
+    before images are verified, so verification must not depend on that flag."""
+    import weasyprint  # noqa: F401 - the import is the point
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    data = H.jpeg(400, 300)
+    with pytest.raises(ImageRejected):
+        prepare(data[:-300], MAX)
