@@ -13,7 +13,7 @@ test:
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench:
-	scripts/setup.sh test
+	scripts/setup.sh bench
 	$(PY) bench/run.py
 
 clean:

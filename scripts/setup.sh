@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything `make demo` and `make test` need: a virtual environment with the project
 # and its test extras, the CJK fonts, and (for tests) Java for EPUBCheck.
-# Usage: scripts/setup.sh [demo|test]
+# Usage: scripts/setup.sh [demo|test|bench]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-demo}"
@@ -15,7 +15,11 @@ fi
 if ! ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then
   need_apt+=(libharfbuzz-subset0)
 fi
-if [ "$what" = test ]; then
+if [ "$what" = bench ]; then
+  # The benchmark compares against pandoc when it is there (calibre too, if installed by hand).
+  command -v pandoc >/dev/null 2>&1 || need_apt+=(pandoc)
+fi
+if [ "$what" != demo ]; then
   command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 fi
@@ -38,7 +42,7 @@ fi
 stamp=.venv/.installed-$what
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  if [ "$what" = test ]; then
+  if [ "$what" != demo ]; then
     .venv/bin/python -m pip install -q -e ".[test]"
   else
     .venv/bin/python -m pip install -q -e .
