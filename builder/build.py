@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -108,18 +109,17 @@ def fetch_images(config: BookConfig, articles: list[Article], report: BuildRepor
     return assets
 
 
-def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
-    """Build the book of ``config``; return the report. Raises BuilderError on bad input."""
-    report = BuildReport()
-    articles = load_and_clean(config, report)
+def book_title(config: BookConfig, articles: list[Article]) -> str:
+    """The title from the config, or the one article's own."""
     title = config.get("book", "title") or (articles[0].title if len(articles) == 1 else "")
     if not title:
         raise SourceError("a book of several articles needs a title: give --title or "
                           "[book] title in book.toml", ", ".join(str(p) for p in config.paths))
-    name = slugify(config.get("book", "name") or title)
-    report.name, report.title = name, title
-    assets = fetch_images(config, articles, report, progress)
+    return title
 
+
+def assemble(config: BookConfig, title: str, articles: list[Article], assets: dict) -> Book:
+    """The book: its articles, assets, cover, date and content-derived identifier."""
     dates = [a.date for a in articles if a.date]
     cover, cover_folder = next(((a.cover, a.source.parent) for a in articles if a.cover),
                                (None, None))
@@ -133,12 +133,15 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
         cover, cover_folder = ImageRef(GENERATED_COVER, title), Path(".")
     identity = [title.encode()] + [a.body.encode() for a in articles] + \
         [assets[u].sha256.encode() for u in sorted(assets)]
-    book = Book(config=config, title=title, articles=tuple(articles), assets=assets,
+    return Book(config=config, title=title, articles=tuple(articles), assets=assets,
                 identifier=content_identifier(identity), date=max(dates) if dates else None,
                 cover=cover, cover_folder=cover_folder)
-    modified = modified_time(book.date)
 
-    out_dir = config.out_dir
+
+@contextmanager
+def staged(out_dir: Path):
+    """A temporary folder inside ``out_dir`` whose files replace those of ``out_dir`` only when
+    the block ends without an error; otherwise ``out_dir`` stays as it was."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".builder-tmp-", dir=out_dir))
@@ -146,48 +149,69 @@ def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
         raise OutputError(f"cannot write to the output folder: {exc.strerror or exc}",
                           str(out_dir)) from None
     try:
-        theme = Theme(config.theme_dir)
-        written: dict[str, Path] = {}
-        if "epub" in config.formats:
-            with report.timed("render"):
-                docs = render_epub_docs(book, theme)
-                css = theme.stylesheet("epub.css")
-            with report.timed("epub"):
-                written["epub"] = tmp / f"{name}.epub"
-                write_epub(book, docs, css, written["epub"], modified)
-        if {"pdf", "booklet"} & set(config.formats):
-            if not cjk_fonts():
-                report.warn("no CJK font found: Chinese text will not print; install one, e.g. "
-                            "'apt-get install fonts-noto-cjk'")
-            with report.timed("render"):
-                html = render_print_html(book, theme, modified.strftime("%Y-%m-%dT%H:%M:%SZ"))
-            with report.timed("pdf"):
-                written["pdf"] = tmp / f"{name}.pdf"
-                refused, placed = write_pdf(book, html, theme, written["pdf"],
-                                            config.get("pdf", "variant") or None)
-                for url in refused:
-                    report.warn(f"PDF: refused to load {url}")
-                report.placed = [vars(p) for p in placed]
-                for p in placed:
-                    if p.dpi < MIN_DPI:
-                        report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
-                                    f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it "
-                                    "will print soft)")
-            if "booklet" in config.formats:
-                with report.timed("impose"):
-                    written["booklet"] = tmp / f"{name}-booklet.pdf"
-                    impose_booklet(written["pdf"], written["booklet"])
-            if "pdf" not in config.formats:
-                written.pop("pdf").unlink()
-        for kind, path in written.items():
-            report.outputs[kind] = str(out_dir / path.name)
-        report.outputs["report"] = str(out_dir / f"{name}.report.json")
-        (tmp / f"{name}.report.json").write_text(report.to_json(), encoding="utf-8")
-        if config.strict and report.counts()["placeholder"]:
-            raise OutputError(f"{report.counts()['placeholder']} image(s) could not be fetched "
-                              "(--strict); see the warnings", str(config.paths[0]))
+        yield tmp
         for path in sorted(tmp.iterdir()):
             os.replace(path, out_dir / path.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_outputs(book: Book, name: str, tmp: Path, report: BuildReport) -> dict[str, Path]:
+    """Write the formats of the book's config into ``tmp``; return them by kind."""
+    config = book.config
+    modified = modified_time(book.date)
+    theme = Theme(config.theme_dir)
+    written: dict[str, Path] = {}
+    if "epub" in config.formats:
+        with report.timed("render"):
+            docs = render_epub_docs(book, theme)
+            css = theme.stylesheet("epub.css")
+        with report.timed("epub"):
+            written["epub"] = tmp / f"{name}.epub"
+            write_epub(book, docs, css, written["epub"], modified)
+    if {"pdf", "booklet"} & set(config.formats):
+        if not cjk_fonts():
+            report.warn("no CJK font found: Chinese text will not print; install one, e.g. "
+                        "'apt-get install fonts-noto-cjk'")
+        with report.timed("render"):
+            html = render_print_html(book, theme, modified.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        with report.timed("pdf"):
+            written["pdf"] = tmp / f"{name}.pdf"
+            refused, placed = write_pdf(book, html, theme, written["pdf"],
+                                        config.get("pdf", "variant") or None)
+        for url in refused:
+            report.warn(f"PDF: refused to load {url}")
+        report.placed = [vars(p) for p in placed]
+        for p in placed:
+            if p.dpi < MIN_DPI:
+                report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
+                            f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it will "
+                            "print soft)")
+        if "booklet" in config.formats:
+            with report.timed("impose"):
+                written["booklet"] = tmp / f"{name}-booklet.pdf"
+                impose_booklet(written["pdf"], written["booklet"])
+        if "pdf" not in config.formats:
+            written.pop("pdf").unlink()
+    return written
+
+
+def build(config: BookConfig, progress: Progress | None = None) -> BuildReport:
+    """Build the book of ``config``; return the report. Raises BuilderError on bad input."""
+    report = BuildReport()
+    articles = load_and_clean(config, report)
+    title = book_title(config, articles)
+    name = slugify(config.get("book", "name") or title)
+    report.name, report.title = name, title
+    assets = fetch_images(config, articles, report, progress)
+    failed = report.counts()["placeholder"]
+    if config.strict and failed:
+        raise OutputError(f"{failed} image(s) could not be fetched (--strict); see the "
+                          "warnings", str(config.paths[0]))
+    book = assemble(config, title, articles, assets)
+    with staged(config.out_dir) as tmp:
+        for kind, path in write_outputs(book, name, tmp, report).items():
+            report.outputs[kind] = str(config.out_dir / path.name)
+        report.outputs["report"] = str(config.out_dir / f"{name}.report.json")
+        (tmp / f"{name}.report.json").write_text(report.to_json(), encoding="utf-8")
     return report
