@@ -17,6 +17,13 @@ from dataclasses import dataclass
 from lxml import etree
 from PIL import Image, ImageDraw, ImageFile, ImageOps, UnidentifiedImageError
 
+try:  # HEIC/HEIF photos (phones): Pillow reads them through pillow-heif's plugin
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - a declared dependency; without it HEIC is "not an image"
+    pass
+
 KEPT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 #: What Pillow's decoders raise on damaged or hostile bytes (its plugins are not consistent).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,

@@ -268,3 +268,12 @@ def test_truncated_image_rejected_after_weasyprint_is_imported():
     data = H.jpeg(400, 300)
     with pytest.raises(ImageRejected):
         prepare(data[:-300], MAX)
+
+
+@pytest.mark.parametrize("fmt", ["AVIF", "HEIF"])
+def test_phone_formats_become_jpeg(fmt):
+    data = H.encode(Image.new("RGB", (40, 30), (200, 30, 30)), fmt)
+    prepared = prepare(data, MAX)
+    assert prepared.media_type == "image/jpeg"
+    assert (prepared.width, prepared.height) == (40, 30)
+    assert Image.open(io.BytesIO(prepared.data)).format == "JPEG"
