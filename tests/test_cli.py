@@ -84,8 +84,9 @@ def test_hostile_titles_are_text_everywhere_and_write_nothing_outside_out(tmp_pa
     write_article(src, 2, "'../../etc/x'", "2022-08-01")
     out = tmp_path / "deep" / "out"
     result = run_cli("build", src, "--out", out, "--title", "../../etc/x", "--cache-dir",
-                     tmp_path / "c", "--format", "epub")
-    assert result.returncode == 0, result.stderr
+                     tmp_path / "c", "--format", "epub", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 fatals / 0 errors / 0 warnings" in result.stdout
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")
                      if p.is_file() and "c" != p.relative_to(tmp_path).parts[0]
                      and p.relative_to(tmp_path).parts[0] != "src")

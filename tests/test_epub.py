@@ -129,8 +129,9 @@ def test_a_book_without_photos_gets_a_typographic_cover(tmp_path):
     (src / "a.md").write_text("---\ntitle: 没有照片的文章\ndate: 2022-03-04\n---\n正文。\n", "utf-8")
     out = tmp_path / "out"
     result = run_cli("build", src, "--out", out, "--cache-dir", tmp_path / "c", "--name", "b",
-                     "--format", "epub,pdf")
-    assert result.returncode == 0, result.stderr
+                     "--format", "epub,pdf", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 fatals / 0 errors / 0 warnings" in result.stdout
     opf = read(out / "b.epub", "EPUB/content.opf")
     item = opf.find("opf:manifest/opf:item[@properties='cover-image']", NS)
     assert item is not None and item.get("media-type") == "image/png"
