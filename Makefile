@@ -10,6 +10,7 @@ demo:
 
 test:
 	scripts/setup.sh test
+	.venv/bin/ruff check builder tests bench
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench:

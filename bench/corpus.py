@@ -20,16 +20,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import io
 import json
 import random
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
 
-from PIL import Image
+if __package__ in (None, ""):  # run as a script: python bench/corpus.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers_corpus import photo_jpeg, seed_images  # noqa: E402 - shared with the tests
 
 #: Hosts of the corpus images; the benchmark rewrites each to its own 127.0.0.1 port.
 HOSTS = ("img1.bench.invalid", "img2.bench.invalid")
@@ -84,28 +87,6 @@ class Photo:
     seed: int
 
 
-def _layer(rng: random.Random, w: int, h: int, gw: int, gh: int) -> Image.Image:
-    small = Image.frombytes("RGB", (gw, gh), rng.randbytes(gw * gh * 3))
-    return small.resize((w, h), Image.Resampling.BICUBIC)
-
-
-def photo_jpeg(width: int, height: int, seed: int = 0) -> bytes:
-    """A photo-like JPEG, deterministic for ``seed``: smooth colour fields at three scales
-    plus per-pixel colour noise, at quality 82. A 1000×700 one is about 180–260 KB, as a
-    photo of that size from a news site is."""
-    rng = random.Random(seed)
-    im = _layer(rng, width, height, 6, 4)
-    im = Image.blend(im, _layer(rng, width, height, max(2, width // 40), max(2, height // 40)),
-                     0.35)
-    im = Image.blend(im, _layer(rng, width, height, max(2, width // 6), max(2, height // 6)),
-                     0.17)
-    noise = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
-    im = Image.blend(im, noise, rng.uniform(0.16, 0.24))
-    out = io.BytesIO()
-    im.save(out, "JPEG", quality=82)
-    return out.getvalue()
-
-
 def _sentence(rng: random.Random, lo: int = 2, hi: int = 4) -> str:
     return "，".join(rng.sample(PHRASES, rng.randint(lo, hi))) + "。"
 
@@ -142,9 +123,9 @@ def article_text(index: int, seed: int, photos_range: tuple[int, int]
                  ) -> tuple[str, str, list[Photo]]:
     """(file name, file text, photos) of article ``index``; deterministic."""
     rng = random.Random(f"bench-article-{seed}-{index}")
-    hexname = "%016x" % rng.getrandbits(64)
+    hexname = f"{rng.getrandbits(64):016x}"
     month = f"2022{rng.randint(1, 12):02d}"
-    stem = "%020x" % rng.getrandbits(80)
+    stem = f"{rng.getrandbits(80):020x}"
     photos = []
     for i in range(rng.randint(*photos_range)):
         host = HOSTS[i % len(HOSTS)]
@@ -176,8 +157,9 @@ def article_text(index: int, seed: int, photos_range: tuple[int, int]
             parts.append(f"<p>{_sentence(rng, 3, 5)}</p><p></p>")
     parts.append("  \n</div>\n            ")
 
-    title = f"{rng.choice(PHRASES)}丨{rng.choice(TOPICS)}{rng.choice(('纪实', '掠影', '见闻', '观察'))}"
-    when = dt.datetime(2022, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(
+    phrase, topic = rng.choice(PHRASES), rng.choice(TOPICS)
+    title = f"{phrase}丨{topic}{rng.choice(('纪实', '掠影', '见闻', '观察'))}"
+    when = dt.datetime(2022, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
         days=index * 3, seconds=rng.randrange(86400))
     cover = f"{PROXY}{photos[0].url}"
     head = ("\n---\n"
@@ -249,18 +231,6 @@ def generate(root: Path, articles: int = 20, photos: tuple[int, int] = (10, 30),
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
                                         encoding="utf-8")
     return manifest
-
-
-def seed_images(article: Path) -> list[dict]:
-    """The image URLs of a scraped article (``data-original``) and their declared sizes."""
-    text = article.read_text(encoding="utf-8")
-    found = {}
-    for tag in re.findall(r"<img[^>]+>", text):
-        url = re.search(r'data-original="([^"]+)"', tag).group(1)
-        w = int(re.search(r'data-width="(\d+)"', tag).group(1))
-        h = int(re.search(r'data-height="(\d+)"', tag).group(1))
-        found[url] = (w, h)
-    return [{"url": u, "width": w, "height": h} for u, (w, h) in found.items()]
 
 
 def prepare_seed(article: Path, root: Path) -> dict:

@@ -412,16 +412,15 @@ def size_ratios(summary: dict, image_bytes: int) -> dict:
 def ratio(a_runs: list[dict], b_runs: list[dict], key: str = "wall_s") -> dict | None:
     if not a_runs or not b_runs:
         return None
-    pairs = [round(a[key] / b[key], 4) for a, b in zip(a_runs, b_runs) if b[key]]
+    pairs = [round(a[key] / b[key], 4) for a, b in zip(a_runs, b_runs, strict=False) if b[key]]
     return {"measure": key, "per_run": pairs, "median": med(pairs),
             "of_medians": round(med([a[key] for a in a_runs]) / med([b[key] for b in b_runs]), 4)}
 
 
 def fetch_ideal(inp: Input, args) -> dict | None:
-    from builder.config import DEFAULTS
+    from builder.settings import FetchSettings
 
-    conc = DEFAULTS["fetch"]["concurrency"][1]
-    per_host = DEFAULTS["fetch"]["per_host"][1]
+    conc, per_host = FetchSettings().concurrency, FetchSettings().per_host
     hosts = len(inp.manifest["hosts"])
     effective = min(conc, per_host * hosts)
     n, total = inp.images, inp.image_bytes
@@ -576,7 +575,7 @@ def markdown(data: dict) -> str:
         if comps:
             lines += ["", "| ratio | measure | per run pair | median | of medians |",
                       "|---|---|---|---:|---:|"]
-            for name, c in comps.items():
+            for c in comps.values():
                 lines.append(f"| {c['builder']} / {c['against']} | {c['measure']} | "
                              + ", ".join(f"{x:.2f}" for x in c["per_run"])
                              + f" | {f(c['median'])} | {f(c['of_medians'])} |")
@@ -683,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("MAKELEVEL"):
         command = f"make bench  ({command})"
     data = {
-        "meta": {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "meta": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                  "command": command, "elapsed_s": round(elapsed(), 1),
                  "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                              "python": platform.python_version()},
@@ -717,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
                                            if v.get("dominant_stage")}
         data["errors"] += inp.errors
 
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     text = json.dumps(data, ensure_ascii=False, indent=1)
     md = markdown(data)
     for name in (f"bench-{stamp}", "latest"):

@@ -28,7 +28,7 @@ CHUNK = 16 * 1024
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real image host
     server_version = "bench-images/1"
-    owner: "ImageServer"  # set on the subclass made per server
+    owner: ImageServer  # set on the subclass made per server
 
     def log_message(self, format, *args):  # noqa: A002 - quiet
         pass
@@ -140,7 +140,7 @@ class ImageServer:
         return f"http://{HOST}:{self.ports[index % len(self.ports)]}"
 
     # -- life -------------------------------------------------------------------------------
-    def start(self) -> "ImageServer":
+    def start(self) -> ImageServer:
         for server in self._servers:
             t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                  daemon=True, name=f"image-server-{server.server_address[1]}")
@@ -161,7 +161,7 @@ class ImageServer:
             server.shutdown()
             server.server_close()
 
-    def __enter__(self) -> "ImageServer":
+    def __enter__(self) -> ImageServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

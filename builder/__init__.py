@@ -1,7 +1,18 @@
-"""builder: articles collected from the web become an EPUB and a printable PDF photo booklet."""
+"""builder: articles collected from the web become an EPUB and a printable PDF photo booklet.
+
+The public surface::
+
+    import builder
+    settings = builder.load_settings("seeds/book.toml", {"paths": ["seeds"]})
+    report = builder.build(settings)           # a BuildReport; outputs in settings.out_dir
+    found = builder.inspect("seeds/a.txt")     # the cleaned article, as the build makes it
+
+Errors a user can cause are :class:`BuilderError` (with ``category`` and ``location``).
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import log as _log  # noqa: F401 - installs the package's NullHandler
 from .errors import BuilderError
 
 try:
@@ -9,19 +20,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0.0.0+unknown"
 
+from .pipeline import Inspection, build, inspect  # noqa: E402 - after __version__, which fetch uses
+from .settings import Settings, load_settings  # noqa: E402
 
-def build(config, progress=None):
-    """Build the book described by ``config`` (a :class:`BookConfig`); return its report."""
-    from .build import build as _build
-
-    return _build(config, progress)
-
-
-def load_config(path=None, overrides=None):
-    """Read ``book.toml`` (when given) and apply ``overrides``; return a :class:`BookConfig`."""
-    from .config import load_config as _load_config
-
-    return _load_config(path, overrides)
-
-
-__all__ = ["BuilderError", "__version__", "build", "load_config"]
+__all__ = ["BuilderError", "Inspection", "Settings", "__version__", "build", "inspect",
+           "load_settings"]

@@ -6,7 +6,6 @@ Exit codes: 0 built (warnings allowed), 1 the build failed, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -14,9 +13,8 @@ from pathlib import Path
 from . import __version__
 from .console import ConsoleProgress
 from .errors import BuilderError, ConfigError
+from .log import configure
 from .text import one_line
-
-log = logging.getLogger("builder")
 
 
 def _pair(value: str) -> tuple[str, str]:
@@ -57,11 +55,19 @@ def parser() -> argparse.ArgumentParser:
                         help="allow fetching from this local or private host (repeatable)")
     common.add_argument("--refresh", action="store_true", help="fetch every image again")
     common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    common.add_argument("-v", "--verbose", action="store_true", help="print more detail")
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="print each warning, and more detail")
     common.add_argument("--debug", action="store_true",
                         help="show tracebacks of internal errors")
 
-    b = sub.add_parser("build", parents=[common], help="build the book from article files",
+    cleaning = argparse.ArgumentParser(add_help=False)
+    cleaning.add_argument("--digit-spacing", choices=["remove", "keep", "add"],
+                          help="spaces between CJK characters and digits (default: remove)")
+    cleaning.add_argument("--no-cjk-quotes", action="store_true",
+                          help="leave ASCII quotes around CJK text as they are")
+
+    b = sub.add_parser("build", parents=[common, cleaning],
+                       help="build the book from article files",
                        description="Build dist/NAME.epub, NAME.pdf, NAME-booklet.pdf and "
                        "NAME.report.json from article files (text with YAML front matter).")
     b.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR",
@@ -86,15 +92,20 @@ def parser() -> argparse.ArgumentParser:
                    help="fail (exit 1) when any image could not be fetched")
     b.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB it wrote")
 
-    sub.add_parser("fetch", parents=[common], help="fill the image cache without building",
+    sub.add_parser("fetch", parents=[common, cleaning],
+                   help="fill the image cache without building",
                    description="Download every image of the articles into the cache, so that "
                    "a later 'build --offline' has them.")
 
-    i = sub.add_parser("inspect", help="show what cleaning makes of one article",
+    i = sub.add_parser("inspect", parents=[cleaning],
+                       help="show what cleaning makes of one article",
                        description="Print the cleaned XHTML of an article and what each "
-                       "cleaning pass changed: the tool to run when a new site's articles "
-                       "look wrong.")
+                       "cleaning pass changed, exactly as the build of its folder makes it "
+                       "(with the book.toml beside it): the tool to run when a new site's "
+                       "articles look wrong.")
     i.add_argument("file", type=Path, metavar="FILE", help="an article file")
+    i.add_argument("--config", type=Path, metavar="FILE",
+                   help="book.toml (default: the one beside FILE, if any)")
     i.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
     c = sub.add_parser("check", help="run EPUBCheck on an EPUB",
@@ -105,78 +116,86 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+#: The flag each setting comes from, for error messages (and exit code 2).
+FLAGS = {
+    "paths": "PATHS", "out_dir": "--out", "cache_dir": "--cache-dir", "theme_dir": "--theme",
+    "book.title": "--title", "book.author": "--author", "book.name": "--name",
+    "book.formats": "--format", "pdf.page_size": "--page-size", "pdf.bleed": "--bleed",
+    "pdf.marks": "--marks", "pdf.variant": "--pdf-variant", "fetch.rewrite": "--rewrite",
+    "fetch.allow_hosts": "--allow-host", "clean.cjk_digit_spacing": "--digit-spacing",
+    "clean.cjk_quotes": "--no-cjk-quotes",
+}
+
+
 def _overrides(args: argparse.Namespace) -> dict:
-    paths = tuple(args.paths) or (Path("seeds"),)
-    opt = lambda name: getattr(args, name, None)  # noqa: E731 - build-only flags
+    opt = lambda name: getattr(args, name, None)  # noqa: E731 - not every command has each flag
     return {
-        "paths": paths, "out_dir": opt("out"), "cache_dir": args.cache_dir,
-        "theme_dir": opt("theme"), "offline": bool(opt("offline")), "refresh": args.refresh,
-        "strict": bool(opt("strict")),
+        "paths": tuple(opt("paths") or ()) or None, "out_dir": opt("out"),
+        "cache_dir": opt("cache_dir"), "theme_dir": opt("theme"),
+        "offline": opt("offline") or None, "refresh": opt("refresh") or None,
+        "strict": opt("strict") or None,
         "book.title": opt("title"), "book.author": opt("author"), "book.name": opt("name"),
         "book.formats": opt("format"), "pdf.page_size": opt("page_size"),
         "pdf.bleed": opt("bleed"), "pdf.marks": opt("marks") or None,
         "pdf.variant": opt("pdf_variant"),
-        "fetch.rewrite": dict(args.rewrite) if args.rewrite else None,
-        "fetch.allow_hosts": args.allow_host,
+        "fetch.rewrite": dict(opt("rewrite")) if opt("rewrite") else None,
+        "fetch.allow_hosts": opt("allow_host"),
+        "clean.cjk_digit_spacing": opt("digit_spacing"),
+        "clean.cjk_quotes": False if opt("no_cjk_quotes") else None,
     }
 
 
-def _config_file(args: argparse.Namespace) -> Path | None:
+def _config_file(args: argparse.Namespace, folder: Path) -> Path | None:
     if args.config is not None:
         return args.config
+    candidate = folder / "book.toml"
+    return candidate if folder.is_dir() and candidate.is_file() else None
+
+
+def _settings(args: argparse.Namespace):
+    """The settings of a build or fetch: checked whole before any article is read."""
+    from .settings import load_settings
+
     first = (args.paths or [Path("seeds")])[0]
-    candidate = first / "book.toml"
-    return candidate if first.is_dir() and candidate.is_file() else None
+    return load_settings(_config_file(args, first), _overrides(args), FLAGS)
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from .build import build
-    from .config import load_config
-    from .render import bleed_mm, page_size
+    from .pipeline import build
 
-    for flag, value, check in (("--page-size", args.page_size, page_size),
-                               ("--bleed", args.bleed, bleed_mm)):
-        if value is not None:
-            try:
-                check(value)
-            except ConfigError as exc:
-                raise ConfigError(exc.message, flag) from None
-    config = load_config(_config_file(args), _overrides(args))
-    page_size(config.get("pdf", "page_size"))  # bad values in book.toml: say so before work
-    bleed_mm(config.get("pdf", "bleed"))
-    report = build(config, ConsoleProgress(args.quiet))
+    report = build(_settings(args), ConsoleProgress(args.quiet))
     if not args.quiet:
-        for line in report.summary():
+        for line in report.summary(listed=args.verbose):
             print(line)
-        if args.verbose:
-            for w in report.warnings:
-                print(f"warning: {w}", file=sys.stderr)
     if args.check and "epub" in report.outputs:
         return run_check(Path(report.outputs["epub"]), args.quiet)
     return 0
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from .build import fetch_images, load_and_clean
-    from .config import load_config
+    from .pipeline import fetch_images, prepare_articles
     from .report import BuildReport
 
-    config = load_config(_config_file(args), _overrides(args))
+    settings = _settings(args)
     report = BuildReport()
-    articles = load_and_clean(config, report)
-    fetch_images(config, articles, report, ConsoleProgress(args.quiet))
+    articles = prepare_articles(settings, report)
+    fetch_images(settings, articles, report, ConsoleProgress(args.quiet))
     if not args.quiet:
         print(report.summary()[0])
     return 0
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from .clean import clean_article
-    from .load import load_article
+    from .pipeline import inspect
+    from .settings import load_settings
 
-    article, warnings = load_article(args.file)
-    cleaned = clean_article(article)
+    folder = args.file.parent
+    overrides = {**_overrides(args), "paths": (folder,)}
+    settings = load_settings(_config_file(args, folder), overrides, FLAGS)
+    found = inspect(args.file, settings)
+    cleaned = found.article
     print(f"# {cleaned.title}")
+    print(f"# settings: {settings.config_file or '(defaults)'}")
     print(f"# cover: {cleaned.cover.url if cleaned.cover else '(none)'}")
     print("# what cleaning did:")
     for key, count in cleaned.stats:
@@ -185,7 +204,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     for n, fig in enumerate(cleaned.figures, 1):
         caption = one_line(fig.caption)[:60] if fig.caption else "(no caption)"
         print(f"#   {n:3}. {len(fig.images)} image(s) · {caption}")
-    for w in (*warnings, *cleaned.warnings):
+    for w in found.warnings:
         print(f"# warning: {one_line(w)}")
     print(cleaned.body.replace("><figure", ">\n<figure").replace("><p>", ">\n<p>")
           .replace("><h", ">\n<h").replace("><section", ">\n<section"))
@@ -208,13 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser().print_help()
         return 2
-    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
-    level = logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
-    for noisy in ("weasyprint", "fontTools", "httpx", "httpcore", "PIL"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    if not verbose:
-        logging.getLogger("builder").setLevel(logging.ERROR)
+    configure(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False),
+              debug=getattr(args, "debug", False))
     try:
         if args.command == "build":
             return run_build(args)

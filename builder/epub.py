@@ -9,48 +9,44 @@ from pathlib import Path
 
 from ebooklib import epub
 
-from .images import fit
-from .model import Book
-from .render import Doc, book_meta, epub_image_name, labels
+from .model import EpubRendition
+from .photos import fit
 
 STORED_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
 
 
-def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
-               modified: dt.datetime) -> None:
-    """Write ``book`` as EPUB 3 (with an NCX) to ``path``."""
-    meta = book_meta(book)
+def write_epub(rendition: EpubRendition, path: Path) -> None:
+    """Write ``rendition`` as EPUB 3 (with an NCX) to ``path``."""
+    meta = rendition.meta
+    docs = rendition.docs
     eb = epub.EpubBook()
-    eb.set_identifier(f"urn:uuid:{book.identifier}")
-    eb.set_title(book.title)
-    eb.set_language(meta["lang"])
-    if meta["author"]:
-        eb.add_author(meta["author"])
-    if meta["publisher"]:
-        eb.add_metadata("DC", "publisher", meta["publisher"])
-    if book.date is not None:
-        eb.add_metadata("DC", "date", book.date.astimezone(dt.timezone.utc)
+    eb.set_identifier(f"urn:uuid:{meta.identifier}")
+    eb.set_title(meta.title)
+    eb.set_language(meta.lang)
+    if meta.author:
+        eb.add_author(meta.author)
+    if meta.publisher:
+        eb.add_metadata("DC", "publisher", meta.publisher)
+    if meta.date is not None:
+        eb.add_metadata("DC", "date", meta.date.astimezone(dt.UTC)
                         .strftime("%Y-%m-%dT%H:%M:%SZ"))
-    for subject in meta["keywords"]:
+    for subject in meta.keywords:
         eb.add_metadata("DC", "subject", subject)
-    for article in book.articles:
-        if article.base_url:
-            eb.add_metadata("DC", "source", article.base_url)
-    for prop, value in _accessibility(book):
+    for source in meta.sources:
+        eb.add_metadata("DC", "source", source)
+    for prop, value in _accessibility(rendition):
         eb.add_metadata(None, "meta", value, {"property": prop})
 
-    max_edge = book.config.get("images", "epub_max_edge")
-    for name, asset in sorted(_epub_assets(book).items()):
-        data = asset.path.read_bytes()
-        prepared = fit(data, asset.media_type, max_edge)
-        if asset is book.cover_asset:
-            eb.set_cover(name, prepared.data, create_page=False)  # the theme's page shows it
+    for image in rendition.images:
+        prepared = fit(image.path.read_bytes(), image.media_type, rendition.max_edge)
+        if image.cover:
+            eb.set_cover(image.file_name, prepared.data, create_page=False)  # the theme's page
             continue
-        eb.add_item(epub.EpubItem(uid=f"img-{asset.sha256[:16]}", file_name=name,
-                                  media_type=asset.media_type, content=prepared.data))
+        eb.add_item(epub.EpubItem(uid=image.uid, file_name=image.file_name,
+                                  media_type=image.media_type, content=prepared.data))
 
     css = epub.EpubItem(uid="style", file_name="styles/epub.css", media_type="text/css",
-                        content=stylesheet.encode("utf-8"))
+                        content=rendition.stylesheet.encode("utf-8"))
     eb.add_item(css)
     chapters = []
     for doc in docs:
@@ -63,31 +59,32 @@ def write_epub(book: Book, docs: list[Doc], stylesheet: str, path: Path,
     eb.toc = [(epub.Link(d.file_name, d.title, d.file_name.rsplit(".", 1)[0]),
                [epub.Link(f"{d.file_name}#{sid}", text, f"{d.file_name}-{sid}")
                 for sid, text in d.sections]) if d.sections else c
-              for c, d in zip(chapters, docs) if d.kind == "chapter"]
-    first = next(c for c, d in zip(chapters, docs) if d.kind == "chapter")
-    words = labels(meta["lang"])
-    eb.guide = ([{"type": "cover", "href": "cover.xhtml", "title": words["cover"]}]
-                if book.cover is not None else []) + [
-        {"type": "toc", "href": "nav.xhtml", "title": words["contents"]},
-        {"type": "text", "href": first.file_name, "title": words["start"]}]
+              for c, d in zip(chapters, docs, strict=True) if d.kind == "chapter"]
+    first = next(c for c, d in zip(chapters, docs, strict=True) if d.kind == "chapter")
+    words = rendition.labels
+    has_cover = any(d.kind == "cover" for d in docs)
+    eb.guide = ([{"type": "cover", "href": "cover.xhtml", "title": words.cover}]
+                if has_cover else []) + [
+        {"type": "toc", "href": "nav.xhtml", "title": words.contents},
+        {"type": "text", "href": first.file_name, "title": words.start}]
     eb.add_item(epub.EpubNcx())
     eb.add_item(epub.EpubNav())
-    covers = [c for c, d in zip(chapters, docs) if d.kind == "cover"]
+    covers = [c for c, d in zip(chapters, docs, strict=True) if d.kind == "cover"]
     eb.spine = covers + ["nav"] + [c for c in chapters if c not in covers]
     tmp = path.with_name(path.name + ".raw")
     try:
-        epub.write_epub(str(tmp), eb, {"raise_exceptions": True, "mtime": modified,
+        epub.write_epub(str(tmp), eb, {"raise_exceptions": True, "mtime": meta.modified,
                                        "epub3_landmark": True,
-                                       "landmark_title": words["landmarks"]})
+                                       "landmark_title": words.landmarks})
         _repack(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _accessibility(book: Book) -> list[tuple[str, str]]:
+def _accessibility(rendition: EpubRendition) -> list[tuple[str, str]]:
     """EPUB Accessibility 1.1 metadata: what the book holds and how it can be read."""
-    has_images = any(a.images for a in book.articles) or book.cover is not None
-    headings = any("<h2" in a.body for a in book.articles)
+    has_images = bool(rendition.images)
+    headings = rendition.has_headings
     meta = [("schema:accessMode", "textual")]
     if has_images:
         meta.append(("schema:accessMode", "visual"))
@@ -105,18 +102,6 @@ def _accessibility(book: Book) -> list[tuple[str, str]]:
               "its caption, or the article title where it has none. No flashing, sound or "
               "motion.")]
     return meta
-
-
-def _epub_assets(book: Book) -> dict:
-    """The assets the book shows, by their file name in the EPUB."""
-    names = {}
-    for article in book.articles:
-        for ref in article.images:
-            asset = book.asset(ref.url, article.source.parent)
-            names[epub_image_name(asset)] = asset
-    if book.cover_asset is not None:
-        names[epub_image_name(book.cover_asset)] = book.cover_asset
-    return names
 
 
 def _repack(src: Path, dst: Path) -> None:

@@ -1,14 +1,15 @@
 """Read article files: bytes → text → front matter + body → :class:`Article` with raw HTML.
 
-Front matter is YAML read with a loader that builds only strings, lists and mappings (YAML 1.1
-would read ``title: Off`` as ``False`` and ``author: 2022`` as a number) and refuses aliases,
-which can expand exponentially.
+python-frontmatter finds and splits the front matter; its YAML is read with a loader that
+builds only strings, lists and mappings (YAML 1.1 would read ``title: Off`` as ``False`` and
+``author: 2022`` as a number) and refuses aliases, which can expand exponentially.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import html
 import logging
 import re
 from pathlib import Path
@@ -28,9 +29,9 @@ SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_FILE_BYTES = 20_000_000
 MAX_DEPTH = 20  # nesting of the front matter; the composer recurses, so a bound keeps it safe
-# ``[ \t]`` rather than ``\s``: a boundary never reaches into the next line, so line numbers hold.
-_OPENING = re.compile(r"\s*^-{3,}[ \t]*\n", re.MULTILINE)
-_BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
+_LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
+#: Markup that holds no article text, for guessing the language without parsing.
+_NOT_TEXT = re.compile(r"<(script|style|template)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
 
 
 class _StringLoader(yaml.BaseLoader):
@@ -54,6 +55,11 @@ class _StringLoader(yaml.BaseLoader):
 
 
 class _Handler(frontmatter.YAMLHandler):
+    r"""python-frontmatter's YAML handler with a boundary that never reaches into the next line
+    (``[ \t]`` rather than ``\s``: line numbers hold) and the string-only loader."""
+
+    FM_BOUNDARY = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
+
     def load(self, fm: str, **kwargs):
         return yaml.load(fm, Loader=_StringLoader)  # noqa: S506 - BaseLoader builds strings only
 
@@ -107,7 +113,7 @@ def parse_date(value: str) -> dt.datetime:
         except (TypeError, ValueError, IndexError):
             raise ValueError(f"unrecognised date {value!r}") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
 
 
@@ -134,8 +140,8 @@ def _categories(meta: dict, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in (one_line(i) for i in items) if c))
 
 
-def _first_heading(html: str) -> str | None:
-    soup = BeautifulSoup(html, "lxml")
+def _first_heading(body: str) -> str | None:
+    soup = BeautifulSoup(body, "lxml")
     for tag in soup.find_all(["h1", "h2", "h3"], limit=1):
         return one_line(tag.get_text(" ")) or None
     return None
@@ -156,16 +162,18 @@ def load_article(path: Path) -> tuple[Article, list[str]]:
     meta: dict = {}
     body = text
     fm = ""
-    offset = 1  # line of the opening '---'
-    opening = _OPENING.match(text)
-    if opening:
-        offset = text[: opening.end()].count("\n")
-        closing = _BOUNDARY.search(text, opening.end())
-        if not closing:
-            raise SourceError("invalid front matter: no closing '---' line", f"{where}:{offset}")
-        fm, body = text[opening.end(): closing.start()], text[closing.end():]
+    handler = _Handler()
+    blank = _LEADING_BLANK.match(text).end()
+    offset = text[:blank].count("\n") + 1  # line of the opening '---'
+    if handler.detect(text[blank:]):
         try:
-            meta = _Handler().load(fm)
+            fm, body = handler.split(text[blank:])
+        except ValueError:
+            raise SourceError("invalid front matter: no closing '---' line",
+                              f"{where}:{offset}") from None
+        fm = fm[1:] if fm.startswith("\n") else fm  # the rest of the opening line
+        try:
+            meta = handler.load(fm)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = offset + 1 + mark.line if mark else offset
@@ -208,7 +216,7 @@ def load_article(path: Path) -> tuple[Article, list[str]]:
     cover_url = field("headimg") or field("thumbnail") or field("cover") or field("image")
     lang = field("lang") or field("language")
     if not lang:
-        lang = detect_language(title + " " + BeautifulSoup(body, "lxml").get_text(" "))
+        lang = detect_language(title + " " + html.unescape(_NOT_TEXT.sub(" ", body)))
 
     article = Article(
         source=path,

@@ -1,4 +1,9 @@
-"""The plain data that the stages hand to each other. Frozen: a stage returns new values."""
+"""The plain data that the stages hand to each other. Frozen: a stage returns new values.
+
+What flows: ``Article`` (loaded, then cleaned) → ``Asset`` per image (fetched) → ``Book`` →
+``Rendition`` (what render hands the writers: ``EpubRendition`` and ``PrintRendition``, complete,
+so that a writer knows this module and its own library, never the renderer).
+"""
 
 from __future__ import annotations
 
@@ -64,8 +69,18 @@ class Asset:
 
     @property
     def extension(self) -> str:
-        return {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
-                "image/svg+xml": ".svg"}.get(self.media_type, ".bin")
+        return EXTENSIONS.get(self.media_type, ".bin")
+
+    @property
+    def name(self) -> str:
+        """The asset's file name in every output: its content hash and the extension of its
+        media type. The one place an asset's name is made."""
+        return f"{self.sha256[:16]}{self.extension}"
+
+
+#: The file extension of each media type the asset store holds.
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+              "image/svg+xml": ".svg"}
 
 
 #: The key of the typographic cover drawn for a book without a photo.
@@ -84,7 +99,7 @@ def asset_key(url: str, folder: Path) -> str:
 
 @dataclass(frozen=True)
 class Book:
-    config: object  # BookConfig; typed loosely to keep this module free of imports
+    settings: object  # Settings; typed loosely to keep this module free of imports
     title: str
     articles: tuple[Article, ...]
     assets: dict[str, Asset] = field(default_factory=dict)
@@ -102,3 +117,94 @@ class Book:
         if self.cover is None or self.cover_folder is None:
             return None
         return self.asset(self.cover.url, self.cover_folder)
+
+
+# -- what render hands the writers ---------------------------------------------------------------
+
+#: The base URL of the print document: assets under ``assets/<Asset.name>``, the theme's
+#: stylesheets under ``theme/<name>``. An ``.invalid`` host can never be fetched.
+PRINT_BASE = "https://builder.invalid/"
+#: The folder of the images inside the EPUB.
+EPUB_IMAGES = "images/"
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The words the book itself says, in its language."""
+
+    contents: str
+    sources: str
+    made_with: str
+    cover: str
+    start: str
+    landmarks: str
+
+
+@dataclass(frozen=True)
+class BookMeta:
+    """The book's metadata, as every output states it."""
+
+    identifier: str  # a UUID derived from the content
+    title: str
+    lang: str
+    author: str
+    publisher: str
+    date: dt.datetime | None  # the newest article's
+    date_text: str  # the date as the book prints it
+    subtitle: str  # date · author
+    keywords: tuple[str, ...]
+    sources: tuple[str, ...]  # the articles' page URLs
+    modified: dt.datetime  # the build's fixed modification time
+
+
+@dataclass(frozen=True)
+class EpubDoc:
+    """One EPUB content document: its file name, title, language and body fragment."""
+
+    file_name: str
+    title: str
+    lang: str
+    body: str
+    kind: str  # cover | title | chapter | colophon
+    sections: tuple[tuple[str, str], ...] = ()  # (id, title) of the chapter's headings
+
+
+@dataclass(frozen=True)
+class EpubImage:
+    """An image of the EPUB: its name in the package and its file in the asset store."""
+
+    file_name: str  # EPUB_IMAGES + Asset.name
+    path: Path
+    media_type: str
+    uid: str
+    cover: bool = False
+
+
+@dataclass(frozen=True)
+class EpubRendition:
+    meta: BookMeta
+    labels: Labels
+    docs: tuple[EpubDoc, ...]
+    images: tuple[EpubImage, ...]
+    stylesheet: str
+    max_edge: int  # longest image edge in pixels
+    has_headings: bool
+
+
+@dataclass(frozen=True)
+class PrintRendition:
+    """The whole book as one HTML document, and everything the document may load."""
+
+    meta: BookMeta
+    html: str
+    assets: dict[str, Asset]  # by Asset.name, served under PRINT_BASE + "assets/"
+    stylesheets: dict[str, str]  # the theme's, served under PRINT_BASE + "theme/"
+    serif_font: str  # the family the settings ask for; "": the theme's
+    sans_font: str
+    variant: str  # "" or a WeasyPrint PDF variant
+
+
+@dataclass(frozen=True)
+class Rendition:
+    epub: EpubRendition | None
+    print: PrintRendition | None

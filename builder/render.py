@@ -1,87 +1,47 @@
-"""Lay out the book through the theme's templates: XHTML documents for the EPUB and one HTML
-document for print. Article text reaches the templates as data, never as template source; the
-one place where image URLs become asset paths is :func:`localize`."""
+"""Lay out the book through the theme's templates: :func:`render` turns a :class:`Book` into a
+:class:`Rendition` — the EPUB's documents, images and metadata, and the print document with
+everything it may load — complete, so that the writers need nothing else.
+
+Article text reaches the templates as data, never as template source. Each article body is
+parsed once; the same tree gives the EPUB chapter and the print article, and the one place where
+image URLs become asset names is :func:`_set_sources`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from lxml import etree
 
-from .errors import ConfigError
-from .model import GENERATED_COVER, Article, Asset, Book
+from .model import (
+    EPUB_IMAGES,
+    GENERATED_COVER,
+    PRINT_BASE,
+    Article,
+    Asset,
+    Book,
+    BookMeta,
+    EpubDoc,
+    EpubImage,
+    EpubRendition,
+    Labels,
+    PrintRendition,
+    Rendition,
+)
 from .theme import Theme
 
-PRINT_BASE = "https://builder.invalid/"
-PAGE_SIZES = {"a5": (148.0, 210.0), "a4": (210.0, 297.0), "letter": (215.9, 279.4),
-              "square210": (210.0, 210.0)}
 LABELS = {
-    "zh": {"contents": "目录", "sources": "来源", "made_with": "本书由 builder 制作。",
-           "cover": "封面", "start": "正文", "landmarks": "导览"},
-    "en": {"contents": "Contents", "sources": "Sources", "made_with": "Made with builder.",
-           "cover": "Cover", "start": "Start", "landmarks": "Landmarks"},
+    "zh": Labels(contents="目录", sources="来源", made_with="本书由 builder 制作。", cover="封面",
+                 start="正文", landmarks="导览"),
+    "en": Labels(contents="Contents", sources="Sources", made_with="Made with builder.",
+                 cover="Cover", start="Start", landmarks="Landmarks"),
 }
+PRINT_ASSETS = f"{PRINT_BASE}assets/"
 
 
-@dataclass(frozen=True)
-class Doc:
-    """One EPUB content document: its file name, title, language and body fragment."""
-
-    file_name: str
-    title: str
-    lang: str
-    body: str
-    kind: str  # title | chapter | colophon
-    article: Article | None = None
-    sections: tuple[tuple[str, str], ...] = ()  # (id, title) of the chapter's headings
-
-
-def page_size(value: str) -> tuple[float, float]:
-    """Width and height in mm of a preset (A5, A4, letter, square210) or ``WxH`` in mm."""
-    key = value.strip().lower()
-    if key in PAGE_SIZES:
-        return PAGE_SIZES[key]
-    m = re.match(r"^(\d{2,4}(?:\.\d+)?)\s*[x×]\s*(\d{2,4}(?:\.\d+)?)(?:\s*mm)?$", key)
-    if m and 50 <= float(m.group(1)) <= 1000 and 50 <= float(m.group(2)) <= 1000:
-        return float(m.group(1)), float(m.group(2))
-    raise ConfigError(f"unknown page size {value!r}: use A5, A4, letter, square210 or WxH in mm"
-                      " (e.g. 148x210)", "pdf.page_size")
-
-
-def bleed_mm(value: str) -> float:
-    """A bleed such as ``3mm`` (or ``3``) in millimetres, 0 to 10."""
-    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(mm)?\s*$", value.lower())
-    if not m or float(m.group(1)) > 10:
-        raise ConfigError(f"unknown bleed {value!r}: give millimetres from 0 to 10, e.g. 3mm",
-                          "pdf.bleed")
-    return float(m.group(1))
-
-
-def labels(lang: str) -> dict[str, str]:
+def labels(lang: str) -> Labels:
     return LABELS.get(lang.split("-")[0].lower(), LABELS["en"])
-
-
-def _transform(body: str, change: Callable[[etree._Element], None]) -> str:
-    """``body`` (an XHTML fragment) after ``change`` was applied to its wrapping element."""
-    if not body:
-        return body
-    root = etree.fromstring(f"<div>{body}</div>")
-    change(root)
-    out = [root.text] if root.text else []
-    out += [etree.tostring(child, encoding="unicode") for child in root]
-    return "".join(out)
-
-
-def localize(body: str, src_of: Callable[[str], str]) -> str:
-    """``body`` with every image URL replaced by ``src_of(url)``."""
-    def change(root):
-        for img in root.iter("img"):
-            img.set("src", src_of(img.get("src", "")))
-    return _transform(body, change)
 
 
 def format_date(value: dt.datetime | None, lang: str) -> str:
@@ -96,111 +56,164 @@ def byline(article: Article) -> str:
     return " · ".join(x for x in (format_date(article.date, article.lang), article.author) if x)
 
 
-def _sections(body: str, prefix: str) -> tuple[str, list[tuple[str, str]]]:
-    """``body`` with an id on each second-level heading, and those (id, text) pairs."""
-    found: list[tuple[str, str]] = []
+def book_meta(book: Book, modified: dt.datetime) -> BookMeta:
+    s = book.settings
+    lang = s.book.language or book.articles[0].lang
+    authors = [a.author for a in book.articles if a.author]
+    author = s.book.author or (authors[0] if len(set(authors)) == 1 else "")
+    date = format_date(book.date, lang)
+    return BookMeta(
+        identifier=book.identifier, title=book.title, lang=lang, author=author,
+        publisher=s.book.publisher, date=book.date, date_text=date,
+        subtitle=" · ".join(x for x in (date, author) if x),
+        keywords=tuple(sorted({c for a in book.articles for c in a.categories})),
+        sources=tuple(a.base_url for a in book.articles if a.base_url), modified=modified)
 
-    def change(root):
-        for n, heading in enumerate(root.iter("h2"), 1):
+
+def _meta_context(meta: BookMeta) -> dict:
+    """The ``book`` the templates see."""
+    return {"title": meta.title, "author": meta.author, "date": meta.date_text,
+            "lang": meta.lang, "publisher": meta.publisher, "subtitle": meta.subtitle,
+            "keywords": list(meta.keywords)}
+
+
+# -- article bodies -----------------------------------------------------------------------------
+
+class _Body:
+    """An article body parsed once, its second-level headings given ids."""
+
+    def __init__(self, body: str, prefix: str):
+        self.root = etree.fromstring(f"<div>{body}</div>") if body else None
+        self.sections: list[tuple[str, str]] = []
+        self.images: list[tuple[etree._Element, str]] = []  # each <img> and its source URL
+        if self.root is None:
+            return
+        self.images = [(img, img.get("src", "")) for img in self.root.iter("img")]
+        for n, heading in enumerate(self.root.iter("h2"), 1):
             if not heading.get("id"):
                 heading.set("id", f"{prefix}-s{n}")
             text = " ".join("".join(heading.itertext()).split())
             if text:
-                found.append((heading.get("id"), text))
-    return _transform(body, change), found
+                self.sections.append((heading.get("id"), text))
+
+    def serialize(self) -> str:
+        if self.root is None:
+            return ""
+        out = [self.root.text] if self.root.text else []
+        out += [etree.tostring(child, encoding="unicode") for child in self.root]
+        return "".join(out)
 
 
-def _article_context(book: Book, article: Article, index: int, prefix: str) -> dict:
-    src_of = _asset_lookup(book, article.source.parent, prefix)
+def _set_sources(body: _Body, name_of) -> None:
+    """Every image URL of ``body`` replaced by its asset's name in an output."""
+    for img, url in body.images:
+        img.set("src", name_of(url))
+
+
+def _mark_figures(body: _Body) -> None:
+    """Give each figure a class by its number of images, for the print layout."""
+    if body.root is not None:
+        for fig in body.root.iter("figure"):
+            fig.set("class", f"figure-{min(len(fig.findall('img')), 4)}")
+
+
+def _namer(book: Book, folder: Path | None, prefix: str):
+    """Where the images of an article in ``folder`` are found in an output."""
+    return lambda url: prefix + book.asset(url, folder).name
+
+
+def _article_context(book: Book, article: Article, index: int, body: str, name_of) -> dict:
     cover = None
     # The lead photo opens the chapter, unless the book is this one article: then the book's
     # cover page already shows it.
     if article.cover is not None and not (len(book.articles) == 1 and book.cover is not None):
-        cover = {"src": src_of(article.cover.url), "alt": article.cover.alt or article.title}
-    body, sections = _sections(localize(article.body, src_of), f"a{index:03d}")
+        cover = {"src": name_of(article.cover.url), "alt": article.cover.alt or article.title}
     return {"id": f"a{index:03d}", "title": article.title, "byline": byline(article),
-            "lang": article.lang, "cover": cover, "url": article.base_url or "",
-            "body": body, "sections": sections}
+            "lang": article.lang, "cover": cover, "url": article.base_url or "", "body": body}
 
 
-def _asset_lookup(book: Book, folder: Path | None, prefix: str) -> Callable[[str], str]:
-    """Where the images of an article in ``folder`` are found in an output."""
-    def src_of(url: str) -> str:
-        asset = book.asset(url, folder)
-        return f"{prefix}{asset.sha256[:16]}{asset.extension}"
-    return src_of
+# -- the outputs --------------------------------------------------------------------------------
 
-
-def epub_image_name(asset: Asset) -> str:
-    return f"images/{asset.sha256[:16]}{asset.extension}"
-
-
-def render_epub_docs(book: Book, theme: Theme) -> list[Doc]:
-    """The title page, one chapter per article and the colophon, as body fragments."""
-    lang = book.config.get("book", "language") or book.articles[0].lang
-    meta = book_meta(book)
+def _epub(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> EpubRendition:
+    words = labels(meta.lang)
     docs = []
-    if book.cover_asset is not None:
-        cover = {"src": epub_image_name(book.cover_asset), "alt": book.title}
-        docs.append(Doc("cover.xhtml", labels(lang)["cover"], lang,
-                        theme.render("epub/cover.xhtml.j2", cover=cover), "cover"))
-    docs.append(Doc("title.xhtml", book.title, lang,
-                    theme.render("epub/title.xhtml.j2", book=meta), "title"))
+    cover_asset = book.cover_asset
+    if cover_asset is not None:
+        cover = {"src": EPUB_IMAGES + cover_asset.name, "alt": book.title}
+        docs.append(EpubDoc("cover.xhtml", words.cover, meta.lang,
+                            theme.render("epub/cover.xhtml.j2", cover=cover), "cover"))
+    docs.append(EpubDoc("title.xhtml", book.title, meta.lang,
+                        theme.render("epub/title.xhtml.j2", book=_meta_context(meta)), "title"))
     contexts = []
-    for i, article in enumerate(book.articles, 1):
-        ctx = _article_context(book, article, i, "images/")
+    shown: dict[str, Asset] = {}
+    for i, (article, body) in enumerate(zip(book.articles, bodies, strict=True), 1):
+        name_of = _namer(book, article.source.parent, EPUB_IMAGES)
+        _set_sources(body, name_of)
+        ctx = _article_context(book, article, i, body.serialize(), name_of)
         contexts.append(ctx)
-        docs.append(Doc(f"chapter-{i:03d}.xhtml", article.title, article.lang,
-                        theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter", article,
-                        tuple(ctx["sections"])))
-    docs.append(Doc("colophon.xhtml", labels(lang)["sources"], lang,
-                    theme.render("epub/colophon.xhtml.j2", articles=contexts,
-                                 labels=labels(lang)), "colophon"))
-    return docs
-
-
-def book_meta(book: Book) -> dict:
-    lang = book.config.get("book", "language") or book.articles[0].lang
-    authors = [a.author for a in book.articles if a.author]
-    author = book.config.get("book", "author") or (authors[0] if len(set(authors)) == 1 else "")
-    date = format_date(book.date, lang)
-    return {"title": book.title, "author": author, "date": date, "lang": lang,
-            "publisher": book.config.get("book", "publisher"),
-            "subtitle": " · ".join(x for x in (date, author) if x),
-            "keywords": sorted({c for a in book.articles for c in a.categories})}
+        docs.append(EpubDoc(f"chapter-{i:03d}.xhtml", article.title, article.lang,
+                            theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter",
+                            tuple(body.sections)))
+        for ref in article.images:
+            asset = book.asset(ref.url, article.source.parent)
+            shown[EPUB_IMAGES + asset.name] = asset
+    docs.append(EpubDoc("colophon.xhtml", words.sources, meta.lang,
+                        theme.render("epub/colophon.xhtml.j2", articles=contexts,
+                                     labels=words), "colophon"))
+    cover_name = None
+    if cover_asset is not None:
+        cover_name = EPUB_IMAGES + cover_asset.name
+        shown[cover_name] = cover_asset
+    images = tuple(EpubImage(name, a.path, a.media_type, f"img-{a.sha256[:16]}",
+                             name == cover_name) for name, a in sorted(shown.items()))
+    return EpubRendition(meta=meta, labels=words, docs=tuple(docs), images=images,
+                         stylesheet=theme.stylesheet("epub.css"),
+                         max_edge=book.settings.images.epub_max_edge,
+                         has_headings=any("<h2" in a.body for a in book.articles))
 
 
 def print_page(book: Book) -> dict:
-    width, height = page_size(book.config.get("pdf", "page_size"))
+    """The page box the print templates lay out on, in millimetres."""
+    pdf = book.settings.pdf
+    width, height = pdf.size_mm
     content = height - 16 - 18
     room = 28  # a caption and the space around a figure
-    return {"width": width, "height": height, "bleed": bleed_mm(book.config.get("pdf", "bleed")),
-            "marks": book.config.get("pdf", "marks"),
-            "open_right": book.config.get("pdf", "open_right"), "photo_height": round(content - room, 1),
+    return {"width": width, "height": height, "bleed": pdf.bleed_mm, "marks": pdf.marks,
+            "open_right": pdf.open_right, "photo_height": round(content - room, 1),
             "photo_height_2": round((content - room) / 2 - 2, 1),
             "photo_height_3": round((content - room) / 3 - 2, 1)}
 
 
-def render_print_html(book: Book, theme: Theme, created: str) -> str:
-    """The whole book as one HTML document for WeasyPrint; assets under :data:`PRINT_BASE`."""
-    meta = book_meta(book)
-    meta["created"] = created
-    meta["cover"] = None
+def _print(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> PrintRendition:
+    context = _meta_context(meta)
+    context["created"] = meta.modified.strftime("%Y-%m-%dT%H:%M:%SZ")
+    context["cover"] = None
     if book.cover is not None and book.cover.url != GENERATED_COVER:  # print sets its own
-        src_of = _asset_lookup(book, book.cover_folder, f"{PRINT_BASE}assets/")
-        meta["cover"] = {"src": src_of(book.cover.url), "alt": book.cover.alt or book.title}
+        name_of = _namer(book, book.cover_folder, PRINT_ASSETS)
+        context["cover"] = {"src": name_of(book.cover.url), "alt": book.cover.alt or book.title}
     articles = []
-    for i, article in enumerate(book.articles, 1):
-        ctx = _article_context(book, article, i, f"{PRINT_BASE}assets/")
-        ctx["body"] = _mark_figures(ctx["body"])
-        articles.append(ctx)
-    return theme.render("pdf/book.html.j2", book=meta, articles=articles, page=print_page(book),
-                        labels=labels(meta["lang"]), stylesheet=f"{PRINT_BASE}theme/print.css")
+    for i, (article, body) in enumerate(zip(book.articles, bodies, strict=True), 1):
+        name_of = _namer(book, article.source.parent, PRINT_ASSETS)
+        _set_sources(body, name_of)
+        _mark_figures(body)
+        articles.append(_article_context(book, article, i, body.serialize(), name_of))
+    html = theme.render("pdf/book.html.j2", book=context, articles=articles,
+                        page=print_page(book), labels=labels(meta.lang),
+                        stylesheet=f"{PRINT_BASE}theme/print.css")
+    pdf = book.settings.pdf
+    default = type(pdf)()
+    return PrintRendition(meta=meta, html=html,
+                          assets={a.name: a for a in book.assets.values()},
+                          stylesheets=theme.stylesheets(),
+                          serif_font="" if pdf.serif_font == default.serif_font else pdf.serif_font,
+                          sans_font="" if pdf.sans_font == default.sans_font else pdf.sans_font,
+                          variant=pdf.variant)
 
 
-def _mark_figures(body: str) -> str:
-    """Give each figure a class by its number of images, for the print layout."""
-    def change(root):
-        for fig in root.iter("figure"):
-            fig.set("class", f"figure-{min(len(fig.findall('img')), 4)}")
-    return _transform(body, change)
+def render(book: Book, theme: Theme, modified: dt.datetime, epub: bool = True,
+           prints: bool = True) -> Rendition:
+    """The book laid out for the EPUB (when ``epub``) and for print (when ``prints``)."""
+    meta = book_meta(book, modified)
+    bodies = [_Body(a.body, f"a{i:03d}") for i, a in enumerate(book.articles, 1)]
+    return Rendition(epub=_epub(book, theme, meta, bodies) if epub else None,
+                     print=_print(book, theme, meta, bodies) if prints else None)

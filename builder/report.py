@@ -1,9 +1,5 @@
-"""The build report: what was built, every image's outcome, warnings and timings.
-
-Logging policy: library modules log to ``logging.getLogger(__name__)`` and add no handler but the
-package's NullHandler; the CLI decides what reaches the console. Everything that degrades the
-result is also a report entry, so that nothing is only in a log line.
-"""
+"""The build report: what was built, every image's outcome, warnings and timings. A warning
+is logged once, when it is added (the policy is in :mod:`builder.log`)."""
 
 from __future__ import annotations
 
@@ -16,7 +12,6 @@ from dataclasses import dataclass, field
 from .model import Article, Asset
 from .text import one_line
 
-logging.getLogger("builder").addHandler(logging.NullHandler())
 log = logging.getLogger(__name__)
 
 
@@ -80,12 +75,14 @@ class BuildReport:
                 "timings": self.timings, "print": self.placed}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
-    def summary(self) -> list[str]:
+    def summary(self, listed: bool = False) -> list[str]:
+        """The lines a person reads at the end; ``listed``: the warnings were shown."""
         c = self.counts()
         lines = [f"{len(self.articles)} article(s), {len(self.images)} image(s): "
                  f"{c['ok']} fetched, {c['cached']} cached, {c['placeholder']} failed"]
         for kind, path in self.outputs.items():
             lines.append(f"{kind:8} {path}")
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warning(s); see the report")
+            where = "above and in the report" if listed else "see the report, or run with -v"
+            lines.append(f"{len(self.warnings)} warning(s); {where}")
         return lines

@@ -10,9 +10,23 @@ import unicodedata
 # C1 controls, U+FFFE/U+FFFF and lone surrogates.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af]")
+
+# The character classes of CJK text, for regular expressions; the one place they are written.
+#: Han ideographs: the unified blocks, their extensions and the compatibility block.
+HAN = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+#: Hiragana and katakana.
+KANA = "\u3040-\u30ff"
+#: Hangul syllables.
+HANGUL = "\uac00-\ud7af"
+#: Letters of CJK text as typography sees them: radicals, kana and Han.
+CJK = "\u2e80-\u2fff" + KANA + HAN
+#: Punctuation that CJK text sets full-width: CJK symbols, full-width forms, curly quotes,
+#: the dash, the ellipsis and the middle dot.
+CJK_PUNCT = "\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7"
+
+_HAN = re.compile(f"[{HAN}]")
+_KANA = re.compile(f"[{KANA}]")
+_HANGUL = re.compile(f"[{HANGUL}]")
 
 
 def scrub(text: str) -> str:
@@ -27,7 +41,7 @@ def one_line(text: str) -> str:
 
 
 def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
+    return bool(_HAN.search(text))
 
 
 def detect_language(text: str) -> str:
@@ -36,7 +50,7 @@ def detect_language(text: str) -> str:
     if not letters:
         return "en"
     sample = "".join(letters[:5000])
-    kana, hangul, han = (len(r.findall(sample)) for r in (_KANA, _HANGUL, _CJK))
+    kana, hangul, han = (len(r.findall(sample)) for r in (_KANA, _HANGUL, _HAN))
     if kana > len(sample) * 0.05:
         return "ja"
     if hangul > len(sample) * 0.2:

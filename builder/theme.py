@@ -24,12 +24,19 @@ def default_theme_dir() -> Path:
 
 
 class Theme:
+    """The default theme, with ``user_dir`` (its ``templates/`` and ``styles/``) in front."""
+
     def __init__(self, user_dir: Path | None = None):
         self.dirs = [default_theme_dir()]
-        if user_dir is not None:
-            if not Path(user_dir).is_dir():
-                raise ThemeError("theme folder not found", str(user_dir))
-            self.dirs.insert(0, Path(user_dir))
+        self.user_dir = Path(user_dir) if user_dir is not None else None
+        if self.user_dir is not None:
+            if not self.user_dir.is_dir():
+                raise ThemeError("is a file, not a theme folder" if self.user_dir.exists()
+                                 else "theme folder not found", str(user_dir))
+            if not any((self.user_dir / sub).is_dir() for sub in ("templates", "styles")):
+                raise ThemeError("a theme folder holds templates/ or styles/ (or both); "
+                                 "neither is there", str(user_dir))
+            self.dirs.insert(0, self.user_dir)
         default = jinja2.FileSystemLoader(str(self.dirs[-1] / "templates"))
         loaders = [jinja2.FileSystemLoader(str(d / "templates")) for d in self.dirs]
         self.env = jinja2.Environment(
@@ -46,6 +53,28 @@ class Theme:
         except jinja2.TemplateError as exc:
             raise ThemeError(f"template {name}: {exc}") from None
 
+    def check(self) -> None:
+        """Compile every template and read every stylesheet of the user's theme, so that a
+        broken one is reported before the build starts."""
+        if self.user_dir is None:
+            return
+        for path in sorted((self.user_dir / "templates").rglob("*")):
+            if path.is_file():
+                name = path.relative_to(self.user_dir / "templates").as_posix()
+                try:
+                    self.env.get_template(name)
+                except jinja2.TemplateSyntaxError as exc:
+                    raise ThemeError(f"template {name}, line {exc.lineno}: {exc.message}",
+                                     str(path)) from None
+                except (jinja2.TemplateError, UnicodeDecodeError) as exc:
+                    raise ThemeError(f"template {name}: {exc}", str(path)) from None
+        for path in sorted((self.user_dir / "styles").glob("*.css")):
+            try:
+                path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ThemeError(f"stylesheet {path.name} cannot be read as UTF-8: {exc}",
+                                 str(path)) from None
+
     def stylesheet_path(self, name: str) -> Path:
         for d in self.dirs:
             path = d / "styles" / name
@@ -53,6 +82,14 @@ class Theme:
                 return path
         looked = ", ".join(str(d / "styles") for d in self.dirs)
         raise ThemeError(f"stylesheet {name} not found (looked in {looked})")
+
+    def stylesheets(self) -> dict[str, str]:
+        """Every stylesheet of the theme by file name, the user's theme first."""
+        found: dict[str, str] = {}
+        for d in self.dirs:
+            for path in sorted((d / "styles").glob("*.css")):
+                found.setdefault(path.name, path.read_text(encoding="utf-8"))
+        return dict(sorted(found.items()))
 
     def stylesheet(self, name: str) -> str:
         return self.stylesheet_path(name).read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ from builder.clean import clean_article
 from builder.clean.urls import is_placeholder_src, largest_candidate, unwrap_proxy
 from builder.load import load_article
 from builder.model import Article, ImageRef
+from builder.settings import CleanSettings
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_dc99e8bd12c8b5f6.txt"
 GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
@@ -22,8 +23,9 @@ def article(body: str, title: str = "T", cover: ImageRef | None = None, **kw) ->
                    categories=(), lang="zh", cover=cover, body=body, **kw)
 
 
-def clean(body: str, **kw) -> str:
-    return clean_article(article(body), **kw).body
+def clean(body: str, id_prefix: str | None = None, **kw) -> str:
+    """The cleaned body; ``kw`` are :class:`CleanSettings` fields."""
+    return clean_article(article(body), CleanSettings(**kw), id_prefix=id_prefix).body
 
 
 def xml(body: str) -> etree._Element:
@@ -98,7 +100,8 @@ def test_seed_credits(seed):
     assert len(sections) == 1 and sections[0].get("class") == "credits"
     credits = sections[0]
     assert credits is root[-1]
-    pairs = list(zip([dt.text for dt in credits.iter("dt")], [dd.text for dd in credits.iter("dd")]))
+    pairs = list(zip([dt.text for dt in credits.iter("dt")],
+                     [dd.text for dd in credits.iter("dd")], strict=True))
     assert [role for role, _ in pairs] == ["总监制", "监制", "策划", "统筹", "编辑", "摄影"]
     assert pairs[0] == ("总监制", "袁炳忠")
     assert pairs[1] == ("监制", "孙承斌 邹声文")
@@ -187,7 +190,8 @@ def test_lazy_src_beats_spinner_src():
 
 
 def test_lazy_srcset():
-    body = clean(f'<img src="{GIF}" data-srcset="http://a.com/s1.jpg 320w, http://a.com/s2.jpg 640w">')
+    body = clean(f'<img src="{GIF}" '
+                 'data-srcset="http://a.com/s1.jpg 320w, http://a.com/s2.jpg 640w">')
     assert body == '<figure><img src="http://a.com/s2.jpg" alt="T"/></figure>'
 
 
@@ -384,7 +388,8 @@ def test_br_at_paragraph_edges_dropped():
 
 
 def test_headings_lists_tables_kept():
-    assert clean("<h1>大标题</h1><h3>小</h3><ul><li>a<li>b</ul><table><tr><td>1</td></tr></table>") \
+    assert clean("<h1>大标题</h1><h3>小</h3><ul><li>a<li>b</ul>"
+                 "<table><tr><td>1</td></tr></table>") \
         == ("<h2>大标题</h2><h3>小</h3><ul><li>a</li><li>b</li></ul>"
             "<table><tbody><tr><td>1</td></tr></tbody></table>")
 
@@ -407,7 +412,8 @@ def test_cjk_quotes():
 
 
 def test_cjk_quotes_off():
-    assert clean('<p>草厂四条" 小院议事厅 "</p>', quotes=False) == '<p>草厂四条" 小院议事厅 "</p>'
+    assert clean('<p>草厂四条" 小院议事厅 "</p>', cjk_quotes=False) == \
+        '<p>草厂四条" 小院议事厅 "</p>'
 
 
 def test_latin_quotes_untouched():
@@ -421,11 +427,12 @@ def test_cjk_digit_spacing_removed_by_default():
 
 
 def test_cjk_digit_spacing_kept():
-    assert clean("<p>2022 年 8 月 17 日</p>", digit_spacing="keep") == "<p>2022 年 8 月 17 日</p>"
+    assert clean("<p>2022 年 8 月 17 日</p>", cjk_digit_spacing="keep") == \
+        "<p>2022 年 8 月 17 日</p>"
 
 
 def test_cjk_digit_spacing_added():
-    assert clean("<p>2022年8月</p>", digit_spacing="add") == "<p>2022 年 8 月</p>"
+    assert clean("<p>2022年8月</p>", cjk_digit_spacing="add") == "<p>2022 年 8 月</p>"
 
 
 def test_typography_skips_code():

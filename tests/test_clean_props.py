@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from builder.clean import clean_article
-from builder.clean.sanitize import TAGS
+from builder.clean.policy import TAGS
 from builder.model import Article
+from builder.settings import CleanSettings
 
 # Text that is hard on parsers and serializers: controls, non-characters, lone surrogates,
 # character references that XML forbids, markup characters.
@@ -28,7 +29,8 @@ text = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=6),
 ).filter(lambda t: "javascript:" not in t.lower())  # as text, the word is harmless
 URLS = st.sampled_from([
-    "http://a.com/x.jpg", "https://cors.zfour.workers.dev/?http://a.com/y.jpg", "javascript:alert(1)",
+    "http://a.com/x.jpg", "https://cors.zfour.workers.dev/?http://a.com/y.jpg",
+    "javascript:alert(1)",
     " JaVaScRiPt:alert(1)", "data:image/gif;base64,R0lGODlhAQABAAAAACw=", "data:text/html,<script>",
     "vbscript:x", "file:///etc/passwd", "//cdn.example/z.png", "img/local.png", "#frag", "",
     "http://a.com/x.jpg 1x, http://a.com/x2.jpg 2x", "http://[::1", "x" * 50,
@@ -105,7 +107,8 @@ def check_body(body: str) -> etree._Element:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(html_fragments, st.booleans(), st.sampled_from(["remove", "keep", "add"]))
 def test_any_html_cleans_to_safe_xhtml(body, quotes, spacing):
-    cleaned = clean_article(make(body), quotes=quotes, digit_spacing=spacing)
+    cleaned = clean_article(make(body), CleanSettings(cjk_quotes=quotes,
+                                                       cjk_digit_spacing=spacing))
     root = check_body(cleaned.body)
     # The figures reported are the images in the body.
     assert [img.get("src") for img in root.iter("img")] == \

@@ -9,10 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS, run_cli, seed_images, serve_args
 from lxml import etree
 from pypdf import PdfReader
-
-from conftest import SEEDS, run_cli, seed_images, serve_args
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -73,7 +72,8 @@ def test_epub_holds_every_photo_and_caption(seed_build, image_server):
             if info.filename.endswith(".jpg"):
                 assert info.compress_type == zipfile.ZIP_STORED
         chapter = etree.fromstring(z.read("EPUB/chapter-001.xhtml"))
-    assert chapter.get("lang") == "zh" or chapter.get("{http://www.w3.org/XML/1998/namespace}lang") == "zh"
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    assert chapter.get("lang") == "zh" or chapter.get(xml_lang) == "zh"
     figures = chapter.findall(f".//{XHTML}figure")
     imgs = chapter.findall(f".//{XHTML}figure/{XHTML}img")
     assert len(figures) == 14 and len(imgs) == 18  # the 19th photo is the book's cover

@@ -8,15 +8,15 @@ import json
 import threading
 import zipfile
 
+import helpers_images as H
 import pytest
+from conftest import run_cli
 from lxml import etree
 from PIL import Image
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-import helpers_images as H
-from builder.images import placeholder
-from conftest import run_cli
+from builder.drawn import placeholder
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SVG_SCRIPT = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" ' \
@@ -105,7 +105,7 @@ def test_every_fault_is_reported_and_shown(server, tmp_path):
         chapter = etree.fromstring(z.read("EPUB/chapter-001.xhtml"))
         figures = chapter.findall(f".//{XHTML}figure")
         assert len(figures) == len(CASES)
-        for (name, (_, status, expected)), figure in zip(CASES.items(), figures):
+        for (name, (_, status, expected)), figure in zip(CASES.items(), figures, strict=True):
             image = by_url[f"{base}/{name}"]
             assert image["status"] == status, (name, image)
             assert figure.findtext(f"{XHTML}figcaption") == f"说明{name}"

@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import hashlib
+import socket
 import threading
 import time
 from pathlib import Path
 
+import helpers_images as H  # noqa: N812 - as in the other tests
+import httpcore
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request as WRequest
 from werkzeug import Response
 
-import helpers_images as H
-from builder.config import DEFAULTS
-from builder.fetch import FetchFailed, Fetcher, Guard, Request, Store, fetch_assets
-from builder.images import placeholder
+from builder.drawn import placeholder
+from builder.errors import BuilderError
+from builder.fetch import (
+    Fetcher,
+    FetchFailed,
+    Guard,
+    NetworkGuardError,
+    Request,
+    Store,
+    fetch_assets,
+)
+from builder.fetch.guard import (
+    BlockedAddress,
+    DeadlineBackend,
+    GuardedTransport,
+    Unresolvable,
+    _mapped,
+    _ResponseStream,
+)
 from builder.model import ImageRef, asset_key
+from builder.settings import FetchSettings
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
               "all_proxy", "no_proxy")
@@ -54,13 +74,71 @@ def release():
     event.set()
 
 
-def make_settings(port: int | None, **changes) -> dict:
-    s = {key: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-         for key, (_, v) in DEFAULTS["fetch"].items()}
-    s.update(allow_hosts=[f"127.0.0.1:{port}"] if port else [], timeout=1.0, deadline=3.0,
-             retries=3, concurrency=4, per_host=2)
-    s.update(changes)
-    return s
+class RawServer:
+    """A raw TCP server on 127.0.0.1 for misbehaviour no HTTP library would commit: each
+    connection's request head is recorded, then ``handler(conn, head)`` answers (or not) and
+    the connection is closed."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                head = b""
+                try:
+                    while b"\r\n\r\n" not in head:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        head += chunk
+                    if head:
+                        self.requests.append(head)
+                        self.handler(conn, head)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.listener.close()
+
+
+@pytest.fixture
+def raw_server():
+    """``raw_server(handler)`` starts a :class:`RawServer`; all are stopped after the test."""
+    servers = []
+
+    def start(handler) -> RawServer:
+        servers.append(RawServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def make_settings(port: int | None, **changes) -> FetchSettings:
+    """The default settings with short timeouts, allowing 127.0.0.1:``port`` (if given)."""
+    base = dict(allow_hosts=(f"127.0.0.1:{port}",) if port else (), timeout=1.0, deadline=3.0,
+                retries=3, concurrency=4, per_host=2)
+    base.update(changes)
+    base["allow_hosts"] = tuple(base["allow_hosts"])
+    return dataclasses.replace(FetchSettings(), **base)
 
 
 @pytest.fixture
@@ -72,7 +150,7 @@ def hits(server: HTTPServer, path: str) -> int:
     return sum(1 for req, _ in server.log if req.path == path)
 
 
-def fetch_one(url: str, settings: dict, tmp_path: Path, **kw):
+def fetch_one(url: str, settings: FetchSettings, tmp_path: Path, **kw):
     folder = tmp_path / "article"
     folder.mkdir(exist_ok=True)
     assets = fetch_assets([Request(ImageRef(url), folder)], settings, tmp_path / "cache", **kw)
@@ -192,7 +270,7 @@ def test_hanging_server_times_out(httpserver, settings, tmp_path, release):
     elapsed = time.monotonic() - start
     assert asset.status == "placeholder"
     assert "timeout" in asset.reason
-    assert elapsed < settings["deadline"] + 1.0
+    assert elapsed < settings.deadline + 1.0
 
 
 def test_trickling_server_stopped_by_the_deadline(httpserver, tmp_path, release):
@@ -213,7 +291,7 @@ def test_trickling_server_stopped_by_the_deadline(httpserver, tmp_path, release)
     elapsed = time.monotonic() - start
     assert asset.status == "placeholder"
     assert "timeout" in asset.reason or "deadline" in asset.reason
-    assert settings["deadline"] - 0.5 < elapsed < settings["deadline"] + 1.0
+    assert settings.deadline - 0.5 < elapsed < settings.deadline + 1.0
 
 
 def test_redirect_followed(httpserver, settings, tmp_path):
@@ -291,23 +369,22 @@ def test_truncated_body(httpserver, settings, tmp_path):
     assert hits(httpserver, "/short.jpg") == 3  # a cut connection may pass: retried
 
 
-def test_truncated_body_with_mock_transport(tmp_path):
+def test_truncated_body_from_a_server_that_closes_early(raw_server):
+    """A real server declares a Content-Length, sends 50 bytes and closes: the client's own
+    HTTP parser reports the cut, and the cut is retried."""
     data = H.jpeg(100, 100)
-    calls = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return httpx.Response(200, headers={"Content-Length": str(len(data)),
-                                            "Content-Type": "image/jpeg"}, content=data[:50])
-
-    settings = make_settings(1, retries=2)
-    fetcher = Fetcher(settings, transport=httpx.MockTransport(handler))
+    head = (f"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    server = raw_server(lambda conn, request: conn.sendall(head + data[:50]))
+    fetcher = Fetcher(make_settings(server.port, retries=2))
     try:
-        with pytest.raises(FetchFailed, match=r"^truncated: 50 of [\d,]+ bytes$"):
-            fetcher.get("http://127.0.0.1:1/x.jpg")
+        with pytest.raises(FetchFailed, match=rf"^truncated: .*received 50 bytes, "
+                                              rf"expected {len(data)}"):
+            fetcher.get(f"http://127.0.0.1:{server.port}/x.jpg")
     finally:
         fetcher.close()
-    assert len(calls) == 2
+    assert len(server.requests) == 2
+    assert all(r.startswith(b"GET /x.jpg HTTP/1.1\r\n") for r in server.requests)
 
 
 def test_too_large_by_content_length(httpserver, tmp_path):
@@ -532,8 +609,6 @@ def test_placeholder_takes_the_size_hints(httpserver, settings, tmp_path):
 def slow_header_server():
     """A raw server on 127.0.0.1 that sends its status line and headers one byte every 0.1 s,
     for at most 20 s: each read arrives well within any read timeout."""
-    import socket
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
@@ -575,9 +650,8 @@ def test_headers_trickled_byte_by_byte_stop_at_the_deadline(slow_header_server, 
 def test_name_resolving_to_a_private_address_is_blocked_at_connect(httpserver, tmp_path,
                                                                    monkeypatch):
     """The address checked is the address connected to: a name that resolves to loopback
-    (as a rebinding DNS server would answer) is refused when the connection is made."""
-    import socket
-
+    (as a rebinding DNS server would answer) is refused when the connection is made. Here
+    through the default resolver, the system's ``getaddrinfo``."""
     real = socket.getaddrinfo
 
     def fake(host, *args, **kw):
@@ -608,3 +682,248 @@ def test_same_relative_path_in_two_folders_is_two_images(settings, tmp_path):
     a, b = (assets[asset_key("img/p.png", f)] for f in folders)
     assert a.status == b.status == "ok" and a.sha256 != b.sha256
     assert (a.width, b.width) == (10, 11)
+
+
+# --- the guard under httpx: the resolver, every hop, proxies, failing closed --------------------
+
+def resolver_for(names: dict[str, list[str] | str]):
+    """A resolver that knows only ``names`` (one address or a list) and records each call; any
+    other name has no address, as in DNS. System DNS is never asked."""
+    calls: list[tuple[str, int]] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        calls.append((host, port))
+        if host not in names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        found = names[host]
+        return [found] if isinstance(found, str) else list(found)
+
+    resolve.calls = calls
+    return resolve
+
+
+def test_resolved_loopback_is_blocked_and_an_allowed_name_uses_the_resolver(httpserver,
+                                                                           tmp_path):
+    httpserver.expect_request("/a.jpg").respond_with_data(H.jpeg(10, 10),
+                                                          content_type="image/jpeg")
+    port = httpserver.port
+    url = f"http://photos.example:{port}/a.jpg"
+    resolve = resolver_for({"photos.example": "127.0.0.1"})
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    blocked = fetch_one(url, make_settings(None), tmp_path / "a", resolver=resolve)
+    assert blocked.status == "placeholder"
+    assert blocked.reason == "blocked address photos.example (127.0.0.1)"
+    assert resolve.calls == [("photos.example", port)]  # refused after resolution …
+    assert hits(httpserver, "/a.jpg") == 0  # … and before any request
+    allowed = fetch_one(url, make_settings(None, allow_hosts=(f"photos.example:{port}",)),
+                        tmp_path / "b", resolver=resolve)
+    assert allowed.status == "ok", allowed.reason
+    assert hits(httpserver, "/a.jpg") == 1
+    assert httpserver.log[-1][0].headers["Host"] == f"photos.example:{port}"
+    assert resolve.calls[-1] == ("photos.example", port)  # the resolver, not system DNS
+
+
+def test_unresolvable_name_is_reported_and_not_retried(tmp_path):
+    resolve = resolver_for({})
+    asset = fetch_one("http://nowhere.example/a.jpg", make_settings(None), tmp_path,
+                      resolver=resolve)
+    assert asset.reason == "cannot resolve nowhere.example: Name or service not known"
+    assert resolve.calls == [("nowhere.example", 80)]
+
+
+def test_redirect_hop_to_a_name_resolving_to_loopback_is_refused(httpserver, settings,
+                                                                 tmp_path):
+    port = httpserver.port
+    httpserver.expect_request("/hop.jpg").respond_with_data(
+        "", status=302, headers={"Location": f"http://evil.example:{port}/x"})
+    httpserver.expect_request("/x").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    resolve = resolver_for({"evil.example": "127.0.0.1"})
+    asset = fetch_one(httpserver.url_for("/hop.jpg"), settings, tmp_path, resolver=resolve)
+    assert asset.status == "placeholder"
+    assert asset.reason == "blocked address evil.example (127.0.0.1)"
+    assert hits(httpserver, "/hop.jpg") == 1 and hits(httpserver, "/x") == 0
+    assert resolve.calls == [("evil.example", port)]  # 127.0.0.1 itself is never resolved
+
+
+def test_pin_takes_the_first_allowed_address():
+    resolve = resolver_for({"mixed.example": ["10.0.0.7", "93.184.215.14", "8.8.8.8"],
+                            "private.example": ["192.168.1.2", "::1"],
+                            "empty.example": []})
+    guard = Guard([], resolve)
+    assert guard.pin("mixed.example", 80) == "93.184.215.14"
+    with pytest.raises(BlockedAddress, match=r"^blocked address private\.example "
+                                             r"\(192\.168\.1\.2\)$"):
+        guard.pin("private.example", 443)
+    with pytest.raises(Unresolvable, match="^cannot resolve empty.example: no address$"):
+        guard.pin("empty.example", 80)
+    with pytest.raises(Unresolvable, match="^cannot resolve unknown.example: "):
+        guard.pin("unknown.example", 80)
+    # An allowed name is connected to at its (first) resolved address, not by name.
+    assert Guard(["mixed.example"], resolve).pin("mixed.example", 80) == "10.0.0.7"
+    # A literal address is never resolved.
+    calls = len(resolve.calls)
+    assert Guard([], resolve).pin("93.184.215.14", 80) == "93.184.215.14"
+    assert len(resolve.calls) == calls
+
+
+def test_the_backend_connects_to_the_pinned_address(httpserver):
+    seen = []
+
+    class Recording(httpcore.SyncBackend):
+        def connect_tcp(self, host, port, *args, **kw):
+            seen.append((host, port))
+            return super().connect_tcp(host, port, *args, **kw)
+
+    resolve = resolver_for({"photos.example": "127.0.0.1"})
+    guard = Guard([f"photos.example:{httpserver.port}"], resolve)
+    stream = DeadlineBackend(guard, inner=Recording()).connect_tcp("photos.example",
+                                                                   httpserver.port, timeout=1)
+    stream.close()
+    assert seen == [("127.0.0.1", httpserver.port)]
+
+
+@pytest.fixture
+def proxy_server():
+    """A second local HTTP server, to act as the proxy of the environment."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+def test_images_come_through_the_proxy_of_the_environment(proxy_server, tmp_path,
+                                                          monkeypatch):
+    data = H.jpeg(14, 9)
+    # Asked as a proxy, the server sees the absolute URL (and matches on its path).
+    proxy_server.expect_request("/p.jpg").respond_with_data(data, content_type="image/jpeg")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_server.port}")
+    resolve = resolver_for({})  # nothing resolves: only the proxy can reach the host
+    asset = fetch_one("http://photos.example/p.jpg", make_settings(None), tmp_path,
+                      resolver=resolve)
+    assert asset.status == "ok", asset.reason
+    assert asset.path.read_bytes() == data
+    req = proxy_server.log[0][0]
+    assert req.environ["REQUEST_URI"] == "http://photos.example/p.jpg"
+    assert req.headers["Host"] == "photos.example"
+    assert resolve.calls == []  # the proxy resolves the name; its own address is a literal
+
+
+def test_no_proxy_bypasses_the_proxy(httpserver, proxy_server, tmp_path, monkeypatch):
+    data = H.jpeg(15, 9)
+    port = httpserver.port
+    httpserver.expect_request("/d.jpg").respond_with_data(data, content_type="image/jpeg")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_server.port}")
+    monkeypatch.setenv("NO_PROXY", "other.example,photos.example")
+    resolve = resolver_for({"photos.example": "127.0.0.1"})
+    asset = fetch_one(f"http://photos.example:{port}/d.jpg",
+                      make_settings(None, allow_hosts=(f"photos.example:{port}",)), tmp_path,
+                      resolver=resolve)
+    assert asset.status == "ok", asset.reason
+    assert hits(httpserver, "/d.jpg") == 1
+    assert proxy_server.log == []
+    assert resolve.calls == [("photos.example", port)]
+
+
+def test_a_blocked_literal_is_refused_even_with_a_proxy(proxy_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_server.port}")
+    asset = fetch_one("http://169.254.169.254/latest/meta-data/", make_settings(None), tmp_path)
+    assert asset.reason == "blocked address 169.254.169.254"
+    assert proxy_server.log == []
+
+
+def test_the_transport_checks_urls_itself(httpserver):
+    """Handed a request that the fetcher's own check was skipped for, the transport refuses
+    it with the guard's reason as the cause."""
+    transport = GuardedTransport(Guard([]), proxies={})
+    try:
+        with pytest.raises(httpx.ConnectError) as info:
+            transport.handle_request(httpx.Request("GET", httpserver.url_for("/t.jpg")))
+    finally:
+        transport.close()
+    assert isinstance(info.value.__cause__, BlockedAddress)
+    assert str(info.value.__cause__) == "blocked address 127.0.0.1"
+    assert hits(httpserver, "/t.jpg") == 0
+
+
+def test_unsupported_proxy_scheme_stops_the_fetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "socks5://user:secret@127.0.0.1:1")
+    with pytest.raises(BuilderError, match=r"^proxy socks5://127\.0\.0\.1:1 from the "
+                                           r"environment is not supported") as info:
+        fetch_one("http://photos.example/a.jpg", make_settings(None), tmp_path)
+    assert "secret" not in str(info.value)
+
+
+def test_guard_that_cannot_be_installed_fails_closed(httpserver, settings, tmp_path,
+                                                     monkeypatch):
+    def refuse(*args, **kw):
+        raise TypeError("__init__() got an unexpected keyword argument 'network_backend'")
+
+    monkeypatch.setattr(httpcore, "ConnectionPool", refuse)
+    httpserver.expect_request("/g.jpg").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    with pytest.raises(NetworkGuardError) as info:
+        fetch_one(httpserver.url_for("/g.jpg"), settings, tmp_path)
+    message = str(info.value)
+    assert isinstance(info.value, BuilderError)
+    assert message.startswith(f"the network guard cannot be installed on httpcore "
+                              f"{httpcore.__version__}")
+    assert "install a version in the tested range" in message and "\n" not in message
+    assert hits(httpserver, "/g.jpg") == 0  # never fetched unguarded
+    # Offline, nothing is fetched and no guard is needed.
+    assert fetch_one(httpserver.url_for("/g.jpg"), settings, tmp_path,
+                     offline=True).reason == "offline: not in the cache"
+
+
+def test_server_closing_without_an_answer_is_retried(raw_server, tmp_path):
+    server = raw_server(lambda conn, head: None)  # reads the request, closes the connection
+    asset = fetch_one(f"http://127.0.0.1:{server.port}/gone.jpg", make_settings(server.port),
+                      tmp_path)
+    assert asset.reason.startswith("connection error: RemoteProtocolError: Server disconnected")
+    assert len(server.requests) == 3
+
+
+def test_connection_refused_is_a_connection_error(tmp_path):
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    asset = fetch_one(f"http://127.0.0.1:{port}/x.jpg", make_settings(port, retries=1),
+                      tmp_path)
+    assert asset.reason.startswith("connection error: ConnectError: ")
+
+
+@pytest.mark.parametrize("name", [
+    "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "ConnectError",
+    "ReadError", "WriteError", "RemoteProtocolError", "LocalProtocolError", "ProxyError",
+    "UnsupportedProtocol"])
+def test_httpcore_errors_become_the_matching_httpx_errors(name):
+    original = getattr(httpcore, name)("boom")
+    with pytest.raises(getattr(httpx, name)) as info:
+        with _mapped():
+            raise original
+    assert type(info.value) is getattr(httpx, name) and info.value.__cause__ is original
+
+    def body():  # the same while the body is streamed
+        yield b"a"
+        raise original
+
+    with pytest.raises(getattr(httpx, name)) as info:
+        list(_ResponseStream(body()))
+    assert info.value.__cause__ is original
+
+
+def test_an_address_that_refuses_is_followed_by_the_next(httpserver, tmp_path):
+    """As ``socket.create_connection`` does for a name: ``localhost`` may give ::1 first to a
+    server that listens on 127.0.0.1 only. Only approved addresses are tried."""
+    httpserver.expect_request("/n.jpg").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    port = httpserver.port
+    resolve = resolver_for({"two.example": ["127.0.0.2", "127.0.0.1"]})  # nothing on .2
+    asset = fetch_one(f"http://two.example:{port}/n.jpg",
+                      make_settings(None, allow_hosts=(f"two.example:{port}",)), tmp_path,
+                      resolver=resolve)
+    assert asset.status == "ok", asset.reason
+    assert hits(httpserver, "/n.jpg") == 1
+    guard = Guard([], resolver_for({"mixed.example": ["10.0.0.7", "93.184.215.14",
+                                                      "127.0.0.1", "8.8.8.8"]}))
+    assert guard.addresses("mixed.example", 80) == ["93.184.215.14", "8.8.8.8"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
+import helpers_images as H
 import pytest
 from PIL import Image
 
-import helpers_images as H
-from builder.images import ImageRejected, Prepared, fit, placeholder, prepare
+from builder.drawn import placeholder
+from builder.photos import ImageRejected, Prepared, fit, prepare
 
 MAX = 80_000_000
 

@@ -13,7 +13,7 @@ from builder.errors import SourceError
 from builder.load import decode, find_sources, load_article, load_articles, parse_date
 from builder.model import ImageRef
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CST = dt.timezone(dt.timedelta(hours=8))
 
 FRONT = """---
@@ -147,7 +147,7 @@ def test_crlf_line_ends(tmp_path):
 
 
 def test_crlf_with_bom_markdown(tmp_path):
-    data = b"\xef\xbb\xbf" + "---\r\ntitle: T\r\n---\r\n# H\r\n\r\ntext\r\n".encode("utf-8")
+    data = b"\xef\xbb\xbf" + b"---\r\ntitle: T\r\n---\r\n# H\r\n\r\ntext\r\n"
     article, _ = load(tmp_path, "x.md", data)
     assert article.title == "T"
     assert article.body == "<h1>H</h1>\n<p>text</p>"
@@ -175,7 +175,7 @@ def test_gb18030_only_character(tmp_path):
 
 
 def test_decode_variants():
-    assert decode("中文".encode("utf-8"), "f") == "中文"
+    assert decode("中文".encode(), "f") == "中文"
     assert decode(b"\xef\xbb\xbfabc", "f") == "abc"
     assert decode("中文abc".encode("gbk"), "f") == "中文abc"
     assert decode("ab中".encode("utf-16"), "f") == "ab中"  # with its BOM
@@ -359,7 +359,7 @@ def test_yaml_error_line_counts_blank_lines_before_the_opening(tmp_path):
 
 
 def test_yaml_error_line_with_crlf_and_bom(tmp_path):
-    data = b"\xef\xbb\xbf" + "---\r\ntitle: T\r\nauthor: : :\r\n---\r\n".encode("utf-8")
+    data = b"\xef\xbb\xbf" + b"---\r\ntitle: T\r\nauthor: : :\r\n---\r\n"
     path, message = source_error(tmp_path, "x.txt", data)
     assert message.startswith(f"{path}:3: invalid front matter: ")
 
@@ -488,7 +488,8 @@ def test_language_from_front_matter(tmp_path):
 
 
 def test_language_detected_chinese(tmp_path):
-    article, _ = load(tmp_path, "z.txt", "---\ntitle: 标题\n---\n<p>这是一篇中文文章，讲的是社区工作。</p>")
+    article, _ = load(tmp_path, "z.txt",
+                      "---\ntitle: 标题\n---\n<p>这是一篇中文文章，讲的是社区工作。</p>")
     assert article.lang == "zh"
 
 
@@ -527,8 +528,8 @@ def test_slug_from_chinese_and_hostile_file_names(tmp_path):
 
 
 def test_seed_like_article(tmp_path):
-    text = ("\n---\ntitle: '总书记挂念的_关键小事_丨做好社区工作'\ncategories: \n - 新媒体\n - ZAKER\n"
-            " - source\nheadimg: 'https://cors.example/?http://zkres1.myzaker.com/a_1024.jpg'\n"
+    text = ("\n---\ntitle: '总书记挂念的_关键小事_丨做好社区工作'\ncategories: \n"
+            " - 新媒体\n - ZAKER\n - source\nheadimg: 'https://cors.example/?http://zkres1.myzaker.com/a_1024.jpg'\n"
             "author: ZAKER\ncomments: false\ndate: Wed, 31 Aug 2022 05:34:39 GMT\n---\n\n"
             "<div><p>社区虽小，却连着千家万户。</p></div>\n")
     article, warnings = load(tmp_path, "000_dc99e8bd12c8b5f6.txt", text)

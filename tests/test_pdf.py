@@ -7,12 +7,12 @@ import json
 import re
 
 import pytest
+from conftest import SEED, SEEDS, run_cli, serve_args
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from builder.clean import clean_article
 from builder.load import load_article
-from conftest import SEED, SEEDS, run_cli, serve_args
 
 A5 = (419.53, 595.28)
 MM = 72 / 25.4

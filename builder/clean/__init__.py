@@ -7,39 +7,41 @@ last. It checks that it did not eat the article: when most of the text is gone, 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 
 from bs4 import BeautifulSoup
+from lxml import etree
 
 from ..model import Article, ImageRef
+from ..settings import CleanSettings
 from ..text import one_line, scrub
-from . import blocks as B
+from . import blocks as walk
 from . import sites
 from .passes import PASSES, Context
 from .sanitize import sanitize
 from .urls import absolutize, unwrap_proxy
 
 
-def _text_length(html_text: str) -> int:
-    soup = BeautifulSoup(html_text, "lxml")
-    return len("".join(soup.get_text().split()))
+def _text_length(text: str) -> int:
+    return len("".join(text.split()))
 
 
-def clean_article(article: Article, quotes: bool = True, digit_spacing: str = "remove",
+def clean_article(article: Article, settings: CleanSettings = CleanSettings(),
                   id_prefix: str | None = None) -> Article:
-    """``article`` with a clean XHTML body, its figures, and counts of what each pass did."""
+    """``article`` with a clean XHTML body, its figures, and counts of what each pass did.
+    ``id_prefix`` makes the ids the body keeps unique in the book (default: the slug)."""
     ctx = Context(base_url=article.base_url, id_prefix=id_prefix or f"{article.slug}-",
-                  quotes=quotes, digit_spacing=digit_spacing)
+                  settings=settings)
     raw = scrub(article.body)  # no control characters or lone surrogates reach the parser
     soup = BeautifulSoup(raw, "lxml")
+    before = _text_length(soup.get_text())
     for rule in sites.rules_for(article, soup):
         ctx.stats[f"site rule {rule.name}"] += 1
         sites.apply(rule, soup, ctx.stats)
     for step in PASSES:
         step(soup, ctx)
 
-    blocks = B.group_figures(B.linearize(B.soup_root(soup), ctx), ctx)
+    blocks = walk.group_figures(walk.linearize(walk.soup_root(soup), ctx), ctx)
 
     cover = article.cover
     if cover is not None:
@@ -60,13 +62,14 @@ def clean_article(article: Article, quotes: bool = True, digit_spacing: str = "r
                     ctx.stats["figures made"] -= 1
             break
 
-    blocks, credits = B.split_credits(blocks, ctx)
-    figures = tuple(B.figure_of(b, article.title) for b in blocks if b.kind == "figure")
+    blocks, credits = walk.split_credits(blocks, ctx)
+    figures = tuple(walk.figure_of(b, article.title) for b in blocks if b.kind == "figure")
     urls = [ref.url for fig in figures for ref in fig.images]
-    body = B.restore_images(sanitize(B.render(blocks, credits, article.title)), urls)
+    body = walk.restore_images(sanitize(walk.render(blocks, credits, article.title)), urls)
 
     warnings = list(article.warnings)
-    before, after = _text_length(raw), _text_length(body)
+    after = _text_length("".join(etree.fromstring(f"<div>{body}</div>").itertext())) \
+        if body else 0
     if before > 200 and after < before * 0.5:
         warnings.append(f"{article.source}: cleaning kept {after} of {before} characters of text;"
                         " run 'builder inspect' on it to see what was dropped")
@@ -75,4 +78,4 @@ def clean_article(article: Article, quotes: bool = True, digit_spacing: str = "r
                    warnings=tuple(warnings), title=one_line(article.title))
 
 
-__all__ = ["clean_article", "Counter"]
+__all__ = ["clean_article"]

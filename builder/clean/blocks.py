@@ -26,8 +26,8 @@ INLINE = {"a", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub", "sup", "
 #: Marks that start a caption below its photos; the mark is dropped, the text kept.
 CAPTION_MARKS = re.compile(r"^\s*(?:[↑▲△⬆︿]+|图为|上图[：:为]?|图[：:])\s*")
 #: A generic alt text is no caption.
-_GENERIC_ALT = re.compile(r"^(?:img|image|photo|picture|图片|图|配图|untitled|\S+\.(?:jpe?g|png|gif|webp))$",
-                          re.I)
+_GENERIC_ALT = re.compile(
+    r"^(?:img|image|photo|picture|图片|图|配图|untitled|\S+\.(?:jpe?g|png|gif|webp))$", re.I)
 #: Credits lines at the end of an article: ``编辑：张三 李四``, ``新华社…出品``.
 CREDIT_ROLE = re.compile(
     r"^(总监制|监制|总策划|策划|统筹|执行|主编|编辑|责任编辑|责编|编审|校对|审核|摄影|摄像|记者|文字|撰文|"
@@ -255,7 +255,7 @@ def figure_of(block: Block, title: str) -> Figure:
 #: Images are written with a stand-in URL that the sanitizer keeps whatever the real one is;
 #: :func:`restore_images` puts the real URLs back. Which URL may be fetched is the image stage's
 #: decision, not the sanitizer's: a refused one becomes a placeholder with its reason.
-IMAGE_TOKEN = "https://image.invalid/"
+IMAGE_TOKEN = "https://image.invalid/"  # noqa: S105 - a URL, not a secret
 _TOKEN_SRC = re.compile(r'src="https://image\.invalid/(\d+)"')
 
 

@@ -11,9 +11,17 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+from ..settings import CleanSettings
+from . import policy
 from .typography import tidy
-from .urls import (LAZY_ATTRS, LAZY_SRCSET_ATTRS, absolutize, is_placeholder_src,
-                   largest_candidate, unwrap_proxy)
+from .urls import (
+    LAZY_ATTRS,
+    LAZY_SRCSET_ATTRS,
+    absolutize,
+    is_placeholder_src,
+    largest_candidate,
+    unwrap_proxy,
+)
 
 
 @dataclass
@@ -22,19 +30,13 @@ class Context:
 
     base_url: str | None
     id_prefix: str
-    quotes: bool = True
-    digit_spacing: str = "remove"
+    settings: CleanSettings = CleanSettings()
     stats: Counter = field(default_factory=Counter)
 
 
-JUNK_TAGS = ("script", "style", "iframe", "object", "embed", "input", "button", "select",
-             "textarea", "template", "svg", "math", "link", "meta", "canvas", "video", "audio",
-             "frame", "frameset", "applet", "base", "head", "title")
-#: Empty elements: the parser may wrongly nest what follows inside them (libxml2 does so for
-#: ``<embed>``), so the tag goes and that content stays.
-VOID_JUNK = {"embed", "input", "link", "meta", "base", "frame"}
-#: Wrappers that go while their content stays: a page-wide ``<form>`` (ASP.NET) holds the article.
-UNWRAPPED = ("form",)
+#: What :func:`drop_junk` removes: the policy's dropped elements, but ``<noscript>``, whose
+#: images :func:`resolve_noscript` may still need.
+JUNK_TAGS = sorted(policy.DROP_WITH_CONTENT - {"noscript"})
 
 
 def real_image_url(img: Tag, ctx: Context) -> str | None:
@@ -69,11 +71,11 @@ def drop_junk(soup: BeautifulSoup, ctx: Context) -> None:
         if tag.parent is None or tag.decomposed:
             continue
         ctx.stats[f"dropped <{tag.name}>"] += 1
-        if tag.name in VOID_JUNK:
+        if tag.name in policy.VOID_DROPPED:
             tag.unwrap()
         else:
             tag.decompose()
-    for tag in soup.find_all(UNWRAPPED):
+    for tag in soup.find_all(sorted(policy.UNWRAPPED)):
         ctx.stats[f"unwrapped <{tag.name}>"] += 1
         tag.unwrap()
 
@@ -133,8 +135,7 @@ def resolve_images(soup: BeautifulSoup, ctx: Context) -> None:
         unwrapped = unwrap_proxy(absolutize(url, ctx.base_url))
         if unwrapped != absolutize(url, ctx.base_url):
             ctx.stats["proxy URLs unwrapped"] += 1
-        probe = re.sub(r"[\t\n\r]", "", unwrapped)  # as browsers read it: "java\tscript:"
-        if _NOT_A_RESOURCE.match(probe) or not _parses(unwrapped):
+        if policy.scheme(unwrapped) in policy.NOT_AN_IMAGE or not _parses(unwrapped):
             ctx.stats["images with a bad URL dropped"] += 1  # javascript:, about: …
             img.decompose()
             continue
@@ -174,17 +175,14 @@ def fix_ids(soup: BeautifulSoup, ctx: Context) -> None:
 
 def strip_attributes(soup: BeautifulSoup, ctx: Context) -> None:
     """Layout and script attributes go: class, style, on*, data-*, referrerpolicy …"""
-    keep = {"img": {"src", "alt", "data-width", "data-height"}, "a": {"href", "title"},
-            "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"},
-            "ol": {"start"}, "figure": set()}
     for tag in soup.find_all(True):
-        allowed = keep.get(tag.name, set()) | {"id", "lang"}
+        allowed = policy.allowed_attributes(tag.name, working=True) - {"class"}
         for attr in list(tag.attrs):
             if attr not in allowed:
                 ctx.stats["attributes dropped"] += 1
                 del tag[attr]
         href = tag.get("href")
-        if isinstance(href, str) and re.match(r"^\s*(javascript|vbscript|data|file):", href, re.I):
+        if isinstance(href, str) and not policy.link_allowed(href):
             del tag["href"]
 
 
@@ -195,7 +193,7 @@ def typography(soup: BeautifulSoup, ctx: Context) -> None:
             continue
         if node.find_parent(["pre", "code", "kbd"]):
             continue
-        fixed, n = tidy(str(node), ctx.quotes, ctx.digit_spacing)
+        fixed, n = tidy(str(node), ctx.settings.cjk_quotes, ctx.settings.cjk_digit_spacing)
         if n:
             ctx.stats["typography fixes"] += n
             node.replace_with(fixed)
@@ -205,10 +203,6 @@ def typography(soup: BeautifulSoup, ctx: Context) -> None:
 PASSES = (drop_junk, resolve_noscript, resolve_pictures, resolve_images, fix_ids,
           strip_attributes, typography)
 
-
-#: Schemes that name no resource at all. Other schemes (file:, ftp: …) stay, so that the image
-#: stage refuses them with a reason and a placeholder shows where the image was.
-_NOT_A_RESOURCE = re.compile(r"^\s*(?:javascript|vbscript|about|mailto|tel|blob):", re.I)
 
 
 def _parses(url: str) -> bool:

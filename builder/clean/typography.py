@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-CJK = r"\u2e80-\u2fff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026\u00b7"
+from ..text import CJK, CJK_PUNCT
+
 _DOUBLE = re.compile(r'"[ \t\u00a0\u3000]*([^"\n]{0,200}?)[ \t\u00a0\u3000]*"')
 _SINGLE = re.compile(r"(?<![A-Za-z0-9])'[ \t\u00a0\u3000]*([^'\n]{0,200}?)[ \t\u00a0\u3000]*'")
 _HAS_CJK = re.compile(f"[{CJK}]")

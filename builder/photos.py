@@ -1,4 +1,4 @@
-"""Verify and prepare image bytes with Pillow.
+"""Photos from the source: verify, normalise and resize image bytes with Pillow.
 
 The format is sniffed from the bytes. Every image is fully decoded once to prove it is whole.
 JPEG, PNG and GIF are kept byte for byte unless they need a change (EXIF orientation, CMYK);
@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 
 from lxml import etree
-from PIL import Image, ImageDraw, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 try:  # HEIC/HEIF photos (phones): Pillow reads them through pillow-heif's plugin
     from pillow_heif import register_heif_opener
@@ -124,7 +124,7 @@ def prepare(data: bytes, max_pixels: int) -> Prepared:
             orientation = im.getexif().get(0x0112, 1) if fmt == "JPEG" else 1
             if fmt in KEPT_FORMATS and im.mode != "CMYK" and orientation in (1, None):
                 return Prepared(data, KEPT_FORMATS[fmt], im.width, im.height)
-            return _reencode(ImageOps.exif_transpose(im))
+            return reencode(ImageOps.exif_transpose(im))
         except DECODE_ERRORS as exc:
             raise ImageRejected(f"broken image: {exc}") from None
 
@@ -133,7 +133,7 @@ def _has_alpha(im: Image.Image) -> bool:
     return im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
 
 
-def _reencode(im: Image.Image, quality: int = 92) -> Prepared:
+def reencode(im: Image.Image, quality: int = 92) -> Prepared:
     """JPEG (PNG with transparency), without metadata."""
     out = io.BytesIO()
     if _has_alpha(im):
@@ -156,70 +156,4 @@ def fit(data: bytes, media_type: str, max_edge: int) -> Prepared:
     if max(im.size) <= max_edge or getattr(im, "n_frames", 1) > 1:
         return Prepared(data, media_type, im.width, im.height)
     im.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
-    return _reencode(im, quality=88)
-
-
-def placeholder(width: int | None, height: int | None, reason: str) -> Prepared:
-    """A grey picture with a crossed frame, at the size the image was meant to have."""
-    w = min(max(width or 1000, 200), 2000)
-    h = min(max(height or round(w * 2 / 3), 150), 2000)
-    im = Image.new("RGB", (w, h), (226, 226, 222))
-    draw = ImageDraw.Draw(im)
-    inset = max(8, min(w, h) // 20)
-    box = (inset, inset, w - inset, h - inset)
-    draw.rectangle(box, outline=(170, 170, 165), width=max(2, inset // 4))
-    draw.line(box, fill=(190, 190, 185), width=max(1, inset // 6))
-    draw.line((box[0], box[3], box[2], box[1]), fill=(190, 190, 185), width=max(1, inset // 6))
-    out = io.BytesIO()
-    im.save(out, "PNG", optimize=True)
-    return Prepared(out.getvalue(), "image/png", w, h)
-
-
-def _font_file(family: str) -> tuple[str, int] | None:
-    """The font file and face index fontconfig picks for ``family``."""
-    import shutil
-    import subprocess
-
-    if not shutil.which("fc-match"):
-        return None
-    out = subprocess.run(["fc-match", "-f", "%{file}\n%{index}", family], capture_output=True,
-                         text=True, check=False).stdout.split("\n")
-    return (out[0], int(out[1] or 0)) if len(out) == 2 and out[0] else None
-
-
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
-    """``text`` broken into lines no wider than ``width``: CJK anywhere, others at spaces."""
-    lines, line = [], ""
-    for unit in re.findall(r"[A-Za-z0-9'’\-]+\s*|\s+|.", text):
-        if line and draw.textlength(line + unit, font=font) > width:
-            lines.append(line.rstrip())
-            line = unit.lstrip()
-        else:
-            line += unit
-    return lines + ([line.rstrip()] if line.strip() else [])
-
-
-def typographic_cover(title: str, subtitle: str, family: str) -> Prepared:
-    """A cover for a book without a photo: the title set large on a quiet ground."""
-    from PIL import ImageFont
-
-    w, h = 1200, 1600
-    im = Image.new("RGB", (w, h), (244, 241, 234))
-    draw = ImageDraw.Draw(im)
-    draw.rectangle((0, 0, w, 36), fill=(150, 40, 35))
-    found = _font_file(f"{family}:bold")
-    def font(size):
-        if found is None:
-            return ImageFont.load_default(size)
-        return ImageFont.truetype(found[0], size, index=found[1])
-    big, small = font(96), font(44)
-    y = 420
-    for line in _wrap(draw, title, big, w - 240)[:6]:
-        draw.text((120, y), line, font=big, fill=(30, 30, 30))
-        y += 132
-    draw.line((120, y + 40, 360, y + 40), fill=(150, 40, 35), width=6)
-    if subtitle:
-        draw.text((120, y + 90), subtitle, font=small, fill=(90, 90, 90))
-    out = io.BytesIO()
-    im.save(out, "PNG", optimize=True)
-    return Prepared(out.getvalue(), "image/png", w, h)
+    return reencode(im, quality=88)

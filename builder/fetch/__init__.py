@@ -1,0 +1,116 @@
+"""The fetch stage: every image of the book once, safely, into a content-addressed store.
+
+:func:`fetch_assets` turns the images the articles name into :class:`~builder.model.Asset`\\ s,
+keyed by :func:`~builder.model.asset_key`: each distinct image is had once, from the cache
+(:class:`Store`) when it is there, else from the web, the article's folder or a ``data:`` URL;
+an image that cannot be had becomes a placeholder whose reason goes to the report.
+
+One httpx client serves the whole build (:class:`Fetcher`): a global and a per-host limit on
+concurrent downloads, connection reuse, HTTP/2 where TLS offers it, the proxy variables of the
+environment honoured. Every request is bounded: connect and read timeouts, a total deadline per
+image (httpx's read timeout restarts with every chunk, so a trickling server needs a deadline of
+our own), a size cap on the decoded bytes, at most five redirects with every hop checked again,
+retries with backoff for errors that can pass.
+
+The safety rules (:mod:`builder.fetch.guard`):
+
+* only http(s) and ``data:`` URLs, and relative paths inside the article's folder (no ``..``,
+  no symlink out of it);
+* no local, private, link-local, multicast, reserved or unspecified address, whether spelt
+  literally (``127.1``, ``0x7f000001``, ``[::ffff:127.0.0.1]``) or reached through a name,
+  unless ``allow_hosts`` names the host (``host`` or ``host:port``; by name, not by address);
+* a name is resolved once, by the guard, and the connection goes to the address it approved;
+  so a name cannot pass the check and then resolve elsewhere (DNS rebinding). Tests swap the
+  resolver, never the guard;
+* a proxy from the environment is trusted to reach the host; the URL is still checked;
+* the guard is installed through public httpx/httpcore API only; if it cannot be, the stage
+  stops with :class:`NetworkGuardError` instead of fetching unguarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..model import Asset, ImageRef, asset_key
+from ..photos import ImageRejected, Prepared, prepare
+from ..settings import FetchSettings
+from .client import Fetcher, _local
+from .guard import FetchFailed, Guard, NetworkGuardError, Resolver
+from .store import Store
+
+__all__ = ["FetchFailed", "Fetcher", "Guard", "NetworkGuardError", "Progress", "Request",
+           "Resolver", "Store", "fetch_assets", "store_image"]
+
+#: ``progress(event, **details)``: ``"start"`` (total=), ``"bytes"`` (n=), ``"done"`` (url=,
+#: status=, reason=), ``"end"``.
+Progress = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One image to get: its URL as the article names it, and the article's folder."""
+
+    ref: ImageRef
+    folder: Path
+
+
+def store_image(cache_dir: Path, key: str, prepared: Prepared) -> Asset:
+    """Put an image the build made itself into the store, as ``key``."""
+    return Store(cache_dir).put(key, prepared)
+
+
+def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Path, *,
+                 offline: bool = False, refresh: bool = False, max_pixels: int = 80_000_000,
+                 progress: Progress | None = None,
+                 resolver: Resolver | None = None) -> dict[str, Asset]:
+    """Every requested image as an :class:`Asset` (a placeholder when it failed), by
+    :func:`~builder.model.asset_key`: each distinct image is fetched once.
+
+    ``offline``: the cache only. ``refresh``: fetch again what is cached. ``resolver``: how
+    host names are resolved under the guard (the system's by default). Raises
+    :class:`NetworkGuardError` when the network guard cannot be installed.
+    """
+    progress = progress or (lambda *a, **k: None)
+    store = Store(cache_dir)
+    unique: dict[str, Request] = {}
+    for req in requests:
+        unique.setdefault(asset_key(req.ref.url, req.folder), req)
+    assets: dict[str, Asset] = {}
+    fetcher = None if offline else Fetcher(settings, resolver=resolver)
+    progress("start", total=len(unique))
+
+    def one(key: str, req: Request) -> Asset:
+        local = req.ref.url.lower().startswith("data:") or not urlsplit(req.ref.url).netloc
+        try:
+            if local:
+                prepared = prepare(_local(req.ref, req.folder), max_pixels)
+                asset = store.put(key, prepared)
+            else:
+                cached = None if refresh else store.get(key)
+                if cached is not None:
+                    asset = cached
+                elif fetcher is None:
+                    raise FetchFailed("offline: not in the cache")
+                else:
+                    data = fetcher.get(fetcher.rewritten(key),
+                                       lambda n: progress("bytes", n=n))
+                    asset = store.put(key, prepare(data, max_pixels))
+        except (FetchFailed, ImageRejected) as exc:
+            asset = store.put_placeholder(key, req.ref, str(exc))
+        progress("done", url=key, status=asset.status, reason=asset.reason)
+        return asset
+
+    try:
+        with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+            futures = {key: pool.submit(one, key, req) for key, req in unique.items()}
+            for key, future in futures.items():
+                assets[key] = future.result()
+    finally:
+        if fetcher:
+            fetcher.close()
+        progress("end")
+    return assets

@@ -1,0 +1,247 @@
+"""The order of the stages: the one module that knows it.
+
+:func:`build` reads like a table of contents — articles, images, book, rendition, outputs —
+and :func:`inspect` and ``builder fetch`` run the same first stages through the same functions,
+so that what they show is what the book gets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import fonts
+from .clean import clean_article
+from .drawn import typographic_cover
+from .errors import OutputError, SourceError
+from .fetch import Progress, Request, fetch_assets, store_image
+from .load import find_sources, load_article
+from .model import GENERATED_COVER, Article, Asset, Book, ImageRef, Rendition
+from .output import staged
+from .render import format_date, render
+from .report import BuildReport
+from .settings import Settings, load_settings
+from .text import slugify
+from .theme import Theme
+
+#: Below this effective resolution at its printed size, a photo prints visibly soft.
+MIN_DPI = 150
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What cleaning makes of one article, as the build would make it."""
+
+    article: Article  # cleaned
+    warnings: tuple[str, ...]  # from loading and cleaning
+
+
+# -- stages -------------------------------------------------------------------------------------
+
+def order_articles(articles: list[Article], order: tuple[str, ...]) -> list[Article]:
+    """The settings' order by file name first, then by date (undated last), then by name."""
+    rank = {name: i for i, name in enumerate(order)}
+    epoch = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+    def key(a: Article):
+        named = rank.get(a.source.name, rank.get(a.source.stem))
+        return (named is None, named or 0, a.date or epoch, a.source.name)
+
+    return sorted(articles, key=key)
+
+
+def unique_slugs(articles: list[Article]) -> list[Article]:
+    """The articles with their slugs made unique in book order: ``a``, ``a-2``, ``a-3`` …"""
+    taken = {a.slug for a in articles}
+    seen: dict[str, int] = {}
+    out = []
+    for a in articles:
+        slug = a.slug
+        if slug in seen:
+            n = seen[slug] + 1
+            while f"{a.slug}-{n}" in taken:
+                n += 1
+            seen[slug] = n
+            slug = f"{a.slug}-{n}"
+            taken.add(slug)
+            out.append(replace(a, slug=slug))
+        else:
+            seen[slug] = 1
+            out.append(a)
+    return out
+
+
+def prepare_articles(settings: Settings, report: BuildReport,
+                     only: Path | None = None) -> list[Article]:
+    """The articles of ``settings``, in book order, cleaned; their warnings go to ``report``.
+    With ``only``, just that article is cleaned (and returned), at its place in the book."""
+    with report.timed("load"):
+        loaded = []
+        for source in find_sources(list(settings.paths)):
+            article, warnings = load_article(source)
+            loaded.append(article)
+            for w in warnings:
+                report.warn(w)
+        articles = unique_slugs(order_articles(loaded, settings.book.order))
+    with report.timed("clean"):
+        cleaned = [clean_article(a, settings.clean, id_prefix=f"a{i:03d}-")
+                   for i, a in enumerate(articles, 1)
+                   if only is None or a.source.resolve() == only.resolve()]
+    for a in cleaned:
+        for w in a.warnings:
+            report.warn(w)
+        report.add_article(a)
+    return cleaned
+
+
+def fetch_images(settings: Settings, articles: list[Article], report: BuildReport,
+                 progress: Progress | None = None) -> dict[str, Asset]:
+    """Every image of ``articles`` from the cache or the web; outcomes go to ``report``."""
+    requests = [Request(ref, a.source.parent) for a in articles for ref in a.images]
+    with report.timed("fetch"):
+        assets = fetch_assets(requests, settings.fetch, settings.cache_dir,
+                              offline=settings.offline, refresh=settings.refresh,
+                              max_pixels=settings.images.max_pixels, progress=progress)
+    report.add_images(assets)
+    for image in report.images:
+        if image["status"] == "placeholder":
+            report.warn(f"image {image['url']}: {image['reason']}; a placeholder stands in")
+    return assets
+
+
+def book_title(settings: Settings, articles: list[Article]) -> str:
+    """The title from the settings, or the one article's own."""
+    title = settings.book.title or (articles[0].title if len(articles) == 1 else "")
+    if not title:
+        raise SourceError("a book of several articles needs a title: give --title or "
+                          "[book] title in book.toml", ", ".join(str(p) for p in settings.paths))
+    return title
+
+
+def content_identifier(parts: list[bytes]) -> str:
+    """A UUID derived from the content: the same inputs give the same identifier."""
+    digest = hashlib.sha256(b"\0".join(parts)).hexdigest()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"builder:{digest}"))
+
+
+def modified_time(book_date: dt.datetime | None) -> dt.datetime:
+    """``SOURCE_DATE_EPOCH`` when set, else the newest article date, else a fixed date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    if book_date is not None:
+        return book_date.astimezone(dt.UTC)
+    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def assemble(settings: Settings, title: str, articles: list[Article],
+             assets: dict[str, Asset]) -> Book:
+    """The book: its articles, assets, cover, date and content-derived identifier."""
+    dates = [a.date for a in articles if a.date]
+    cover, cover_folder = next(((a.cover, a.source.parent) for a in articles if a.cover),
+                               (None, None))
+    if cover is None and "epub" in settings.formats:
+        # No photo to open the book with: e-readers get a typographic cover.
+        subtitle = " · ".join(x for x in (format_date(max(dates), articles[0].lang)
+                                          if dates else "", settings.book.author) if x)
+        drawn = typographic_cover(title, subtitle, settings.pdf.sans_font)
+        assets = {**assets, GENERATED_COVER: store_image(settings.cache_dir, GENERATED_COVER,
+                                                         drawn)}
+        cover, cover_folder = ImageRef(GENERATED_COVER, title), Path(".")
+    identity = [title.encode()] + [a.body.encode() for a in articles] + \
+        [assets[u].sha256.encode() for u in sorted(assets)]
+    return Book(settings=settings, title=title, articles=tuple(articles), assets=assets,
+                identifier=content_identifier(identity), date=max(dates) if dates else None,
+                cover=cover, cover_folder=cover_folder)
+
+
+def write_outputs(rendition: Rendition, settings: Settings, name: str, tmp: Path,
+                  report: BuildReport) -> dict[str, Path]:
+    """Write the formats of ``settings`` into ``tmp``; return them by kind. Each writer is
+    imported when its format is asked for: an EPUB-only build loads no PDF library."""
+    written: dict[str, Path] = {}
+    if rendition.epub is not None:
+        from .epub import write_epub
+
+        with report.timed("epub"):
+            written["epub"] = tmp / f"{name}.epub"
+            write_epub(rendition.epub, written["epub"])
+    if rendition.print is not None:
+        from .impose import impose_booklet
+        from .pdf import write_pdf
+        from .printcheck import resolution
+
+        with report.timed("pdf"):
+            written["pdf"] = tmp / f"{name}.pdf"
+            refused = write_pdf(rendition.print, written["pdf"])
+        for url in refused:
+            report.warn(f"PDF: refused to load {url}")
+        with report.timed("print check"):
+            placed = resolution(written["pdf"], rendition.print.assets)
+        report.placed = [vars(p) for p in placed]
+        for p in placed:
+            if p.dpi < MIN_DPI:
+                report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
+                            f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it will "
+                            "print soft)")
+        if "booklet" in settings.formats:
+            with report.timed("impose"):
+                written["booklet"] = tmp / f"{name}-booklet.pdf"
+                impose_booklet(written["pdf"], written["booklet"])
+        if "pdf" not in settings.formats:
+            written.pop("pdf").unlink()
+    return written
+
+
+# -- the whole ----------------------------------------------------------------------------------
+
+def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
+    """Build the book of ``settings`` (from :func:`~builder.settings.load_settings`); return its
+    report. Raises :class:`~builder.errors.BuilderError` on bad input; ``settings.out_dir`` is
+    left as it was unless every output was written."""
+    report = BuildReport()
+    theme = Theme(settings.theme_dir)
+    articles = prepare_articles(settings, report)
+    title = book_title(settings, articles)
+    name = slugify(settings.book.name or title)
+    report.name, report.title = name, title
+    assets = fetch_images(settings, articles, report, progress)
+    failed = report.counts()["placeholder"]
+    if settings.strict and failed:
+        raise OutputError(f"{failed} image(s) could not be fetched (--strict); see the "
+                          "warnings", str(settings.paths[0]))
+    book = assemble(settings, title, articles, assets)
+    if settings.prints and not fonts.cjk_families():
+        report.warn("no CJK font found: Chinese text will not print; install one, e.g. "
+                    "'apt-get install fonts-noto-cjk'")
+    with report.timed("render"):
+        rendition = render(book, theme, modified_time(book.date),
+                           epub="epub" in settings.formats, prints=settings.prints)
+    with staged(settings.out_dir) as tmp:
+        for kind, path in write_outputs(rendition, settings, name, tmp, report).items():
+            report.outputs[kind] = str(settings.out_dir / path.name)
+        report.outputs["report"] = str(settings.out_dir / f"{name}.report.json")
+        (tmp / f"{name}.report.json").write_text(report.to_json(), encoding="utf-8")
+    return report
+
+
+def inspect(path: Path | str, settings: Settings | None = None) -> Inspection:
+    """What the build makes of the article ``path``: loaded and cleaned by the same functions,
+    with the same settings (by default those of ``book.toml`` beside it), at its place in the
+    book of its folder."""
+    path = Path(path)
+    if settings is None:
+        beside = path.parent / "book.toml"
+        settings = load_settings(beside if beside.is_file() else None,
+                                 {"paths": (path.parent,)})
+    if not path.is_file():
+        raise SourceError("no such file", str(path))
+    if path.resolve() not in {p.resolve() for p in find_sources(list(settings.paths))}:
+        settings = replace(settings, paths=(path,))  # not part of a book: a book of its own
+    report = BuildReport()
+    articles = prepare_articles(settings, report, only=path)
+    return Inspection(articles[0], tuple(report.warnings))
