@@ -89,7 +89,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--pdf-variant", choices=["pdf/a-3b"], help="write the PDF as PDF/A-3b")
     b.add_argument("--offline", action="store_true", help="use cached images only")
     b.add_argument("--strict", action="store_true",
-                   help="fail (exit 1) when any image could not be fetched")
+                   help="fail (exit 1) when the book would be degraded: an image that could "
+                   "not be fetched, an article left out, a caption without its photo")
+    b.add_argument("--keep-going", action="store_true",
+                   help="build an anthology without the articles that cannot be read, naming "
+                   "each (default: stop at the first)")
     b.add_argument("--check", action="store_true", help="run EPUBCheck on the EPUB it wrote")
 
     sub.add_parser("fetch", parents=[common, cleaning],
@@ -123,7 +127,7 @@ FLAGS = {
     "book.formats": "--format", "pdf.page_size": "--page-size", "pdf.bleed": "--bleed",
     "pdf.marks": "--marks", "pdf.variant": "--pdf-variant", "fetch.rewrite": "--rewrite",
     "fetch.allow_hosts": "--allow-host", "clean.cjk_digit_spacing": "--digit-spacing",
-    "clean.cjk_quotes": "--no-cjk-quotes",
+    "clean.cjk_quotes": "--no-cjk-quotes", "book.keep_going": "--keep-going",
 }
 
 
@@ -142,6 +146,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "fetch.allow_hosts": opt("allow_host"),
         "clean.cjk_digit_spacing": opt("digit_spacing"),
         "clean.cjk_quotes": False if opt("no_cjk_quotes") else None,
+        "book.keep_going": opt("keep_going") or None,
     }
 
 
@@ -164,6 +169,10 @@ def run_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
     report = build(_settings(args), ConsoleProgress(args.quiet))
+    if not args.quiet and not args.verbose:  # with -v the log has shown them already
+        for entry in report.skipped:
+            print(f"warning: left out {entry['where'] or entry['source']}: {entry['error']}",
+                  file=sys.stderr)
     if not args.quiet:
         for line in report.summary(listed=args.verbose):
             print(line)
@@ -204,6 +213,15 @@ def run_inspect(args: argparse.Namespace) -> int:
     for n, fig in enumerate(cleaned.figures, 1):
         caption = one_line(fig.caption)[:60] if fig.caption else "(no caption)"
         print(f"#   {n:3}. {len(fig.images)} image(s) · {caption}")
+    audit = cleaned.audit
+    dropped = ", ".join(f"{n} {reason}" for reason, n in audit.dropped) or "none"
+    print(f"# audit: {audit.images_in_source} image(s) in the source, {audit.images_kept} "
+          f"kept ({audit.repeated} repeated), dropped: {dropped}; {audit.captions_in_source} "
+          f"caption(s), {audit.captions_attached} attached, {audit.captions_stranded} "
+          f"stranded; text {audit.text_before} → {audit.text_after} characters")
+    if cleaned.cover is not None:
+        where = "opens the body" if cleaned.cover_in_body else "opens the chapter as its lead"
+        print(f"# head image {where}; caption: {cleaned.cover_caption or '(none)'}")
     for w in found.warnings:
         print(f"# warning: {one_line(w)}")
     print(cleaned.body.replace("><figure", ">\n<figure").replace("><p>", ">\n<p>")

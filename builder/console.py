@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .text import one_line
+from .text import shown_url
 
 
 class ConsoleProgress:
@@ -44,7 +44,7 @@ class ConsoleProgress:
             if self.bar is not None:
                 self.bar.update(self.task, advance=1)
             elif kw.get("status") == "placeholder" or self.done == self.total:
-                detail = f" {one_line(kw['url'])}: {kw['reason']}" if kw.get("reason") else ""
+                detail = f" {shown_url(kw['url'])}: {kw['reason']}" if kw.get("reason") else ""
                 print(f"  [{self.done}/{self.total}] {kw['status']}{detail}", file=sys.stderr)
         elif event == "end" and self.bar is not None:
             self.bar.stop()

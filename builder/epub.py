@@ -10,7 +10,6 @@ from pathlib import Path
 from ebooklib import epub
 
 from .model import EpubRendition
-from .photos import fit
 
 STORED_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
 
@@ -38,12 +37,12 @@ def write_epub(rendition: EpubRendition, path: Path) -> None:
         eb.add_metadata(None, "meta", value, {"property": prop})
 
     for image in rendition.images:
-        prepared = fit(image.path.read_bytes(), image.media_type, rendition.max_edge)
+        data = image.path.read_bytes()
         if image.cover:
-            eb.set_cover(image.file_name, prepared.data, create_page=False)  # the theme's page
+            eb.set_cover(image.file_name, data, create_page=False)  # the theme's page shows it
             continue
         eb.add_item(epub.EpubItem(uid=image.uid, file_name=image.file_name,
-                                  media_type=image.media_type, content=prepared.data))
+                                  media_type=image.media_type, content=data))
 
     css = epub.EpubItem(uid="style", file_name="styles/epub.css", media_type="text/css",
                         content=rendition.stylesheet.encode("utf-8"))
@@ -82,24 +81,35 @@ def write_epub(rendition: EpubRendition, path: Path) -> None:
 
 
 def _accessibility(rendition: EpubRendition) -> list[tuple[str, str]]:
-    """EPUB Accessibility 1.1 metadata: what the book holds and how it can be read."""
+    """EPUB Accessibility 1.1 metadata: what the book holds and how it can be read, claiming
+    only what is true of this book."""
+    d = rendition.descriptions
     has_images = bool(rendition.images)
-    headings = rendition.has_headings
+    described = d.with_alt + d.with_caption
     meta = [("schema:accessMode", "textual")]
     if has_images:
         meta.append(("schema:accessMode", "visual"))
-    meta += [("schema:accessModeSufficient", "textual"),
-             ("schema:accessibilityFeature", "tableOfContents"),
+        meta.append(("schema:accessModeSufficient", "textual,visual"))
+    if not has_images or described == d.total:
+        meta.append(("schema:accessModeSufficient", "textual"))
+    meta += [("schema:accessibilityFeature", "tableOfContents"),
              ("schema:accessibilityFeature", "readingOrder"),
              ("schema:accessibilityFeature", "displayTransformability")]
-    if has_images:
+    if d.total and d.with_alt == d.total:
         meta.append(("schema:accessibilityFeature", "alternativeText"))
-    if headings:
+    if rendition.has_headings:
         meta.append(("schema:accessibilityFeature", "structuralNavigation"))
+    if not d.total:
+        photos = "It has no photos in its text."
+    elif d.with_alt == d.total:
+        photos = f"Each of its {d.total} photos has a text alternative."
+    else:
+        photos = (f"Of its {d.total} photos, {d.with_alt} have a text alternative from the "
+                  f"source and {d.with_caption} more are described by their caption only; "
+                  f"{d.total - described} have no description.")
     meta += [("schema:accessibilityHazard", "none"),
              ("schema:accessibilitySummary",
-              "Reflowable text with a table of contents. Every photo has a text alternative: "
-              "its caption, or the article title where it has none. No flashing, sound or "
+              f"Reflowable text with a table of contents. {photos} No flashing, sound or "
               "motion.")]
     return meta
 

@@ -226,7 +226,7 @@ def load_article(path: Path) -> tuple[Article, list[str]]:
         author=field("author"),
         categories=_categories(meta, at("categories" if "categories" in meta else "tags")),
         lang=lang,
-        cover=ImageRef(url=cover_url, alt=title) if cover_url else None,
+        cover=ImageRef(url=cover_url) if cover_url else None,
         body=body,
         base_url=field("url") or field("source") or field("link"),
     )

@@ -31,6 +31,27 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class CleanAudit:
+    """What cleaning found in an article and what it did with it: every image and caption of
+    the source is kept, or dropped for a reason that is counted here."""
+
+    images_in_source: int = 0  # <img> elements (and <picture>s without one) in the body
+    images_kept: int = 0  # image occurrences in the clean body's figures
+    dropped: tuple[tuple[str, int], ...] = ()  # (reason, count), e.g. tracking pixels
+    repeated: int = 0  # occurrences of a photo already shown (kept, one stored file)
+    captions_in_source: int = 0  # caption markup: figcaption, ↑ ▲ 图为 …
+    captions_attached: int = 0
+    captions_stranded: int = 0  # kept as text: no photo before them
+    text_before: int = 0  # characters of text (white space aside) before cleaning
+    text_after: int = 0
+
+    @property
+    def unexplained(self) -> int:
+        """Images neither kept nor dropped for a counted reason (a bug if ever non-zero)."""
+        return self.images_in_source - self.images_kept - sum(n for _, n in self.dropped)
+
+
+@dataclass(frozen=True)
 class Article:
     source: Path
     slug: str
@@ -45,9 +66,13 @@ class Article:
     figures: tuple[Figure, ...] = ()
     stats: tuple[tuple[str, int], ...] = ()  # what cleaning did, pass by pass
     warnings: tuple[str, ...] = ()
+    cover_caption: str | None = None  # the caption the source gives the head image
+    cover_in_body: bool = False  # the body opens with the head image: no separate lead
+    audit: CleanAudit = CleanAudit()
 
     @property
     def images(self) -> tuple[ImageRef, ...]:
+        """Every image the article shows: the head image, then each figure's, in order."""
         refs = [self.cover] if self.cover else []
         refs += [img for fig in self.figures for img in fig.images]
         return tuple(refs)
@@ -85,6 +110,16 @@ EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
 
 #: The key of the typographic cover drawn for a book without a photo.
 GENERATED_COVER = "builder:typographic-cover"
+#: How an image whose URL names no image at all (``javascript:``, ``about:`` …) is keyed: the
+#: URL itself never travels further than cleaning. The image stage gives it a placeholder.
+REFUSED = "builder:refused/"
+
+
+def refused_url(url: str, scheme: str) -> str:
+    """The stand-in key of an image URL refused while cleaning."""
+    import hashlib
+
+    return f"{REFUSED}{scheme}/{hashlib.sha256(url.encode()).hexdigest()[:16]}"
 
 
 def asset_key(url: str, folder: Path) -> str:
@@ -107,10 +142,14 @@ class Book:
     date: dt.datetime | None = None
     cover: ImageRef | None = None
     cover_folder: Path | None = None  # the folder of the article the cover comes from
+    #: The assets as the EPUB holds them (scaled down to its pixel box), by the same keys;
+    #: empty: as they are.
+    epub_assets: dict[str, Asset] = field(default_factory=dict)
 
-    def asset(self, url: str, folder: Path) -> Asset:
-        """The asset of image ``url`` of an article in ``folder``."""
-        return self.assets[asset_key(url, folder)]
+    def asset(self, url: str, folder: Path, epub: bool = False) -> Asset:
+        """The asset of image ``url`` of an article in ``folder`` (``epub``: in the EPUB)."""
+        key = asset_key(url, folder)
+        return (self.epub_assets or self.assets)[key] if epub else self.assets[key]
 
     @property
     def cover_asset(self) -> Asset | None:
@@ -181,14 +220,23 @@ class EpubImage:
 
 
 @dataclass(frozen=True)
+class ImageDescriptions:
+    """How the images of a book are described, for its accessibility metadata."""
+
+    total: int = 0  # images in the reading flow
+    with_alt: int = 0  # with a text alternative of their own
+    with_caption: int = 0  # without one, but under a caption
+
+
+@dataclass(frozen=True)
 class EpubRendition:
     meta: BookMeta
     labels: Labels
     docs: tuple[EpubDoc, ...]
     images: tuple[EpubImage, ...]
     stylesheet: str
-    max_edge: int  # longest image edge in pixels
     has_headings: bool
+    descriptions: ImageDescriptions = ImageDescriptions()
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,15 @@ from . import fonts
 from .clean import clean_article
 from .drawn import typographic_cover
 from .errors import OutputError, SourceError
-from .fetch import Progress, Request, fetch_assets, store_image
+from .fetch import Progress, Request, Store, fetch_assets, store_image
 from .load import find_sources, load_article
 from .model import GENERATED_COVER, Article, Asset, Book, ImageRef, Rendition
 from .output import staged
+from .photos import fit
 from .render import format_date, render
 from .report import BuildReport
 from .settings import Settings, load_settings
-from .text import slugify
+from .text import one_line, slugify
 from .theme import Theme
 
 #: Below this effective resolution at its printed size, a photo prints visibly soft.
@@ -82,10 +83,22 @@ def prepare_articles(settings: Settings, report: BuildReport,
     with report.timed("load"):
         loaded = []
         for source in find_sources(list(settings.paths)):
-            article, warnings = load_article(source)
+            try:
+                article, warnings = load_article(source)
+            except SourceError as exc:
+                if not settings.book.keep_going:
+                    raise
+                report.skipped.append({"source": str(source), "error": one_line(exc.message),
+                                       "where": exc.location})
+                report.warn(f"left out {exc}")
+                continue
             loaded.append(article)
             for w in warnings:
                 report.warn(w)
+        if not loaded:
+            raise SourceError("no article could be read: " + "; ".join(
+                f"{e['where'] or e['source']}: {e['error']}" for e in report.skipped),
+                ", ".join(str(p) for p in settings.paths))
         articles = unique_slugs(order_articles(loaded, settings.book.order))
     with report.timed("clean"):
         cleaned = [clean_article(a, settings.clean, id_prefix=f"a{i:03d}-")
@@ -159,6 +172,25 @@ def assemble(settings: Settings, title: str, articles: list[Article],
                 cover=cover, cover_folder=cover_folder)
 
 
+def epub_images(settings: Settings, book: Book) -> Book:
+    """The book with its photos as the EPUB holds them: scaled down to ``[images]
+    epub_max_edge`` and named and typed by their new bytes (an opaque PNG may become a JPEG).
+    Each scaling is kept in the store by (photo, size), so a warm build does none."""
+    edge = settings.images.epub_max_edge
+    store = Store(settings.cache_dir)
+    held: dict[str, Asset] = {}
+    for key, asset in book.assets.items():
+        if max(asset.width, asset.height) <= edge or asset.media_type == "image/svg+xml":
+            held[key] = asset
+            continue
+        derived = f"builder:fit/{edge}/{asset.sha256}"
+        scaled = store.get(derived) or store.put(derived, fit(asset.path.read_bytes(),
+                                                               asset.media_type, edge))
+        held[key] = replace(scaled, url=asset.url, status=asset.status, reason=asset.reason,
+                            bytes=asset.bytes)
+    return replace(book, epub_assets=held)
+
+
 def write_outputs(rendition: Rendition, settings: Settings, name: str, tmp: Path,
                   report: BuildReport) -> dict[str, Path]:
     """Write the formats of ``settings`` into ``tmp``; return them by kind. Each writer is
@@ -197,6 +229,21 @@ def write_outputs(rendition: Rendition, settings: Settings, name: str, tmp: Path
     return written
 
 
+def strict_check(settings: Settings, report: BuildReport) -> None:
+    """With ``--strict``, a degraded book is an error: an image that could not be had, an
+    article left out, a caption without its photo, an image lost for no counted reason."""
+    t = report.tally()
+    failed = report.counts()["placeholder"]
+    problems = [f"{failed} image(s) could not be fetched" if failed else "",
+                f"{len(report.skipped)} article(s) could not be read" if report.skipped else "",
+                f"{t.stranded} caption(s) without their photo" if t.stranded else "",
+                f"{t.unexplained} image(s) lost while cleaning" if t.unexplained else ""]
+    problems = [p for p in problems if p]
+    if problems:
+        raise OutputError("; ".join(problems) + " (--strict); see the warnings",
+                          str(settings.paths[0]))
+
+
 # -- the whole ----------------------------------------------------------------------------------
 
 def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
@@ -210,14 +257,16 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
     name = slugify(settings.book.name or title)
     report.name, report.title = name, title
     assets = fetch_images(settings, articles, report, progress)
-    failed = report.counts()["placeholder"]
-    if settings.strict and failed:
-        raise OutputError(f"{failed} image(s) could not be fetched (--strict); see the "
-                          "warnings", str(settings.paths[0]))
+    report.add_audits(articles, assets)
+    if settings.strict:
+        strict_check(settings, report)
     book = assemble(settings, title, articles, assets)
     if settings.prints and not fonts.cjk_families():
         report.warn("no CJK font found: Chinese text will not print; install one, e.g. "
                     "'apt-get install fonts-noto-cjk'")
+    if "epub" in settings.formats:
+        with report.timed("epub images"):
+            book = epub_images(settings, book)
     with report.timed("render"):
         rendition = render(book, theme, modified_time(book.date),
                            epub="epub" in settings.formats, prints=settings.prints)

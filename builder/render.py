@@ -25,6 +25,7 @@ from .model import (
     EpubDoc,
     EpubImage,
     EpubRendition,
+    ImageDescriptions,
     Labels,
     PrintRendition,
     Rendition,
@@ -117,19 +118,34 @@ def _mark_figures(body: _Body) -> None:
             fig.set("class", f"figure-{min(len(fig.findall('img')), 4)}")
 
 
-def _namer(book: Book, folder: Path | None, prefix: str):
+def _namer(book: Book, folder: Path | None, prefix: str, epub: bool = False):
     """Where the images of an article in ``folder`` are found in an output."""
-    return lambda url: prefix + book.asset(url, folder).name
+    return lambda url: prefix + book.asset(url, folder, epub).name
 
 
-def _article_context(book: Book, article: Article, index: int, body: str, name_of) -> dict:
+def _article_context(article: Article, index: int, body: str, name_of) -> dict:
     cover = None
-    # The lead photo opens the chapter, unless the book is this one article: then the book's
-    # cover page already shows it.
-    if article.cover is not None and not (len(book.articles) == 1 and book.cover is not None):
-        cover = {"src": name_of(article.cover.url), "alt": article.cover.alt or article.title}
+    # The head image opens the chapter, with the caption the source gives it; when the body
+    # itself opens with that photo, the body's figure is the lead.
+    if article.cover is not None and not article.cover_in_body:
+        cover = {"src": name_of(article.cover.url), "alt": article.cover.alt,
+                 "caption": article.cover_caption or ""}
     return {"id": f"a{index:03d}", "title": article.title, "byline": byline(article),
             "lang": article.lang, "cover": cover, "url": article.base_url or "", "body": body}
+
+
+def _descriptions(book: Book) -> ImageDescriptions:
+    """How many images of the reading flow have a text alternative, or a caption."""
+    total = with_alt = with_caption = 0
+    for article in book.articles:
+        shown = [(ref, fig.caption) for fig in article.figures for ref in fig.images]
+        if article.cover is not None and not article.cover_in_body:
+            shown.insert(0, (article.cover, article.cover_caption))
+        for ref, caption in shown:
+            total += 1
+            with_alt += bool(ref.alt)
+            with_caption += bool(not ref.alt and caption)
+    return ImageDescriptions(total, with_alt, with_caption)
 
 
 # -- the outputs --------------------------------------------------------------------------------
@@ -137,7 +153,8 @@ def _article_context(book: Book, article: Article, index: int, body: str, name_o
 def _epub(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> EpubRendition:
     words = labels(meta.lang)
     docs = []
-    cover_asset = book.cover_asset
+    cover_asset = book.asset(book.cover.url, book.cover_folder, epub=True) \
+        if book.cover_asset is not None else None
     if cover_asset is not None:
         cover = {"src": EPUB_IMAGES + cover_asset.name, "alt": book.title}
         docs.append(EpubDoc("cover.xhtml", words.cover, meta.lang,
@@ -147,15 +164,15 @@ def _epub(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> Epub
     contexts = []
     shown: dict[str, Asset] = {}
     for i, (article, body) in enumerate(zip(book.articles, bodies, strict=True), 1):
-        name_of = _namer(book, article.source.parent, EPUB_IMAGES)
+        name_of = _namer(book, article.source.parent, EPUB_IMAGES, epub=True)
         _set_sources(body, name_of)
-        ctx = _article_context(book, article, i, body.serialize(), name_of)
+        ctx = _article_context(article, i, body.serialize(), name_of)
         contexts.append(ctx)
         docs.append(EpubDoc(f"chapter-{i:03d}.xhtml", article.title, article.lang,
                             theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter",
                             tuple(body.sections)))
         for ref in article.images:
-            asset = book.asset(ref.url, article.source.parent)
+            asset = book.asset(ref.url, article.source.parent, epub=True)
             shown[EPUB_IMAGES + asset.name] = asset
     docs.append(EpubDoc("colophon.xhtml", words.sources, meta.lang,
                         theme.render("epub/colophon.xhtml.j2", articles=contexts,
@@ -168,8 +185,8 @@ def _epub(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> Epub
                              name == cover_name) for name, a in sorted(shown.items()))
     return EpubRendition(meta=meta, labels=words, docs=tuple(docs), images=images,
                          stylesheet=theme.stylesheet("epub.css"),
-                         max_edge=book.settings.images.epub_max_edge,
-                         has_headings=any("<h2" in a.body for a in book.articles))
+                         has_headings=any("<h2" in a.body for a in book.articles),
+                         descriptions=_descriptions(book))
 
 
 def print_page(book: Book) -> dict:
@@ -196,7 +213,7 @@ def _print(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> Pri
         name_of = _namer(book, article.source.parent, PRINT_ASSETS)
         _set_sources(body, name_of)
         _mark_figures(body)
-        articles.append(_article_context(book, article, i, body.serialize(), name_of))
+        articles.append(_article_context(article, i, body.serialize(), name_of))
     html = theme.render("pdf/book.html.j2", book=context, articles=articles,
                         page=print_page(book), labels=labels(meta.lang),
                         stylesheet=f"{PRINT_BASE}theme/print.css")

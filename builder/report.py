@@ -9,8 +9,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .audit import Tally, article_audit, summary_line, tally
 from .model import Article, Asset
-from .text import one_line
+from .text import one_line, shown_url
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     placed: list[dict] = field(default_factory=list)  # photos in the PDF: page, size, dpi
+    skipped: list[dict] = field(default_factory=list)  # articles left out: source, error
 
     def warn(self, message: str) -> None:
         message = one_line(message)
@@ -45,9 +47,18 @@ class BuildReport:
         self.articles.append({
             "source": str(article.source), "title": article.title,
             "figures": len(article.figures),
-            "images": [ref.url for ref in article.images],
+            "images": [shown_url(ref.url) for ref in article.images],
             "cleaning": dict(article.stats),
         })
+
+    def add_audits(self, articles: list[Article], assets: dict[str, Asset]) -> None:
+        """Each article's audit, once its images were fetched."""
+        by_source = {entry["source"]: entry for entry in self.articles}
+        for article in articles:
+            by_source[str(article.source)]["audit"] = article_audit(article, assets)
+
+    def tally(self) -> Tally:
+        return tally(self.articles)
 
     def add_images(self, assets: dict[str, Asset]) -> None:
         seen = set()
@@ -57,7 +68,7 @@ class BuildReport:
                 continue
             seen.add(asset.url)
             self.images.append({
-                "url": one_line(asset.url), "status": asset.status,
+                "url": shown_url(asset.url), "status": asset.status,
                 "reason": one_line(asset.reason) if asset.reason else None,
                 "bytes": asset.bytes, "width": asset.width, "height": asset.height,
                 "media_type": asset.media_type,
@@ -72,7 +83,7 @@ class BuildReport:
     def to_json(self) -> str:
         data = {"name": self.name, "title": self.title, "outputs": self.outputs,
                 "articles": self.articles, "images": self.images, "warnings": self.warnings,
-                "timings": self.timings, "print": self.placed}
+                "timings": self.timings, "print": self.placed, "skipped": self.skipped}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def summary(self, listed: bool = False) -> list[str]:
@@ -80,9 +91,13 @@ class BuildReport:
         c = self.counts()
         lines = [f"{len(self.articles)} article(s), {len(self.images)} image(s): "
                  f"{c['ok']} fetched, {c['cached']} cached, {c['placeholder']} failed"]
+        for entry in self.skipped:
+            lines.append(f"left out {entry['source']}: {entry['error']}")
         for kind, path in self.outputs.items():
             lines.append(f"{kind:8} {path}")
         if self.warnings:
             where = "above and in the report" if listed else "see the report, or run with -v"
             lines.append(f"{len(self.warnings)} warning(s); {where}")
+        if any("audit" in entry for entry in self.articles):
+            lines.append(summary_line(self.tally()))
         return lines

@@ -47,6 +47,9 @@ class BookSettings:
     name: str = ""
     #: What to write: any of epub, pdf, booklet (written in that order).
     formats: tuple[str, ...] = FORMATS
+    #: Build the book without the articles that cannot be read (each is named in the report
+    #: and on stderr), instead of stopping at the first.
+    keep_going: bool = False
 
 
 @dataclass(frozen=True)

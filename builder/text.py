@@ -75,3 +75,13 @@ def slugify(text: str, fallback: str = "book", limit: int = 60) -> str:
     if len(slug) > limit:
         slug = slug[:limit].rsplit("-", 1)[0] or slug[:limit]
     return slug.strip("-") or fallback
+
+
+def shown_url(url: str, limit: int = 300) -> str:
+    """An image URL as the report and the console show it: one line, a ``data:`` URL by its
+    header and size, anything else cut at ``limit`` characters."""
+    url = one_line(url)
+    if url.lower().startswith("data:"):
+        header = url.split(",", 1)[0][:80]
+        return f"{header},… ({len(url):,} characters)"
+    return url if len(url) <= limit else url[:limit] + "…"

@@ -11,7 +11,7 @@ from lxml import etree
 from builder.clean import clean_article
 from builder.clean.urls import is_placeholder_src, largest_candidate, unwrap_proxy
 from builder.load import load_article
-from builder.model import Article, ImageRef
+from builder.model import REFUSED, Article, CleanAudit, ImageRef, refused_url
 from builder.settings import CleanSettings
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_dc99e8bd12c8b5f6.txt"
@@ -19,8 +19,9 @@ GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAI
 
 
 def article(body: str, title: str = "T", cover: ImageRef | None = None, **kw) -> Article:
-    return Article(source=Path("x.html"), slug="x", title=title, date=None, author=None,
-                   categories=(), lang="zh", cover=cover, body=body, **kw)
+    kw.setdefault("author", None)
+    return Article(source=Path("x.html"), slug="x", title=title, date=None, categories=(),
+                   lang="zh", cover=cover, body=body, **kw)
 
 
 def clean(body: str, id_prefix: str | None = None, **kw) -> str:
@@ -43,16 +44,21 @@ def seed():
 
 def test_seed_cover_is_unproxied(seed):
     assert seed.cover.url == "http://zkres1.myzaker.com/202208/630f4fce8e9f09475345ec48_1024.jpg"
-    # The head image opens the chapter and is not repeated in the body.
-    assert "630f4fce8e9f09475345ec48" not in seed.body
+    # The body opens with the head image: that figure is the chapter's lead, shown once (the
+    # source gives it no caption), and the head image takes its size hints.
+    assert seed.cover_in_body and seed.cover_caption is None
+    assert seed.figures[0].images[0].url == seed.cover.url
+    assert seed.body.count("630f4fce8e9f09475345ec48_") == 1
+    assert (seed.cover.width_hint, seed.cover.height_hint) == (1000, 744)
 
 
 def test_seed_figures(seed):
     root = xml(seed.body)
     figures = root.findall("figure")
-    assert len(figures) == 14
+    assert len(figures) == 15
     got = [(len(f.findall("img")), (f.findtext("figcaption") or "")[:12]) for f in figures]
     assert got == [
+        (1, ""),  # the head image, which opens the body
         (2, "2022年8月17日，习"),
         (1, "2022年6月28日，习"),
         (2, "2022年7月13日，习"),
@@ -72,10 +78,10 @@ def test_seed_figures(seed):
     assert [len(f.images) for f in seed.figures] == [n for n, _ in got]
     assert [img.get("src") for img in root.iter("img")] == \
         [ref.url for f in seed.figures for ref in f.images]
-    # An image with a caption has it as alt; one without, the article's title.
-    first = figures[0].findall("img")
-    assert first[0].get("alt") == figures[0].findtext("figcaption")
-    assert figures[-1].find("img").get("alt") == seed.title
+    # The seed's images have no alt of their own: alt is empty, never the caption repeated
+    # nor the article's title.
+    assert {img.get("alt") for img in root.iter("img")} == {""}
+    assert all(ref.alt == "" for f in seed.figures for ref in f.images)
     assert "小院议事厅" in seed.body and "“小院议事厅”" in seed.body
 
 
@@ -89,9 +95,10 @@ def test_seed_body_is_clean(seed):
     for junk in ("onclick", 'class="img_box"', "data-original", "cors.zfour"):
         assert junk not in body
     assert all(img.get("src", "").startswith("http://zkres") for img in root.iter("img"))
-    # No image is shown twice.
+    # Every photo of the source is in the body, the head image included; the seed shows none
+    # twice.
     srcs = [img.get("src") for img in root.iter("img")]
-    assert len(srcs) == len(set(srcs)) == 18
+    assert len(srcs) == len(set(srcs)) == 19
 
 
 def test_seed_credits(seed):
@@ -113,13 +120,23 @@ def test_seed_credits(seed):
 
 def test_seed_stats_and_no_warnings(seed):
     stats = dict(seed.stats)
-    assert stats["figures made"] == 14
+    assert stats["figures made"] == 15
     assert stats["images found"] == 19
     assert stats["captions attached"] == 13
-    assert stats["cover not repeated"] == 1
+    assert "cover not repeated" not in stats and "repeated images" not in stats
     assert stats["credit lines"] == 8
     assert stats["site rule zaker"] == 1
     assert not seed.warnings
+
+
+def test_seed_audit(seed):
+    audit = seed.audit
+    assert (audit.images_in_source, audit.images_kept, audit.dropped, audit.repeated) == \
+        (19, 19, (), 0)
+    assert audit.unexplained == 0
+    assert (audit.captions_in_source, audit.captions_attached, audit.captions_stranded) == \
+        (13, 13, 0)
+    assert 0.9 * audit.text_before < audit.text_after <= audit.text_before
 
 
 # --- URLs ----------------------------------------------------------------------------------
@@ -156,89 +173,102 @@ def test_is_placeholder_src():
 
 def test_proxied_img_src_is_unwrapped():
     a = clean_article(article('<img src="https://cors.zfour.workers.dev/?http://a.com/x.jpg">'))
-    assert a.body == '<figure><img src="http://a.com/x.jpg" alt="T"/></figure>'
+    assert a.body == '<figure><img src="http://a.com/x.jpg" alt=""/></figure>'
     assert dict(a.stats)["proxy URLs unwrapped"] == 1
 
 
 def test_relative_src_made_absolute_against_base_url():
     a = clean_article(article('<img src="/i/x.jpg">', base_url="https://site.example/a/b.html"))
-    assert a.body == '<figure><img src="https://site.example/i/x.jpg" alt="T"/></figure>'
+    assert a.body == '<figure><img src="https://site.example/i/x.jpg" alt=""/></figure>'
 
 
 # --- images ------------------------------------------------------------------------------
 
 def test_srcset_w_descriptors():
     body = clean('<p>hi <img srcset="a.jpg 100w, b.jpg 800w, c.jpg 400w" src="s.jpg"></p>')
-    assert body == '<p>hi</p><figure><img src="b.jpg" alt="T"/></figure>'
+    assert body == '<p>hi</p><figure><img src="b.jpg" alt=""/></figure>'
 
 
 def test_srcset_x_descriptors():
     body = clean('<img srcset="http://a.com/a.jpg 1x, http://a.com/b.jpg 2x">')
-    assert body == '<figure><img src="http://a.com/b.jpg" alt="T"/></figure>'
+    assert body == '<figure><img src="http://a.com/b.jpg" alt=""/></figure>'
 
 
 @pytest.mark.parametrize("attr", ["data-src", "data-lazy-src", "data-actualsrc", "data-original"])
 def test_lazy_attributes(attr):
     a = clean_article(article(f'<img {attr}="http://a.com/real.jpg" src="{GIF}">'))
-    assert a.body == '<figure><img src="http://a.com/real.jpg" alt="T"/></figure>'
+    assert a.body == '<figure><img src="http://a.com/real.jpg" alt=""/></figure>'
     assert dict(a.stats)["lazy images resolved"] == 1
 
 
 def test_lazy_src_beats_spinner_src():
     body = clean('<img data-lazy-src="http://a.com/y.jpg" src="http://a.com/loading.gif">')
-    assert body == '<figure><img src="http://a.com/y.jpg" alt="T"/></figure>'
+    assert body == '<figure><img src="http://a.com/y.jpg" alt=""/></figure>'
 
 
 def test_lazy_srcset():
     body = clean(f'<img src="{GIF}" '
                  'data-srcset="http://a.com/s1.jpg 320w, http://a.com/s2.jpg 640w">')
-    assert body == '<figure><img src="http://a.com/s2.jpg" alt="T"/></figure>'
+    assert body == '<figure><img src="http://a.com/s2.jpg" alt=""/></figure>'
 
 
 def test_picture_source_used_when_img_has_no_real_src():
     a = clean_article(article(
         '<picture><source srcset="http://a.com/p1.webp 1x, http://a.com/p2.webp 2x">'
         f'<img src="{GIF}"></picture>'))
-    assert a.body == '<figure><img src="http://a.com/p2.webp" alt="T"/></figure>'
+    assert a.body == '<figure><img src="http://a.com/p2.webp" alt=""/></figure>'
     assert dict(a.stats)["pictures resolved"] == 1
 
 
 def test_picture_without_img():
     body = clean('<picture><source srcset="http://a.com/p.jpg 800w"></picture>')
-    assert body == '<figure><img src="http://a.com/p.jpg" alt="T"/></figure>'
+    assert body == '<figure><img src="http://a.com/p.jpg" alt=""/></figure>'
 
 
 def test_picture_img_with_real_src_is_kept():
     body = clean('<picture><source srcset="http://a.com/p2.webp 2x"><img src="http://a.com/p0.jpg">'
                  '</picture>')
-    assert body == '<figure><img src="http://a.com/p0.jpg" alt="T"/></figure>'
+    assert body == '<figure><img src="http://a.com/p0.jpg" alt=""/></figure>'
 
 
 def test_nested_pictures():
     body = clean('<picture><picture><source srcset="http://a.com/in.jpg"></picture>'
                  '<source srcset="http://a.com/out.jpg 2x"></picture>')
-    assert body == '<figure><img src="http://a.com/out.jpg" alt="T"/></figure>'
+    assert body == '<figure><img src="http://a.com/out.jpg" alt=""/></figure>'
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "http://a.com:99999/x.jpg", "http://[x]/y.jpg"])
-def test_unparseable_image_url_dropped(url):
+def test_unparseable_image_url_kept_for_the_image_stage(url):
+    # A URL that cannot be parsed is not silently lost: it stays, and the image stage refuses
+    # it with a reason (a placeholder shows where the photo was). Both occurrences stay.
     a = clean_article(article(f'<img src="{url}"><picture><source srcset="{url}"></picture>'
                               f'<p>x</p>', base_url="http://[bad"))
-    assert a.body == "<p>x</p>"
-    assert a.figures == ()
+    assert a.body == f'<figure><img src="{url}" alt=""/><img src="{url}" alt=""/></figure><p>x</p>'
+    assert [r.url for f in a.figures for r in f.images] == [url, url]
+    stats = dict(a.stats)
+    assert stats["images with an unusable URL"] == 2 and stats["repeated images"] == 1
+    assert a.audit == CleanAudit(images_in_source=2, images_kept=2, repeated=1,
+                                 text_before=1, text_after=1)
+    assert a.audit.unexplained == 0
 
 
 def test_noscript_fallback():
     a = clean_article(article(
         f'<img class="lazy" src="{GIF}"><noscript><img src="http://a.com/n.jpg"></noscript>'))
-    assert a.body == '<figure><img src="http://a.com/n.jpg" alt="T"/></figure>'
+    assert a.body == '<figure><img src="http://a.com/n.jpg" alt=""/></figure>'
     assert dict(a.stats)["noscript images used"] == 1
+    # The lazy stand-in went, counted; the <noscript> image is the one kept.
+    assert a.audit.images_in_source == 2 and a.audit.images_kept == 1
+    assert a.audit.dropped == (("lazy-load placeholder (its <noscript> image stands in)", 1),)
+    assert a.audit.unexplained == 0
 
 
 def test_noscript_not_used_twice_when_lazy_image_resolves():
-    body = clean('<img data-src="http://a.com/n.jpg" src="' + GIF + '">'
-                 '<noscript><img src="http://a.com/n.jpg"></noscript>')
-    assert body == '<figure><img src="http://a.com/n.jpg" alt="T"/></figure>'
+    a = clean_article(article('<img data-src="http://a.com/n.jpg" src="' + GIF + '">'
+                              '<noscript><img src="http://a.com/n.jpg"></noscript>'))
+    assert a.body == '<figure><img src="http://a.com/n.jpg" alt=""/></figure>'
+    assert a.audit.dropped == (("<noscript> copy of an image shown", 1),)
+    assert a.audit.unexplained == 0
 
 
 def test_placeholder_gif_never_used():
@@ -247,39 +277,71 @@ def test_placeholder_gif_never_used():
     assert "data:" not in a.body
     assert dict(a.stats)["images without a source dropped"] == 1
     assert a.figures == ()
+    assert a.audit.dropped == (("lazy-load placeholder without a real URL", 1),)
+    assert a.audit.images_in_source == 1 and a.audit.unexplained == 0
 
 
-def test_image_never_emitted_twice():
+def test_repeated_image_kept_at_every_place():
+    # The same photo three times (once with a fragment, once behind a proxy): every occurrence
+    # stays where the source has it, counted as repeated (the image stage stores it once).
     a = clean_article(article(
         '<img src="http://a.com/d.jpg"><p>x</p><img src="http://a.com/d.jpg#f">'
         '<img data-src="https://cors.zfour.workers.dev/?http://a.com/d.jpg">'))
-    assert a.body == '<figure><img src="http://a.com/d.jpg" alt="T"/></figure><p>x</p>'
-    assert dict(a.stats)["duplicate images dropped"] == 2
+    assert a.body == ('<figure><img src="http://a.com/d.jpg" alt=""/></figure><p>x</p>'
+                      '<figure><img src="http://a.com/d.jpg#f" alt=""/>'
+                      '<img src="http://a.com/d.jpg" alt=""/></figure>')
+    stats = dict(a.stats)
+    assert stats["repeated images"] == 2 and "duplicate images dropped" not in stats
+    assert a.audit.repeated == 2 and a.audit.images_kept == a.audit.images_in_source == 3
+    assert {r.url.split("#")[0] for r in a.images} == {"http://a.com/d.jpg"}
 
 
-def test_cover_not_repeated_as_first_figure():
+def test_cover_opening_the_body_is_the_lead_figure():
+    # The body opens with the head image: its figure (and caption) stays and is the chapter's
+    # lead; the head image is not removed from the body, nor shown a second time.
     a = clean_article(article('<img src="http://a.com/c.jpg" width="800" height="600">'
                               '<p>↑ 封面说明</p><p>正文</p>',
                               cover=ImageRef("https://cors.zfour.workers.dev/?http://a.com/c.jpg")))
-    assert a.cover == ImageRef("http://a.com/c.jpg", "封面说明", 800, 600)
-    assert a.body == "<p>正文</p>"
-    assert a.figures == ()
-    assert dict(a.stats)["cover not repeated"] == 1
+    assert a.cover == ImageRef("http://a.com/c.jpg", "", 800, 600)
+    assert a.cover_in_body and a.cover_caption == "封面说明"
+    assert a.body == ('<figure><img src="http://a.com/c.jpg" alt=""/>'
+                      '<figcaption>封面说明</figcaption></figure><p>正文</p>')
+    assert len(a.figures) == 1 and a.figures[0].caption == "封面说明"
+    assert "cover not repeated" not in dict(a.stats)
+    assert a.audit.images_kept == a.audit.images_in_source == 1 and a.audit.unexplained == 0
 
 
 def test_cover_elsewhere_in_body_is_kept():
     a = clean_article(article('<img src="http://a.com/other.jpg"><p>正文</p>',
                               cover=ImageRef("http://a.com/c.jpg")))
-    assert a.body == '<figure><img src="http://a.com/other.jpg" alt="T"/></figure><p>正文</p>'
+    assert a.body == '<figure><img src="http://a.com/other.jpg" alt=""/></figure><p>正文</p>'
+    assert not a.cover_in_body and a.cover_caption is None
 
 
-def test_javascript_img_src_dropped_and_file_url_left_to_the_image_stage():
+def test_cover_later_in_body_takes_its_caption_and_keeps_its_place():
+    a = clean_article(article('<p>导语</p><img src="http://a.com/o.jpg"><p>↑ 别的</p>'
+                              '<img src="http://a.com/c.jpg#x"><p>↑ 封面在此</p>',
+                              cover=ImageRef("http://a.com/c.jpg")))
+    assert not a.cover_in_body and a.cover_caption == "封面在此"
+    assert [f.caption for f in a.figures] == ["别的", "封面在此"]
+    assert a.figures[1].images[0].url == "http://a.com/c.jpg#x"
+
+
+def test_javascript_img_src_kept_as_a_stand_in_and_file_url_left_to_the_image_stage():
     a = clean_article(article('<img src="javascript:alert(1)"><img src="file:///etc/passwd">'
                               '<p>x</p>'))
-    # javascript: names no image: it goes. file: does name one; the image stage refuses it
-    # with a reason, and a placeholder shows where it was (the sanitizer is no URL filter).
-    assert a.body == '<figure><img src="file:///etc/passwd" alt="T"/></figure><p>x</p>'
-    assert [r.url for f in a.figures for r in f.images] == ["file:///etc/passwd"]
+    # javascript: names no image: the URL itself goes no further than cleaning, but the image
+    # stays as a stand-in key, which the image stage turns into a placeholder with its reason.
+    # file: does name one; the image stage refuses it with a reason (the sanitizer is no URL
+    # filter).
+    key = refused_url("javascript:alert(1)", "javascript")
+    assert key.startswith(f"{REFUSED}javascript/")
+    assert a.body == (f'<figure><img src="{key}" alt=""/><img src="file:///etc/passwd" alt=""/>'
+                      '</figure><p>x</p>')
+    assert [r.url for f in a.figures for r in f.images] == [key, "file:///etc/passwd"]
+    assert "javascript:" not in a.body and "alert" not in a.body
+    assert dict(a.stats)["images with a URL that names no image"] == 1
+    assert a.audit.images_kept == a.audit.images_in_source == 2 and a.audit.unexplained == 0
 
 
 def test_tracking_pixel_dropped():
@@ -287,6 +349,7 @@ def test_tracking_pixel_dropped():
                               '<img src="http://t.com/p?x=1" width="1" height="1"><p>x</p>'))
     assert a.body == "<p>x</p>"
     assert dict(a.stats)["tracking pixels dropped"] == 2
+    assert a.audit.dropped == (("tracking pixel", 2),) and a.audit.unexplained == 0
 
 
 def test_size_hints_reach_the_figure():
@@ -298,67 +361,112 @@ def test_size_hints_reach_the_figure():
 # --- captions --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("marked", ["↑ 说明", "↑说明", "▲说明", "△ 说明", "图为说明", "上图：说明",
-                                    "上图说明", "图：说明"])
+                                    "上图为说明", "图：说明"])
 def test_caption_marks_one_image(marked):
     a = clean_article(article(f'<img src="http://a.com/1.jpg"><p>{marked}</p>'))
-    assert a.body == ('<figure><img src="http://a.com/1.jpg" alt="说明"/>'
+    # The caption is the figcaption only: alt does not repeat it.
+    assert a.body == ('<figure><img src="http://a.com/1.jpg" alt=""/>'
                       '<figcaption>说明</figcaption></figure>')
     assert a.figures[0].caption == "说明"
     assert dict(a.stats)["captions attached"] == 1
+    assert (a.audit.captions_in_source, a.audit.captions_attached) == (1, 1)
 
 
 @pytest.mark.parametrize("mark", ["↑", "▲", "△", "图为", "上图：", "图："])
 def test_caption_marks_two_images(mark):
     a = clean_article(article(
         f'<img src="http://a.com/1.jpg"><img src="http://a.com/2.jpg">{mark}两张图'))
-    assert a.body == ('<figure><img src="http://a.com/1.jpg" alt="两张图"/>'
-                      '<img src="http://a.com/2.jpg" alt="两张图"/>'
+    assert a.body == ('<figure><img src="http://a.com/1.jpg" alt=""/>'
+                      '<img src="http://a.com/2.jpg" alt=""/>'
                       '<figcaption>两张图</figcaption></figure>')
-    assert len(a.figures) == 1 and [i.alt for i in a.figures[0].images] == ["两张图"] * 2
+    assert len(a.figures) == 1 and [i.alt for i in a.figures[0].images] == ["", ""]
+    assert a.figures[0].caption == "两张图"
 
 
 def test_unmarked_paragraph_is_no_caption():
     a = clean_article(article('<img src="http://a.com/1.jpg"><p>普通段落</p>', ))
-    assert a.body == '<figure><img src="http://a.com/1.jpg" alt="T"/></figure><p>普通段落</p>'
+    assert a.body == '<figure><img src="http://a.com/1.jpg" alt=""/></figure><p>普通段落</p>'
     assert a.figures[0].caption is None
-    assert a.figures[0].images[0].alt == "T"
+    assert a.figures[0].images[0].alt == ""
 
 
-def test_two_images_without_caption_take_the_title():
+def test_two_images_without_caption_do_not_take_the_title():
     a = clean_article(article('<img src="http://a.com/1.jpg"><img src="http://a.com/2.jpg">',
                               title="标题"))
-    assert a.body == ('<figure><img src="http://a.com/1.jpg" alt="标题"/>'
-                      '<img src="http://a.com/2.jpg" alt="标题"/></figure>')
+    assert a.body == ('<figure><img src="http://a.com/1.jpg" alt=""/>'
+                      '<img src="http://a.com/2.jpg" alt=""/></figure>')
+    assert a.figures[0].caption is None
 
 
-def test_markdown_image_alt_becomes_caption():
+def test_markdown_image_alt_stays_alt_and_is_no_caption():
+    # Captions come from caption markup only: a meaningful alt stays the image's alt.
     a = clean_article(article('<p><img alt="cap" src="http://a.com/m.jpg"></p>'))
-    assert a.body == ('<figure><img src="http://a.com/m.jpg" alt="cap"/>'
-                      '<figcaption>cap</figcaption></figure>')
+    assert a.body == '<figure><img src="http://a.com/m.jpg" alt="cap"/></figure>'
+    assert a.figures[0].caption is None and a.figures[0].images[0].alt == "cap"
+    assert a.audit.captions_in_source == 0
+
+
+@pytest.mark.parametrize("alt", ["IMG_1234.jpg", "photo", "图片", " ", "x"])
+def test_alt_that_says_nothing_is_emptied(alt):
+    a = clean_article(article(f'<img alt="{alt}" src="http://a.com/m.jpg"><p>↑ 说明</p>'))
+    assert a.figures[0].images[0].alt == ""
+    assert 'alt=""' in a.body
+
+
+def test_alt_repeating_the_caption_is_emptied_and_a_different_one_kept():
+    a = clean_article(article('<img alt="两位老人 在院子里" src="http://a.com/1.jpg">'
+                              '<p>↑ 两位老人 在院子里</p>'
+                              '<img alt="一位老人在院子里读报" src="http://a.com/2.jpg">'
+                              '<p>↑ 2022年8月17日，社区居民</p>'))
+    assert [(f.images[0].alt, f.caption) for f in a.figures] == [
+        ("", "两位老人 在院子里"), ("一位老人在院子里读报", "2022年8月17日，社区居民")]
 
 
 def test_generic_alt_is_no_caption():
     body = clean('<p><img alt="image" src="http://a.com/m.jpg"></p>')
-    assert body == '<figure><img src="http://a.com/m.jpg" alt="T"/></figure>'
+    assert body == '<figure><img src="http://a.com/m.jpg" alt=""/></figure>'
 
 
 def test_existing_figure_kept():
     a = clean_article(article(
         '<figure><img src="http://a.com/f.jpg"><figcaption>已有说明</figcaption></figure>'
         '<p>正文</p>'))
-    assert a.body == ('<figure><img src="http://a.com/f.jpg" alt="已有说明"/>'
+    # The figcaption is the caption; alt does not repeat it.
+    assert a.body == ('<figure><img src="http://a.com/f.jpg" alt=""/>'
                       '<figcaption>已有说明</figcaption></figure><p>正文</p>')
+    assert a.figures[0].caption == "已有说明"
 
 
 def test_figcaption_without_image_stays_text():
-    assert clean("<figure><figcaption>孤立</figcaption></figure>") == "<p>孤立</p>"
+    a = clean_article(article("<figure><figcaption>孤立</figcaption></figure>"))
+    assert a.body == "<p>孤立</p>"
+    assert (a.audit.captions_in_source, a.audit.captions_attached,
+            a.audit.captions_stranded) == (1, 0, 1)
+
+
+@pytest.mark.parametrize("mark", ["↑", "▲", "△"])
+def test_marked_caption_without_photo_kept_as_text_without_its_mark(mark):
+    a = clean_article(article(f"<p>导语</p><p>{mark} 无图的说明</p><p>正文</p>"))
+    assert a.body == "<p>导语</p><p>无图的说明</p><p>正文</p>"
+    assert dict(a.stats)["captions stranded"] == 1
+    assert (a.audit.captions_in_source, a.audit.captions_stranded) == (1, 1)
+
+
+@pytest.mark.parametrize("mark", ["图为", "上图：", "图："])
+def test_words_that_open_a_caption_after_a_photo_are_text_elsewhere(mark):
+    """``图为…`` (“pictured is…”) or ``图：`` (a credits role) open ordinary text
+    when no photo comes before them: kept as written, not counted as captions."""
+    a = clean_article(article(f"<p>导语</p><p>{mark} 无图的说明</p><p>正文</p>"))
+    kept = mark if mark.endswith("：") else mark + " "  # no space after a full-width colon
+    assert a.body == f"<p>导语</p><p>{kept}无图的说明</p><p>正文</p>"
+    assert (a.audit.captions_in_source, a.audit.captions_stranded) == (0, 0)
 
 
 def test_wechat_sections():
     body = clean('<section><section><img data-src="http://mmbiz.qpic.cn/x/640?wx_fmt=jpeg" '
                  'src="data:image/svg+xml,%3Csvg%3E" style="width:100%"></section></section>'
                  '<section><span style="color:red">说明文字</span></section>')
-    assert body == ('<figure><img src="http://mmbiz.qpic.cn/x/640?wx_fmt=jpeg" alt="T"/></figure>'
+    assert body == ('<figure><img src="http://mmbiz.qpic.cn/x/640?wx_fmt=jpeg" alt=""/></figure>'
                     '<p><span>说明文字</span></p>')
 
 
@@ -536,3 +644,35 @@ def test_eaten_article_warns():
     assert not a.warnings  # script content is not text that was lost
     b = clean_article(article(f"<object>{long}</object><p>短</p>"))
     assert any("cleaning kept" in w for w in b.warnings)
+
+
+# --- regressions found while auditing -------------------------------------------------------
+
+def test_credit_line_with_the_photo_role_is_no_stranded_caption():
+    a = clean_article(article("<p>x</p><p>文：张三</p><p>图：李四</p>"))
+    assert a.body == ('<p>x</p><section class="credits"><dl><dt>文</dt><dd>张三</dd>'
+                      "<dt>图</dt><dd>李四</dd></dl></section>")
+    assert a.audit.captions_stranded == 0
+
+
+def test_ordinary_paragraph_starting_like_a_mark_is_left_alone():
+    a = clean_article(article("<p>周末上图书馆看书。</p>"))
+    assert a.body == "<p>周末上图书馆看书。</p>"
+    b = clean_article(article("<p>导语</p><p>上图书馆的人很多。</p>"))
+    assert b.body == "<p>导语</p><p>上图书馆的人很多。</p>"
+    assert b.audit.captions_stranded == 0
+
+
+def test_nested_pictures_are_accounted_for():
+    a = clean_article(article('<picture><picture><source srcset="http://a.com/in.jpg"></picture>'
+                              '<source srcset="http://a.com/out.jpg 2x"></picture>'))
+    assert a.audit.unexplained == 0
+    assert not a.warnings
+
+
+def test_site_rule_removal_counts_each_image_once():
+    a = clean_article(article('<p>x</p><div class="share_box"><div class="zaker_ad">'
+                              '<img src="http://a.com/ad.jpg"></div></div>'
+                              '<img src="http://a.com/ok.jpg">', author="ZAKER"))
+    assert a.audit.dropped == (("removed by the zaker site rule", 1),)
+    assert a.audit.unexplained == 0 and not a.warnings

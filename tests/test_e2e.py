@@ -50,8 +50,16 @@ def test_report_lists_every_image_fetched(seed_build, image_server):
         assert image["bytes"] == len(image_server.images[image["url"]])
         assert (image["width"], image["height"]) == seed_images()[image["url"]]
     (article,) = report["articles"]
-    assert article["figures"] == 14 and len(article["images"]) == 19
+    # The head image opens the body: it is both the cover and the first of 15 figures.
+    assert article["figures"] == 15 and len(article["images"]) == 20
+    assert len(set(article["images"])) == 19
     assert article["cleaning"]["captions attached"] == 13
+    audit = article["audit"]
+    assert audit["images"] == {"in_source": 19, "embedded": 19, "placeholders": [],
+                               "dropped": {}, "repeated": 0, "unexplained": 0}
+    assert audit["captions"] == {"in_source": 13, "attached": 13, "stranded": 0}
+    assert audit["head_image"]["opens_body"] is True
+    assert audit["text"]["after"] <= audit["text"]["before"]
     assert set(report["timings"]) >= {"load", "clean", "fetch", "render", "epub", "pdf",
                                       "impose"}
     # One warning only: the 1000 px cover photo printed across a whole A5 page.
@@ -76,12 +84,19 @@ def test_epub_holds_every_photo_and_caption(seed_build, image_server):
     assert chapter.get("lang") == "zh" or chapter.get(xml_lang) == "zh"
     figures = chapter.findall(f".//{XHTML}figure")
     imgs = chapter.findall(f".//{XHTML}figure/{XHTML}img")
-    assert len(figures) == 14 and len(imgs) == 18  # the 19th photo is the book's cover
+    # The chapter opens with its first photo (also the book's cover), then the 18 others.
+    assert len(figures) == 15 and len(imgs) == 19
+    head = image_server.images[
+        "http://zkres1.myzaker.com/202208/630f4fce8e9f09475345ec48_1024.jpg"]
+    cover_name = next(n for n, data in images.items() if data == head)
+    assert imgs[0].get("src") == cover_name.removeprefix("EPUB/")
     captions = [f.findtext(f"{XHTML}figcaption") for f in figures]
-    assert captions[0].startswith("2022年8月17日，习近平在辽宁省沈阳市")
-    assert all(c and "↑" not in c for c in captions[:13])
-    assert captions[13] is None  # the last photo has no caption: its alt is the title
-    assert figures[13].find(f"{XHTML}img").get("alt") == "总书记挂念的_关键小事_丨做好社区工作"
+    assert captions[0] is None  # the source gives the first photo no caption
+    assert captions[1].startswith("2022年8月17日，习近平在辽宁省沈阳市")
+    assert all(c and "↑" not in c for c in captions[1:14])
+    assert captions[14] is None
+    # No alt is made up: the source has none, and the captions describe the photos.
+    assert all(img.get("alt") == "" for img in imgs)
     text = etree.tostring(chapter, encoding="unicode")
     for bad in ("onclick", "data-original", "cors.zfour", "<script", "img_box"):
         assert bad not in text
@@ -112,9 +127,11 @@ def test_inspect_explains_the_cleaning():
     result = run_cli("inspect", SEEDS / "000_dc99e8bd12c8b5f6.txt")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "#   figures made: 14" in out and "#   captions attached: 13" in out
+    assert "#   figures made: 15" in out and "#   captions attached: 13" in out
     assert "#   images found: 19" in out and "#   credit lines: 8" in out
-    assert out.count("<figure>") == 14 and "↑" not in out.split("# figures")[0]
+    assert "# audit: 19 image(s) in the source, 19 kept" in out
+    assert "# head image opens the body" in out
+    assert out.count("<figure>") == 15 and "↑" not in out.split("# figures")[0]
 
 
 def test_pdf_has_chinese_text_in_an_embedded_cjk_font(seed_build):
@@ -187,7 +204,7 @@ def test_unreachable_images_become_placeholders(tmp_path):
     assert len(report["warnings"]) == 19
     with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
         chapter = z.read("EPUB/chapter-001.xhtml").decode()
-        assert chapter.count("<img") == 18 and chapter.count("<figcaption>") == 13
+        assert chapter.count("<img") == 19 and chapter.count("<figcaption>") == 13
 
 
 def test_strict_build_fails_and_leaves_out_dir_alone(tmp_path):

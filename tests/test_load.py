@@ -511,13 +511,13 @@ def test_cover_and_source_url(tmp_path):
     article, _ = load(tmp_path, "c.txt", "---\ntitle: T\nheadimg: 'https://x.example/a.jpg'\n"
                                          "thumbnail: 'https://x.example/b.jpg'\n"
                                          "url: https://x.example/post\n---\n")
-    assert article.cover == ImageRef(url="https://x.example/a.jpg", alt="T")
+    assert article.cover == ImageRef(url="https://x.example/a.jpg")  # no alt is made up
     assert article.base_url == "https://x.example/post"
 
 
 def test_cover_falls_back_to_thumbnail(tmp_path):
     article, _ = load(tmp_path, "c.txt", "---\ntitle: T\nthumbnail: https://x.example/b\n---\n")
-    assert article.cover == ImageRef(url="https://x.example/b", alt="T")
+    assert article.cover == ImageRef(url="https://x.example/b")
 
 
 def test_slug_from_chinese_and_hostile_file_names(tmp_path):

@@ -106,7 +106,9 @@ def test_outline_is_book_article_sections(seed_pdf):
 
 def test_low_resolution_photos_are_reported(seed_pdf):
     _, report = seed_pdf
-    assert len(report["print"]) == 19
+    # 19 photos, the first twice: on the cover and opening the article.
+    assert len(report["print"]) == 20
+    assert len({p["url"] for p in report["print"]}) == 19
     low = [p for p in report["print"] if p["dpi"] < 150]
     # The 1000 px cover fills an A5 page: well under 150 dpi. The body photos are fine.
     assert [p["page"] for p in low] == [1]

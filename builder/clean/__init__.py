@@ -12,7 +12,7 @@ from dataclasses import replace
 from bs4 import BeautifulSoup
 from lxml import etree
 
-from ..model import Article, ImageRef
+from ..model import Article, CleanAudit, ImageRef
 from ..settings import CleanSettings
 from ..text import one_line, scrub
 from . import blocks as walk
@@ -26,46 +26,54 @@ def _text_length(text: str) -> int:
     return len("".join(text.split()))
 
 
+def _same_image(a: str, b: str) -> bool:
+    return a.split("#", 1)[0] == b.split("#", 1)[0]
+
+
 def clean_article(article: Article, settings: CleanSettings = CleanSettings(),
                   id_prefix: str | None = None) -> Article:
-    """``article`` with a clean XHTML body, its figures, and counts of what each pass did.
-    ``id_prefix`` makes the ids the body keeps unique in the book (default: the slug)."""
+    """``article`` with a clean XHTML body, its figures, an audit of its images and captions,
+    and counts of what each pass did. ``id_prefix`` makes the ids the body keeps unique in the
+    book (default: the slug)."""
     ctx = Context(base_url=article.base_url, id_prefix=id_prefix or f"{article.slug}-",
                   settings=settings)
     raw = scrub(article.body)  # no control characters or lone surrogates reach the parser
     soup = BeautifulSoup(raw, "lxml")
     before = _text_length(soup.get_text())
-    for rule in sites.rules_for(article, soup):
+    in_source = len(soup.find_all("img")) + sum(
+        1 for pic in soup.find_all("picture")
+        if pic.find("img") is None and pic.find_parent("picture") is None)
+    rules = sites.rules_for(article, soup)
+    ctx.proxies = tuple(prefix for rule in rules for prefix in rule.proxies)
+    for rule in rules:
         ctx.stats[f"site rule {rule.name}"] += 1
-        sites.apply(rule, soup, ctx.stats)
+        ctx.drop(f"removed by the {rule.name} site rule", sites.apply(rule, soup, ctx.stats))
     for step in PASSES:
         step(soup, ctx)
 
     blocks = walk.group_figures(walk.linearize(walk.soup_root(soup), ctx), ctx)
-
-    cover = article.cover
-    if cover is not None:
-        url = unwrap_proxy(absolutize(cover.url, article.base_url))
-        cover = ImageRef(url=url, alt=cover.alt)
-        for block in blocks:
-            if block.kind != "figure":
-                continue
-            first = block.images[0]
-            if first.url.split("#")[0] == url.split("#")[0]:
-                # The head image opens the chapter; it is not repeated as the first figure.
-                block.images.pop(0)
-                cover = ImageRef(url=url, alt=block.caption or cover.alt,
-                                 width_hint=first.width_hint, height_hint=first.height_hint)
-                ctx.stats["cover not repeated"] += 1
-                if not block.images:
-                    blocks.remove(block)
-                    ctx.stats["figures made"] -= 1
-            break
-
     blocks, credits = walk.split_credits(blocks, ctx)
-    figures = tuple(walk.figure_of(b, article.title) for b in blocks if b.kind == "figure")
+
+    # The head image: its caption is the one the source gives the photo in the body, and when
+    # the body opens with it, that figure is the chapter's lead (it is not shown twice).
+    cover, cover_caption, cover_in_body = article.cover, None, False
+    if cover is not None:
+        url = unwrap_proxy(absolutize(cover.url, article.base_url), ctx.proxies)
+        hints, alt = (None, None), cover.alt
+        for n, block in enumerate(blocks):
+            found = [r for r in block.images if _same_image(r.url, url)] \
+                if block.kind == "figure" else []
+            if found:
+                cover_caption = block.caption
+                cover_in_body = n == 0 and _same_image(block.images[0].url, url)
+                hints = (found[0].width_hint, found[0].height_hint)
+                alt = walk.useful_alt(found[0].alt, block.caption) or alt
+                break
+        cover = ImageRef(url=url, alt=alt, width_hint=hints[0], height_hint=hints[1])
+
+    figures = tuple(walk.figure_of(b) for b in blocks if b.kind == "figure")
     urls = [ref.url for fig in figures for ref in fig.images]
-    body = walk.restore_images(sanitize(walk.render(blocks, credits, article.title)), urls)
+    body = walk.restore_images(sanitize(walk.render(blocks, credits)), urls)
 
     warnings = list(article.warnings)
     after = _text_length("".join(etree.fromstring(f"<div>{body}</div>").itertext())) \
@@ -73,9 +81,19 @@ def clean_article(article: Article, settings: CleanSettings = CleanSettings(),
     if before > 200 and after < before * 0.5:
         warnings.append(f"{article.source}: cleaning kept {after} of {before} characters of text;"
                         " run 'builder inspect' on it to see what was dropped")
+    audit = CleanAudit(
+        images_in_source=in_source, images_kept=len(urls),
+        dropped=tuple(sorted(ctx.dropped.items())), repeated=ctx.stats["repeated images"],
+        captions_in_source=ctx.stats["captions attached"] + ctx.stats["captions stranded"],
+        captions_attached=ctx.stats["captions attached"],
+        captions_stranded=ctx.stats["captions stranded"], text_before=before, text_after=after)
+    if audit.unexplained:
+        warnings.append(f"{article.source}: {audit.unexplained} image(s) of the source were "
+                        "lost while cleaning for no counted reason; please report this article")
     stats = tuple(sorted((k, v) for k, v in ctx.stats.items() if v))
     return replace(article, body=body, figures=figures, cover=cover, stats=stats,
-                   warnings=tuple(warnings), title=one_line(article.title))
+                   warnings=tuple(warnings), title=one_line(article.title),
+                   cover_caption=cover_caption, cover_in_body=cover_in_body, audit=audit)
 
 
 __all__ = ["clean_article"]

@@ -24,8 +24,11 @@ INLINE = {"a", "em", "strong", "b", "i", "u", "s", "del", "ins", "sub", "sup", "
           "strike", "time", "var", "samp", "bdi", "bdo", "wbr"}
 
 #: Marks that start a caption below its photos; the mark is dropped, the text kept.
-CAPTION_MARKS = re.compile(r"^\s*(?:[↑▲△⬆︿]+|图为|上图[：:为]?|图[：:])\s*")
-#: A generic alt text is no caption.
+CAPTION_MARKS = re.compile(r"^\s*(?:[↑▲△⬆︿]+|图为|上图(?:[：:]|为)|图[：:])\s*")
+#: The marks that only ever open a caption: a paragraph that starts with one and has no photo
+#: before it is a stranded caption (``图：`` may also open a credits line, ``图为`` a sentence).
+STRANDED_MARKS = re.compile(r"^\s*[↑▲△⬆︿]+\s*")
+#: An alt text that says nothing: a file name, or a generic word.
 _GENERIC_ALT = re.compile(
     r"^(?:img|image|photo|picture|图片|图|配图|untitled|\S+\.(?:jpe?g|png|gif|webp))$", re.I)
 #: Credits lines at the end of an article: ``编辑：张三 李四``, ``新华社…出品``.
@@ -181,13 +184,21 @@ def linearize(root: Tag, ctx: Context) -> list[Block]:
     return blocks
 
 
-def _caption_from_alt(images: list[ImageRef]) -> str | None:
-    if len(images) != 1:
-        return None
-    alt = images[0].alt.strip()
-    if alt and not _GENERIC_ALT.match(alt) and len(alt) > 1:
-        return alt
-    return None
+def useful_alt(alt: str, caption: str | None) -> str:
+    """The source's alt text when it says something: not empty, not a file name or a generic
+    word, not the caption again; else empty (the caption, if any, describes the photo)."""
+    alt = " ".join(alt.split())
+    if len(alt) <= 1 or _GENERIC_ALT.match(alt):
+        return ""
+    if caption and " ".join(caption.split()) == alt:
+        return ""
+    return alt
+
+
+def _strip_mark(block: Block) -> Block:
+    """A stranded caption kept as a paragraph of its text, without its mark."""
+    text = CAPTION_MARKS.sub("", block.text, count=1).strip()
+    return Block(kind="p", html=html.escape(text, quote=False), text=text, ids=block.ids)
 
 
 def group_figures(blocks: list[Block], ctx: Context) -> list[Block]:
@@ -214,14 +225,13 @@ def group_figures(blocks: list[Block], ctx: Context) -> list[Block]:
                 i += 1
                 if caption:
                     ctx.stats["captions attached"] += 1
-        if caption is None:
-            caption = _caption_from_alt(images)
         out.append(Block(kind="figure", images=images, caption=caption, ids=ids))
         ctx.stats["figures made"] += 1
-    # A figcaption with no images before it stays as text.
-    for block in out:
-        if block.kind == "figcaption":
-            block.kind = "p"
+    # A caption with no photo before it stays as text, without its mark, and is counted.
+    for n, block in enumerate(out):
+        if block.kind == "figcaption" or (block.kind == "p" and STRANDED_MARKS.match(block.text)):
+            out[n] = _strip_mark(block)
+            ctx.stats["captions stranded"] += 1
     return out
 
 
@@ -246,10 +256,10 @@ def split_credits(blocks: list[Block], ctx: Context) -> tuple[list[Block], list[
     return blocks[:j], list(reversed(credits))
 
 
-def figure_of(block: Block, title: str) -> Figure:
-    alt = block.caption or title
-    return Figure(images=tuple(ImageRef(r.url, alt, r.width_hint, r.height_hint)
-                               for r in block.images), caption=block.caption)
+def figure_of(block: Block) -> Figure:
+    return Figure(images=tuple(ImageRef(r.url, useful_alt(r.alt, block.caption), r.width_hint,
+                                        r.height_hint) for r in block.images),
+                  caption=block.caption)
 
 
 #: Images are written with a stand-in URL that the sanitizer keeps whatever the real one is;
@@ -263,7 +273,7 @@ def restore_images(body: str, urls: list[str]) -> str:
     return _TOKEN_SRC.sub(lambda m: f'src="{html.escape(urls[int(m.group(1))])}"', body)
 
 
-def render(blocks: list[Block], credits: list[tuple[str, str]], title: str) -> str:
+def render(blocks: list[Block], credits: list[tuple[str, str]]) -> str:
     """The blocks as an HTML fragment (sanitized afterwards); the n-th image of the figures
     has the source ``IMAGE_TOKEN + n``."""
     esc = html.escape
@@ -274,9 +284,9 @@ def render(blocks: list[Block], credits: list[tuple[str, str]], title: str) -> s
         attr = f' id="{esc(block.ids[0])}"' if block.ids else ""
         anchors = "".join(f'<span id="{esc(i)}"></span>' for i in block.ids[1:])
         if block.kind == "figure":
-            alt = block.caption or title
             imgs = ""
-            for _ in block.images:
+            for ref in block.images:
+                alt = useful_alt(ref.alt, block.caption)
                 imgs += f'<img src="{IMAGE_TOKEN}{n}" alt="{esc(alt)}"/>'
                 n += 1
             cap = f"<figcaption>{esc(block.caption)}</figcaption>" if block.caption else ""

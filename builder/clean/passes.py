@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+from ..model import refused_url
 from ..settings import CleanSettings
 from . import policy
 from .typography import tidy
@@ -32,6 +33,14 @@ class Context:
     id_prefix: str
     settings: CleanSettings = CleanSettings()
     stats: Counter = field(default_factory=Counter)
+    #: Images removed, by reason: what the audit shows (nothing else may vanish).
+    dropped: Counter = field(default_factory=Counter)
+    #: URL prefixes of the chosen site rules' image proxies.
+    proxies: tuple[str, ...] = ()
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        if n:
+            self.dropped[reason] += n
 
 
 #: What :func:`drop_junk` removes: the policy's dropped elements, but ``<noscript>``, whose
@@ -74,6 +83,7 @@ def drop_junk(soup: BeautifulSoup, ctx: Context) -> None:
         if tag.name in policy.VOID_DROPPED:
             tag.unwrap()
         else:
+            ctx.drop(f"inside <{tag.name}>", len(tag.find_all("img")))
             tag.decompose()
     for tag in soup.find_all(sorted(policy.UNWRAPPED)):
         ctx.stats[f"unwrapped <{tag.name}>"] += 1
@@ -88,10 +98,13 @@ def resolve_noscript(soup: BeautifulSoup, ctx: Context) -> None:
         prev = ns.find_previous_sibling("img")
         if imgs and (prev is None or real_image_url(prev, Context(None, "")) is None):
             if prev is not None:
+                ctx.drop("lazy-load placeholder (its <noscript> image stands in)")
                 prev.decompose()
             for img in imgs:
                 ns.insert_before(img)
             ctx.stats["noscript images used"] += len(imgs)
+        else:
+            ctx.drop("<noscript> copy of an image shown", len(ns.find_all("img")))
         ns.decompose()
 
 
@@ -114,36 +127,42 @@ def resolve_pictures(soup: BeautifulSoup, ctx: Context) -> None:
             pic.insert_before(img)
         if best and real_image_url(img, Context(None, "")) is None:
             img["src"] = best
+        ctx.drop("another <img> of the same <picture>", len(pic.find_all("img")))
         pic.decompose()
         ctx.stats["pictures resolved"] += 1
 
 
 def resolve_images(soup: BeautifulSoup, ctx: Context) -> None:
-    """Every ``<img>`` gets its real, absolute, unproxied URL in ``src`` or goes."""
+    """Every ``<img>`` gets its real, absolute, unproxied URL in ``src``; only lazy-loading
+    placeholders and tracking pixels go (counted). A URL that cannot be fetched stays: the image
+    stage refuses it with a reason, and a placeholder shows where the image was."""
     seen: set[str] = set()
     for img in soup.find_all("img"):
-        url = real_image_url(img, ctx)
         width, height = _int(img.get("width")), _int(img.get("height"))
-        if url is None:
-            ctx.stats["images without a source dropped"] += 1
-            img.decompose()
-            continue
         if (width is not None and width <= 2) or (height is not None and height <= 2):
             ctx.stats["tracking pixels dropped"] += 1
+            ctx.drop("tracking pixel")
             img.decompose()
             continue
-        unwrapped = unwrap_proxy(absolutize(url, ctx.base_url))
-        if unwrapped != absolutize(url, ctx.base_url):
+        url = real_image_url(img, ctx)
+        if url is None:
+            ctx.stats["images without a source dropped"] += 1
+            ctx.drop("lazy-load placeholder without a real URL")
+            img.decompose()
+            continue
+        absolute = absolutize(url, ctx.base_url)
+        unwrapped = unwrap_proxy(absolute, ctx.proxies)
+        if unwrapped != absolute:
             ctx.stats["proxy URLs unwrapped"] += 1
-        if policy.scheme(unwrapped) in policy.NOT_AN_IMAGE or not _parses(unwrapped):
-            ctx.stats["images with a bad URL dropped"] += 1  # javascript:, about: …
-            img.decompose()
-            continue
+        scheme = policy.scheme(unwrapped)
+        if scheme in policy.NOT_AN_IMAGE:  # javascript:, about: … : kept as a stand-in
+            ctx.stats["images with a URL that names no image"] += 1
+            unwrapped = refused_url(unwrapped, scheme)
+        elif not _parses(unwrapped):
+            ctx.stats["images with an unusable URL"] += 1  # the image stage says why
         key = unwrapped.split("#", 1)[0]
         if key in seen:
-            ctx.stats["duplicate images dropped"] += 1
-            img.decompose()
-            continue
+            ctx.stats["repeated images"] += 1
         seen.add(key)
         ctx.stats["images found"] += 1
         hints = {"data-width": img.get("data-width") or img.get("width"),

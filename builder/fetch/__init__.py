@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..model import Asset, ImageRef, asset_key
+from ..model import REFUSED, Asset, ImageRef, asset_key
 from ..photos import ImageRejected, Prepared, prepare
 from ..settings import FetchSettings
 from .client import Fetcher, _local
@@ -84,8 +84,15 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
     progress("start", total=len(unique))
 
     def one(key: str, req: Request) -> Asset:
-        local = req.ref.url.lower().startswith("data:") or not urlsplit(req.ref.url).netloc
         try:
+            if req.ref.url.startswith(REFUSED):
+                scheme = req.ref.url[len(REFUSED):].split("/", 1)[0]
+                raise FetchFailed(f"not an image URL (scheme {scheme}); refused while cleaning")
+            try:
+                local = req.ref.url.lower().startswith("data:") or \
+                    not urlsplit(req.ref.url).netloc
+            except ValueError as exc:
+                raise FetchFailed(f"invalid URL: {exc}") from None
             if local:
                 prepared = prepare(_local(req.ref, req.folder), max_pixels)
                 asset = store.put(key, prepared)

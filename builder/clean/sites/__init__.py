@@ -24,6 +24,9 @@ class SiteRule:
     hints: tuple[str, ...]  # front-matter author or category values that name the site
     remove: tuple[str, ...] = ()  # selectors removed with their content
     unwrap: tuple[str, ...] = ()  # selectors whose element goes and whose content stays
+    #: URL prefixes of the site's image proxies: what follows a prefix is the real image URL
+    #: (for proxies whose shape the generic rule does not know).
+    proxies: tuple[str, ...] = ()
 
 
 RULES = (zaker.RULE_DATA and SiteRule(**zaker.RULE_DATA),)
@@ -58,12 +61,18 @@ def rules_for(article: Article, soup: BeautifulSoup) -> list[SiteRule]:
     return chosen
 
 
-def apply(rule: SiteRule, soup: BeautifulSoup, stats) -> None:
+def apply(rule: SiteRule, soup: BeautifulSoup, stats) -> int:
+    """Apply ``rule`` to ``soup``, counting in ``stats``; return the images it removed."""
+    images = 0
     for selector in rule.remove:
         for tag in soup.select(selector):
+            if tag.decomposed:  # inside an element removed already
+                continue
             stats[f"site {rule.name}: removed {selector}"] += 1
+            images += (tag.name == "img") + len(tag.find_all("img"))
             tag.decompose()
     for selector in rule.unwrap:
         for tag in soup.select(selector):
             stats[f"site {rule.name}: unwrapped {selector}"] += 1
             tag.unwrap()
+    return images
