@@ -666,11 +666,11 @@ def test_paths_may_be_one_path_or_a_string(tmp_path):
 
 @pytest.mark.parametrize("module", ["epub", "pdf", "impose"])
 def test_writers_import_no_renderer(module):
-    """A writer imports ``model``, ``errors``, the image helpers and its own libraries:
+    """A writer imports ``model``, ``errors`` and its own libraries:
     never ``render``, ``pipeline``, ``settings`` or ``theme``."""
     import ast
 
     tree = ast.parse((Path(builder.__file__).parent / f"{module}.py").read_text())
     ours = {node.module for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.level == 1}
-    assert ours <= {"model", "errors", "photos"}, ours
+    assert ours <= {"model", "errors"}, ours
