@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Article, Asset, asset_key
+from .model import Article, Asset, asset_key, without_fragment
 from .text import shown_url
 
 
@@ -48,7 +48,7 @@ def article_audit(article: Article, assets: dict[str, Asset]) -> dict:
         asset = assets.get(asset_key(article.cover.url, folder))
         head = {"url": shown_url(article.cover.url),
                 "status": asset.status if asset else "missing",
-                "in_body": any(r.url.split("#")[0] == article.cover.url.split("#")[0]
+                "in_body": any(without_fragment(r.url) == without_fragment(article.cover.url)
                                for fig in article.figures for r in fig.images),
                 "opens_body": article.cover_in_body, "caption": bool(article.cover_caption)}
     return {

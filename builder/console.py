@@ -4,6 +4,7 @@ output goes elsewhere, nothing with ``-q``."""
 from __future__ import annotations
 
 import sys
+import threading
 
 from .text import shown_url
 
@@ -19,10 +20,15 @@ class ConsoleProgress:
         self.done = 0
         self.total = 0
         self.bytes = 0
+        self._lock = threading.Lock()  # the fetch stage calls from its worker threads
 
     def __call__(self, event: str, **kw) -> None:
         if self.quiet:
             return
+        with self._lock:
+            self._show(event, **kw)
+
+    def _show(self, event: str, **kw) -> None:
         if event == "start":
             self.total = kw["total"]
             if self.tty and self.total:

@@ -30,8 +30,30 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_FILE_BYTES = 20_000_000
 MAX_DEPTH = 20  # nesting of the front matter; the composer recurses, so a bound keeps it safe
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
-#: Markup that holds no article text, for guessing the language without parsing.
-_NOT_TEXT = re.compile(r"<(script|style|template)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.S | re.I)
+#: A tag, for guessing the language without parsing; ``[^<>]`` keeps the scan linear.
+_TAG = re.compile(r"<[^<>]*>")
+#: How much of a body the language is guessed from.
+LANGUAGE_SAMPLE = 100_000
+
+
+def _visible_text(body: str) -> str:
+    """The text of an HTML body, roughly, in linear time: comments, scripts, styles and
+    templates cut out, tags replaced by spaces."""
+    low, out, i = body.lower(), [], 0
+    while i < len(body):
+        starts = [(low.find(opener, i), closer) for opener, closer in
+                  (("<!--", "-->"), ("<script", "</script"), ("<style", "</style"),
+                   ("<template", "</template"))]
+        at, closer = min(((a, c) for a, c in starts if a >= 0), default=(-1, ""))
+        if at < 0:
+            out.append(body[i:])
+            break
+        out.append(body[i:at])
+        end = low.find(closer, at + 4)
+        if end >= 0 and closer != "-->":
+            end = low.find(">", end)
+        i = len(body) if end < 0 else end + (3 if closer == "-->" else 1)
+    return html.unescape(_TAG.sub(" ", "".join(out)))
 
 
 class _StringLoader(yaml.BaseLoader):
@@ -114,7 +136,11 @@ def parse_date(value: str) -> dt.datetime:
             raise ValueError(f"unrecognised date {value!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
+    try:
+        parsed.astimezone(dt.UTC)  # the books state it in UTC: it must have a UTC time
+    except OverflowError:  # within hours of year 1 or 9999
+        raise ValueError(f"date {value!r} is out of range") from None
+    return parsed  # in its own zone: the day it prints is the article's local day
 
 
 def _text(meta: dict, key: str, where: str) -> str | None:
@@ -144,6 +170,18 @@ def _first_heading(body: str) -> str | None:
     soup = BeautifulSoup(body, "lxml")
     for tag in soup.find_all(["h1", "h2", "h3"], limit=1):
         return one_line(tag.get_text(" ")) or None
+    return None
+
+
+def _page_url(value: str | None, where: str, warnings: list[str]) -> str | None:
+    """The article's page URL when it is a web address; anything else is left out (it is
+    linked from the books' sources page)."""
+    if value is None:
+        return None
+    if re.match(r"^https?://[^\s/?#]+", value, re.I):
+        return value
+    warnings.append(f"{where}: the article's URL {value[:80]!r} is not an http(s) address; "
+                    "it is left out")
     return None
 
 
@@ -216,7 +254,7 @@ def load_article(path: Path) -> tuple[Article, list[str]]:
     cover_url = field("headimg") or field("thumbnail") or field("cover") or field("image")
     lang = field("lang") or field("language")
     if not lang:
-        lang = detect_language(title + " " + html.unescape(_NOT_TEXT.sub(" ", body)))
+        lang = detect_language(title + " " + _visible_text(body[:LANGUAGE_SAMPLE]))
 
     article = Article(
         source=path,
@@ -228,7 +266,8 @@ def load_article(path: Path) -> tuple[Article, list[str]]:
         lang=lang,
         cover=ImageRef(url=cover_url) if cover_url else None,
         body=body,
-        base_url=field("url") or field("source") or field("link"),
+        base_url=_page_url(field("url") or field("source") or field("link"), at("url"),
+                           warnings),
     )
     return article, warnings
 

@@ -122,11 +122,16 @@ def refused_url(url: str, scheme: str) -> str:
     return f"{REFUSED}{scheme}/{hashlib.sha256(url.encode()).hexdigest()[:16]}"
 
 
+def without_fragment(url: str) -> str:
+    """An image URL without its ``#fragment``: two URLs that differ only there are one image."""
+    return url.split("#", 1)[0]
+
+
 def asset_key(url: str, folder: Path) -> str:
     """How the asset store names the image ``url`` of an article in ``folder``: a URL without
     its ``#fragment``; a relative path as the file it names, since two folders' ``img/a.jpg``
     are two images."""
-    url = url.split("#", 1)[0]
+    url = without_fragment(url)
     if ":" in url.split("/", 1)[0] or url.startswith("//"):  # has a scheme, or is protocol-relative
         return url
     return (folder / url.split("?", 1)[0]).as_posix()

@@ -64,7 +64,14 @@ def check_svg(data: bytes) -> Prepared:
         raise ImageRejected("unsafe SVG: entity declarations")
     if not isinstance(root.tag, str) or etree.QName(root).localname.lower() != "svg":
         raise ImageRejected("not an image: XML without an <svg> root")
+    sibling = root.getprevious()
+    while sibling is not None:  # <?xml-stylesheet href=…?> before the root
+        if isinstance(sibling, etree._ProcessingInstruction):
+            raise ImageRejected("unsafe SVG: processing instruction")
+        sibling = sibling.getprevious()
     for el in root.iter():
+        if isinstance(el, etree._ProcessingInstruction):
+            raise ImageRejected("unsafe SVG: processing instruction")
         if not isinstance(el.tag, str):
             continue
         local = etree.QName(el).localname.lower()
@@ -78,6 +85,12 @@ def check_svg(data: bytes) -> Prepared:
                 raise ImageRejected("unsafe SVG: external reference")
             if _CSS_EXTERNAL.search(value):
                 raise ImageRejected("unsafe SVG: external reference in style")
+            if re.match(r"^\s*(?:java|vb)script\s*:", re.sub(r"[\t\n\r]", "", value), re.I):
+                raise ImageRejected("unsafe SVG: script URL")
+        if local in ("set", "animate", "animatemotion", "animatetransform", "animatecolor"):
+            target = (el.get("attributeName") or "").lower().split(":")[-1]
+            if target in ("href", "src") or target.startswith("on"):
+                raise ImageRejected(f"unsafe SVG: <{local}> of {target}")
         if local == "style" and re.search(r"url\s*\(|@import", el.text or "", re.I):
             raise ImageRejected("unsafe SVG: external reference in style")
     width = _svg_length(root.get("width")) or 800

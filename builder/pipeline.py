@@ -86,6 +86,9 @@ def prepare_articles(settings: Settings, report: BuildReport,
             try:
                 article, warnings = load_article(source)
             except SourceError as exc:
+                inspected_elsewhere = only is not None and source.resolve() != only.resolve()
+                if inspected_elsewhere:  # a broken sibling does not stop the inspection
+                    continue
                 if not settings.book.keep_going:
                     raise
                 report.skipped.append({"source": str(source), "error": one_line(exc.message),

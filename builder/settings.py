@@ -127,6 +127,13 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 #: List keys whose items are one of a few words.
 ITEM_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {("book", "formats"): FORMATS}
+#: The largest value a number may have: beyond, a setting is a mistake (and a timeout of
+#: 1e300 seconds overflows the platform's clock).
+MAXIMA: dict[tuple[str, str], float] = {
+    ("fetch", "concurrency"): 64, ("fetch", "per_host"): 64, ("fetch", "timeout"): 600,
+    ("fetch", "deadline"): 3600, ("fetch", "retries"): 20, ("fetch", "max_bytes"): 2_000_000_000,
+    ("images", "epub_max_edge"): 20_000, ("images", "max_pixels"): 2_000_000_000,
+}
 #: Overrides of these keys add to the file's value instead of replacing it.
 ADDITIVE = {("fetch", "allow_hosts"), ("fetch", "rewrite")}
 
@@ -247,6 +254,9 @@ def _check(section: str, key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{name} must be a finite number, not {value!r}", where)
     if kind in (int, float) and value <= 0:
         raise ConfigError(f"{name} must be positive, not {value!r}", where)
+    most = MAXIMA.get((section, key))
+    if most is not None and value > most:
+        raise ConfigError(f"{name} must be at most {most:,g}, not {value!r}", where)
     choices = CHOICES.get((section, key))
     if choices and value not in choices:
         shown = ", ".join(repr(c) if not c else c for c in choices)

@@ -808,7 +808,22 @@ def test_images_come_through_the_proxy_of_the_environment(proxy_server, tmp_path
     req = proxy_server.log[0][0]
     assert req.environ["REQUEST_URI"] == "http://photos.example/p.jpg"
     assert req.headers["Host"] == "photos.example"
-    assert resolve.calls == []  # the proxy resolves the name; its own address is a literal
+    # The name is looked up here too (a name that leads inside the network is refused even
+    # through a proxy); it does not resolve here, so the proxy is trusted to reach it.
+    assert resolve.calls == [("photos.example", 80)]
+
+
+@pytest.mark.parametrize("url", ["http://inside.example/p.jpg", "http://localhost./p.jpg",
+                                 "http://printer.local/p.jpg",
+                                 "http://metadata.google.internal/computeMetadata/v1/"])
+def test_a_proxy_does_not_lead_inside_the_network(proxy_server, tmp_path, monkeypatch, url):
+    proxy_server.expect_request("/p.jpg").respond_with_data(H.jpeg(), content_type="image/jpeg")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_server.port}")
+    resolve = resolver_for({"inside.example": ["10.1.2.3"]})
+    asset = fetch_one(url, make_settings(None), tmp_path, resolver=resolve)
+    assert asset.status == "placeholder"
+    assert asset.reason.startswith("blocked address"), asset.reason
+    assert proxy_server.log == []
 
 
 def test_no_proxy_bypasses_the_proxy(httpserver, proxy_server, tmp_path, monkeypatch):

@@ -10,16 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bs4 import BeautifulSoup
-from lxml import etree
 
-from ..model import Article, CleanAudit, ImageRef
+from ..model import Article, CleanAudit, ImageRef, without_fragment
 from ..settings import CleanSettings
 from ..text import one_line, scrub
 from . import blocks as walk
 from . import sites
-from .passes import PASSES, Context
+from .passes import PASSES, Context, image_url
 from .sanitize import sanitize
-from .urls import absolutize, unwrap_proxy
 
 
 def _text_length(text: str) -> int:
@@ -27,7 +25,7 @@ def _text_length(text: str) -> int:
 
 
 def _same_image(a: str, b: str) -> bool:
-    return a.split("#", 1)[0] == b.split("#", 1)[0]
+    return without_fragment(a) == without_fragment(b)
 
 
 def clean_article(article: Article, settings: CleanSettings = CleanSettings(),
@@ -58,7 +56,7 @@ def clean_article(article: Article, settings: CleanSettings = CleanSettings(),
     # the body opens with it, that figure is the chapter's lead (it is not shown twice).
     cover, cover_caption, cover_in_body = article.cover, None, False
     if cover is not None:
-        url = unwrap_proxy(absolutize(cover.url, article.base_url), ctx.proxies)
+        url = image_url(cover.url, ctx)
         hints, alt = (None, None), cover.alt
         for n, block in enumerate(blocks):
             found = [r for r in block.images if _same_image(r.url, url)] \
@@ -73,11 +71,10 @@ def clean_article(article: Article, settings: CleanSettings = CleanSettings(),
 
     figures = tuple(walk.figure_of(b) for b in blocks if b.kind == "figure")
     urls = [ref.url for fig in figures for ref in fig.images]
-    body = walk.restore_images(sanitize(walk.render(blocks, credits)), urls)
+    sanitized = sanitize(walk.render(blocks, credits), urls)
+    body, after = sanitized.xhtml, sanitized.text_length
 
     warnings = list(article.warnings)
-    after = _text_length("".join(etree.fromstring(f"<div>{body}</div>").itertext())) \
-        if body else 0
     if before > 200 and after < before * 0.5:
         warnings.append(f"{article.source}: cleaning kept {after} of {before} characters of text;"
                         " run 'builder inspect' on it to see what was dropped")

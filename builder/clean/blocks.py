@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from ..model import Figure, ImageRef
 from .passes import Context
+from .policy import IMAGE_TOKEN
 
 TRANSPARENT = {"html", "body", "div", "section", "article", "main", "header", "footer", "center",
                "aside", "nav", "span", "font", "a", "figure", "picture", "details", "summary",
@@ -260,17 +261,6 @@ def figure_of(block: Block) -> Figure:
     return Figure(images=tuple(ImageRef(r.url, useful_alt(r.alt, block.caption), r.width_hint,
                                         r.height_hint) for r in block.images),
                   caption=block.caption)
-
-
-#: Images are written with a stand-in URL that the sanitizer keeps whatever the real one is;
-#: :func:`restore_images` puts the real URLs back. Which URL may be fetched is the image stage's
-#: decision, not the sanitizer's: a refused one becomes a placeholder with its reason.
-IMAGE_TOKEN = "https://image.invalid/"  # noqa: S105 - a URL, not a secret
-_TOKEN_SRC = re.compile(r'src="https://image\.invalid/(\d+)"')
-
-
-def restore_images(body: str, urls: list[str]) -> str:
-    return _TOKEN_SRC.sub(lambda m: f'src="{html.escape(urls[int(m.group(1))])}"', body)
 
 
 def render(blocks: list[Block], credits: list[tuple[str, str]]) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from ..model import refused_url
+from ..model import refused_url, without_fragment
 from ..settings import CleanSettings
 from . import policy
 from .typography import tidy
@@ -132,6 +132,22 @@ def resolve_pictures(soup: BeautifulSoup, ctx: Context) -> None:
         ctx.stats["pictures resolved"] += 1
 
 
+def image_url(url: str, ctx: Context) -> str:
+    """The URL an image is fetched by: absolute, unproxied; one that names no image at all
+    (``javascript:``, ``about:`` …) becomes a stand-in key, so that it travels no further."""
+    absolute = absolutize(url, ctx.base_url)
+    unwrapped = unwrap_proxy(absolute, ctx.proxies)
+    if unwrapped != absolute:
+        ctx.stats["proxy URLs unwrapped"] += 1
+    scheme = policy.scheme(unwrapped)
+    if scheme in policy.NOT_AN_IMAGE:
+        ctx.stats["images with a URL that names no image"] += 1
+        return refused_url(unwrapped, scheme)
+    if not _parses(unwrapped):
+        ctx.stats["images with an unusable URL"] += 1  # the image stage says why
+    return unwrapped
+
+
 def resolve_images(soup: BeautifulSoup, ctx: Context) -> None:
     """Every ``<img>`` gets its real, absolute, unproxied URL in ``src``; only lazy-loading
     placeholders and tracking pixels go (counted). A URL that cannot be fetched stays: the image
@@ -150,17 +166,8 @@ def resolve_images(soup: BeautifulSoup, ctx: Context) -> None:
             ctx.drop("lazy-load placeholder without a real URL")
             img.decompose()
             continue
-        absolute = absolutize(url, ctx.base_url)
-        unwrapped = unwrap_proxy(absolute, ctx.proxies)
-        if unwrapped != absolute:
-            ctx.stats["proxy URLs unwrapped"] += 1
-        scheme = policy.scheme(unwrapped)
-        if scheme in policy.NOT_AN_IMAGE:  # javascript:, about: … : kept as a stand-in
-            ctx.stats["images with a URL that names no image"] += 1
-            unwrapped = refused_url(unwrapped, scheme)
-        elif not _parses(unwrapped):
-            ctx.stats["images with an unusable URL"] += 1  # the image stage says why
-        key = unwrapped.split("#", 1)[0]
+        unwrapped = image_url(url, ctx)
+        key = without_fragment(unwrapped)
         if key in seen:
             ctx.stats["repeated images"] += 1
         seen.add(key)
@@ -201,8 +208,14 @@ def strip_attributes(soup: BeautifulSoup, ctx: Context) -> None:
                 ctx.stats["attributes dropped"] += 1
                 del tag[attr]
         href = tag.get("href")
-        if isinstance(href, str) and not policy.link_allowed(href):
-            del tag["href"]
+        if isinstance(href, str) and not href.startswith("#"):
+            # A link leaves the book: made absolute against the article's page, or dropped
+            # (a relative link would point inside the EPUB at a file that is not there).
+            href = absolutize(href, ctx.base_url)
+            if policy.link_allowed(href) and policy.scheme(href):
+                tag["href"] = href
+            else:
+                del tag["href"]
 
 
 def typography(soup: BeautifulSoup, ctx: Context) -> None:

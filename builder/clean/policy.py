@@ -41,6 +41,12 @@ VOID_DROPPED = frozenset({"embed", "input", "link", "meta", "base", "frame"})
 #: article.
 UNWRAPPED = frozenset({"form"})
 
+#: Images are written with this stand-in URL plus their number, which the sanitizer keeps
+#: whatever the real URL is, and replaces with it at the end. Which URL may be fetched is the
+#: image stage's decision, not the sanitizer's: a refused one becomes a placeholder with its
+#: reason.
+IMAGE_TOKEN = "https://image.invalid/"  # noqa: S105 - a URL, not a secret
+
 #: Schemes a link may keep.
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 #: Schemes that name no image at all: such an ``<img>`` is dropped while cleaning. Other

@@ -108,15 +108,22 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
                     asset = store.put(key, prepare(data, max_pixels))
         except (FetchFailed, ImageRejected) as exc:
             asset = store.put_placeholder(key, req.ref, str(exc))
+        except (OSError, ValueError, ArithmeticError) as exc:  # what an odd input may still raise
+            asset = store.put_placeholder(key, req.ref, f"unexpected {type(exc).__name__}: {exc}"
+                                          [:200])
         progress("done", url=key, status=asset.status, reason=asset.reason)
         return asset
 
+    pool = ThreadPoolExecutor(max_workers=settings.concurrency)
     try:
-        with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-            futures = {key: pool.submit(one, key, req) for key, req in unique.items()}
-            for key, future in futures.items():
-                assets[key] = future.result()
+        futures = {key: pool.submit(one, key, req) for key, req in unique.items()}
+        for key, future in futures.items():
+            assets[key] = future.result()
+    except BaseException:  # an error or Ctrl-C: the queued downloads are not started
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
+        pool.shutdown(wait=True)
         if fetcher:
             fetcher.close()
         progress("end")

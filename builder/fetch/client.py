@@ -62,7 +62,11 @@ class Fetcher:
         self.rewrite = sorted(settings.rewrite.items(), key=lambda kv: -len(kv[0]))
         limits = httpx.Limits(max_connections=settings.concurrency * 2,
                               max_keepalive_connections=settings.concurrency)
-        transport = GuardedTransport(self.guard, limits=limits, http2=True, resolver=resolver)
+        # HTTP/1.1 only: over HTTP/2 the thread that reads a shared connection reads frames for
+        # every stream on it, so one image's deadline could end the downloads of all the others
+        # (httpcore marks the connection failed). The per-host limit gives parallel
+        # connections instead.
+        transport = GuardedTransport(self.guard, limits=limits, http2=False, resolver=resolver)
         timeout = httpx.Timeout(settings.timeout, connect=settings.timeout)
         # trust_env=False: httpx mounts no proxy transport of its own; the guarded transport
         # reads the proxy variables itself.
@@ -89,13 +93,18 @@ class Fetcher:
 
     def get(self, url: str, on_bytes: Callable[[int], None] = lambda n: None) -> bytes:
         """The body of ``url`` after retries, or :class:`FetchFailed`."""
-        until = time.monotonic() + self.s.deadline
+        until: float | None = None  # the image's clock starts when it has a slot to run in
         attempts = max(1, self.s.retries)
         for attempt in range(attempts):
             try:
-                with self._host_slot(url), deadline(until):
-                    return self._get_once(url, until, on_bytes)
+                with self._host_slot(url):
+                    if until is None:
+                        until = time.monotonic() + self.s.deadline
+                    with deadline(until):
+                        return self._get_once(url, until, on_bytes)
             except FetchFailed as exc:
+                if until is None:
+                    raise
                 left = until - time.monotonic()
                 if not exc.retry or attempt == attempts - 1 or left <= 0:
                     raise
@@ -178,9 +187,14 @@ def _local(ref: ImageRef, folder: Path) -> bytes:
     if scheme:
         raise FetchFailed(f"blocked scheme {scheme}:")
     root = folder.resolve()
-    path = (root / urllib.request.url2pathname(url.split("?")[0].split("#")[0])).resolve()
+    try:
+        path = (root / urllib.request.url2pathname(url.split("?")[0].split("#")[0])).resolve()
+    except (ValueError, OSError) as exc:  # a NUL byte, a name too long …
+        raise FetchFailed(f"invalid path: {exc}") from None
     if not path.is_relative_to(root):
         raise FetchFailed("blocked: path outside the article's folder")
+    if path.is_dir():
+        raise FetchFailed("a folder, not an image file")
     try:
         return path.read_bytes()
     except OSError:

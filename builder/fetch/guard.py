@@ -102,6 +102,11 @@ def _resolve(resolver: Resolver, host: str, port: int) -> list[ipaddress._BaseAd
     return addresses
 
 
+#: Names that never lead outside the local network: loopback, mDNS, and the internal names of
+#: cloud metadata services (RFC 6761, RFC 6762, ``metadata.google.internal``).
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".home.arpa", ".lan")
+
+
 class Guard:
     """Decides whether a URL may be fetched (:meth:`check`, raising :class:`FetchFailed`) and
     which addresses a host may be connected at (:meth:`addresses`, :meth:`pin`)."""
@@ -124,10 +129,13 @@ class Guard:
         if self.allowed(host, port):
             return
         literal = _literal_ip(host)
-        if (literal is not None and _blocked(literal)) or host.lower() == "localhost":
+        name = host.lower().rstrip(".")
+        if (literal is not None and _blocked(literal)) or name == "localhost" or \
+                name.endswith(LOCAL_SUFFIXES):
             raise FetchFailed(f"blocked address {host}")
-        # A name is checked when the connection is made (DeadlineBackend → addresses), after the
-        # resolution that the connection really uses; a configured proxy is trusted to reach it.
+        # Any other name is checked when the connection is made (DeadlineBackend → addresses),
+        # after the resolution that the connection really uses; through a proxy, by
+        # GuardedTransport, wherever the name resolves here.
 
     def allowed(self, host: str, port: int) -> bool:
         """Whether ``host`` is allowed by name (``host`` or ``host:port``), whatever its
@@ -366,6 +374,12 @@ class GuardedTransport(httpx.BaseTransport):
         if any(urllib.request.proxy_bypass_environment(h, self._proxies)
                for h in (host, hostport)):
             return self._direct
+        # The proxy could reach inside the network: a name that resolves here to a blocked
+        # address only is refused (one that does not resolve here is left to the proxy).
+        try:
+            self._guard.addresses(host, port)
+        except Unresolvable:
+            pass
         return pool
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
