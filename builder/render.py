@@ -30,6 +30,7 @@ from .model import (
     PrintRendition,
     Rendition,
 )
+from .text import keep_end
 from .theme import Theme
 
 LABELS = {
@@ -112,10 +113,20 @@ def _set_sources(body: _Body, name_of) -> None:
 
 
 def _mark_figures(body: _Body) -> None:
-    """Give each figure a class by its number of images, for the print layout."""
-    if body.root is not None:
-        for fig in body.root.iter("figure"):
-            fig.set("class", f"figure-{min(len(fig.findall('img')), 4)}")
+    """Give each figure a class by its number of images, for the print layout, and keep the
+    end of each heading together (a heading never leaves one character alone on a line)."""
+    if body.root is None:
+        return
+    for fig in body.root.iter("figure"):
+        fig.set("class", f"figure-{min(len(fig.findall('img')), 4)}")
+    for heading in body.root.iter("h2", "h3", "h4", "h5", "h6"):
+        if len(heading) or not heading.text:  # only plain headings: markup inside stays as is
+            continue
+        head, tail = keep_end(heading.text)
+        if head:
+            heading.text = head
+            keep = etree.SubElement(heading, "span", {"class": "keep"})
+            keep.text = tail
 
 
 def _namer(book: Book, folder: Path | None, prefix: str, epub: bool = False):

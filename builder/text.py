@@ -85,3 +85,27 @@ def shown_url(url: str, limit: int = 300) -> str:
         header = url.split(",", 1)[0][:80]
         return f"{header},… ({len(url):,} characters)"
     return url if len(url) <= limit else url[:limit] + "…"
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f'’-]")
+
+
+def keep_end(text: str) -> tuple[str, str]:
+    """``text`` split so that its end can be kept on one line: a heading then never leaves a
+    single character (or a single word) alone on its last line. CJK: the last two characters
+    that are not punctuation, with the punctuation after them; other text: the last two words.
+    ``("", text)`` when the text is too short to split."""
+    text = text.rstrip()
+    if not text:
+        return "", text
+    if _LATIN_WORD.match(text[-1]) and " " in text:
+        words = text.split(" ")
+        return (" ".join(words[:-2]) + " ", " ".join(words[-2:])) if len(words) > 2 \
+            else ("", text)
+    letters, i = 0, len(text)
+    while i > 0 and letters < 2:
+        i -= 1
+        if not re.match(f"[{CJK_PUNCT}\\s]", text[i]) and not unicodedata.category(
+                text[i]).startswith("P"):
+            letters += 1
+    return (text[:i], text[i:]) if i > 0 else ("", text)

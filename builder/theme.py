@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .errors import ThemeError
+from .text import keep_end
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -21,6 +23,14 @@ def default_theme_dir() -> Path:
     raise ThemeError("default theme not found; looked in "
                      + " and ".join(str(c / "templates") for c in candidates)
                      + "; reinstall builder")
+
+
+def _keep_end(value: str) -> Markup:
+    """A title whose last two characters (or words) stay on one line: ``.keep`` in CSS."""
+    head, tail = keep_end(str(value))
+    if not head:
+        return escape(tail)
+    return escape(head) + Markup('<span class="keep">') + escape(tail) + Markup("</span>")
 
 
 class Theme:
@@ -43,6 +53,7 @@ class Theme:
             loader=jinja2.ChoiceLoader([*loaders, jinja2.PrefixLoader({"default": default})]),
             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
             trim_blocks=True, lstrip_blocks=True)
+        self.env.filters["keep_end"] = _keep_end
 
     def render(self, name: str, **context) -> str:
         try:

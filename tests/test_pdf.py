@@ -154,3 +154,15 @@ def test_articles_open_on_the_right_unless_configured(tmp_path):
     assert all(p % 2 == 1 for p in right) and right[1] - right[0] == 2
     anywhere = start_pages("[pdf]\nopen_right = false\n")
     assert anywhere[1] - anywhere[0] == 1
+
+
+def test_no_title_leaves_one_character_alone_on_its_last_line(seed_pdf):
+    """The seed's title broke as '…做好社区工' / '作'; its last two characters stay together."""
+    pdf, _ = seed_pdf
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "3", "-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert "工作" in lines  # the title's last line, on the cover and on the opener
+    assert not [line for line in lines if len(line) == 1]

@@ -134,3 +134,18 @@ def test_has_cjk():
     assert has_cjk("abc 中 def")
     assert has_cjk("\U00020000")  # CJK extension B
     assert not has_cjk("abc ÉÈ ñ")
+
+
+@pytest.mark.parametrize(("title", "head", "tail"), [
+    ("总书记挂念的_关键小事_丨做好社区工作", "总书记挂念的_关键小事_丨做好社区", "工作"),
+    ("你好吗？", "你", "好吗？"),
+    ("标题：“测试”。", "标题：“", "测试”。"),
+    ("短", "", "短"),
+    ("An English title here", "An English ", "title here"),
+    ("Two words", "", "Two words"),
+    ("", "", ""),
+])
+def test_keep_end_keeps_two_characters_or_words_together(title, head, tail):
+    from builder.text import keep_end
+
+    assert keep_end(title) == (head, tail)
