@@ -61,7 +61,7 @@ class Placement:
         return min(per_axis) if per_axis else math.inf
 
 
-def placed_images(path: Path) -> list[Placement]:
+def placed_images(path: Path | PdfReader) -> list[Placement]:
     """Every image XObject drawn in the PDF at ``path``, by page and then in drawing order.
 
     An image drawn twice (on one page or on two) is listed twice. Followed: the page content and
@@ -73,7 +73,7 @@ def placed_images(path: Path) -> list[Placement]:
     annotation appearances; images painted through a tiling pattern (a repeated CSS
     ``background``: the pattern cell is drawn an unbounded number of times).
     """
-    reader = PdfReader(str(path))
+    reader = path if isinstance(path, PdfReader) else PdfReader(str(path))
     walker = _Walker(reader)
     found: list[Placement] = []
     for number, page in enumerate(reader.pages, 1):

@@ -18,7 +18,7 @@ from . import fonts
 from .clean import clean_article
 from .drawn import typographic_cover
 from .errors import OutputError, SourceError
-from .fetch import Progress, Request, Store, fetch_assets, store_image
+from .fetch import Progress, Request, Store, fetch_assets
 from .load import find_sources, load_article
 from .model import GENERATED_COVER, Article, Asset, Book, ImageRef, Rendition
 from .output import staged
@@ -165,8 +165,8 @@ def assemble(settings: Settings, title: str, articles: list[Article],
         subtitle = " · ".join(x for x in (format_date(max(dates), articles[0].lang)
                                           if dates else "", settings.book.author) if x)
         drawn = typographic_cover(title, subtitle, settings.pdf.sans_font)
-        assets = {**assets, GENERATED_COVER: store_image(settings.cache_dir, GENERATED_COVER,
-                                                         drawn)}
+        stored = Store(settings.cache_dir).put(GENERATED_COVER, drawn)
+        assets = {**assets, GENERATED_COVER: stored}
         cover, cover_folder = ImageRef(GENERATED_COVER, title), Path(".")
     identity = [title.encode()] + [a.body.encode() for a in articles] + \
         [assets[u].sha256.encode() for u in sorted(assets)]

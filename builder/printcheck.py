@@ -35,9 +35,10 @@ def resolution(pdf: Path, assets: dict[str, Asset]) -> list[Placed]:
     by_size: dict[tuple[int, int], Asset] = {}
     for name in sorted(assets):
         by_size.setdefault((assets[name].width, assets[name].height), assets[name])
-    pages = [float(page.trimbox.width) for page in PdfReader(pdf).pages]
+    reader = PdfReader(pdf)
+    pages = [float(page.trimbox.width) for page in reader.pages]
     found = []
-    for p in placed_images(pdf):
+    for p in placed_images(reader):
         asset = by_digest.get(p.digest) if p.digest else None
         asset = asset or by_size.get((p.width_px, p.height_px))
         if asset is None or asset.status == "placeholder" or not p.width_pt or not p.height_pt:

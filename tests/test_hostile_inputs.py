@@ -7,18 +7,17 @@ reached but 127.0.0.1.
 from __future__ import annotations
 
 import dataclasses
-import json
 import socket
 import subprocess
 import threading
 import time
-import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from helpers_books import BuiltBook
 from helpers_images import SVG_OK, jpeg
 from lxml import etree
 from pypdf import PdfReader
@@ -135,32 +134,7 @@ BOOKS = {
 }
 
 
-@dataclass
-class Book:
-    name: str
-    src: Path
-    out: Path
-    result: subprocess.CompletedProcess
-    epubcheck: tuple[bool, list[str]] | None = None
-
-    @property
-    def report(self) -> dict:
-        return json.loads(self.report_path.read_text("utf-8"))
-
-    @property
-    def report_path(self) -> Path:
-        return self.out / f"{self.name}.report.json"
-
-    def path(self, kind: str) -> Path:
-        return self.out / f"{self.name}.{kind}"
-
-    def files(self) -> dict[str, bytes]:
-        with zipfile.ZipFile(self.path("epub")) as z:
-            return {n: z.read(n) for n in z.namelist()}
-
-    def opf(self) -> etree._Element:
-        return etree.fromstring(self.files()["EPUB/content.opf"])
-
+class Book(BuiltBook):
     def chapters(self) -> dict[str, etree._Element]:
         """Each chapter document's root, by its article's title."""
         out = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import re
 import subprocess
 import zipfile
@@ -24,6 +23,7 @@ from urllib.parse import quote
 import pytest
 import tinycss2
 from conftest import SEEDS, run_cli, serve_args
+from helpers_books import BuiltBook
 from helpers_images import encode, jpeg, png
 from lxml import etree
 from PIL import Image
@@ -314,37 +314,17 @@ BOOKS = {
 
 
 @dataclass
-class Book:
-    name: str
-    src: Path
-    out: Path
-    result: subprocess.CompletedProcess
-    port: int
-    epubcheck: tuple[bool, list[str]] | None = None
+class Book(BuiltBook):
+    port: int = 0
 
     def url(self, photo_name: str) -> str:
         """The URL the server serves ``photo_name`` at."""
         return f"http://127.0.0.1:{self.port}/p/{photo_name}"
 
     @property
-    def report(self) -> dict:
-        return json.loads((self.out / f"{self.name}.report.json").read_text("utf-8"))
-
-    @property
     def summary(self) -> str:
         """The last line the build printed: the audit's."""
         return self.result.stdout.strip().splitlines()[-1]
-
-    def path(self, kind: str) -> Path:
-        suffix = {"epub": ".epub", "pdf": ".pdf", "booklet": "-booklet.pdf"}[kind]
-        return self.out / f"{self.name}{suffix}"
-
-    def files(self) -> dict[str, bytes]:
-        with zipfile.ZipFile(self.path("epub")) as z:
-            return {n: z.read(n) for n in z.namelist()}
-
-    def opf(self) -> etree._Element:
-        return etree.fromstring(self.files()["EPUB/content.opf"])
 
     def chapters(self) -> dict[str, etree._Element]:
         """Each chapter's <section>, by the article's title."""
@@ -392,7 +372,7 @@ def _build(name: str, spec: Spec, root: Path, server: HTTPServer, seed_server) -
     result = run_cli("build", *paths, "--out", out, "--cache-dir", cache, "--name", name,
                      "--format", spec.formats, *hosts, *args,
                      env={"SOURCE_DATE_EPOCH": "1661924079"})
-    book = Book(name, src, out, result, server.port)
+    book = Book(name, src, out, result, port=server.port)
     if spec.epubcheck and result.returncode == 0:
         book.epubcheck = run_epubcheck(book.path("epub"))
     return book

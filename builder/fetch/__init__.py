@@ -36,14 +36,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..model import REFUSED, Asset, ImageRef, asset_key
-from ..photos import ImageRejected, Prepared, prepare
+from ..photos import ImageRejected, prepare
 from ..settings import FetchSettings
 from .client import Fetcher, _local
 from .guard import FetchFailed, Guard, NetworkGuardError, Resolver
 from .store import Store
 
 __all__ = ["FetchFailed", "Fetcher", "Guard", "NetworkGuardError", "Progress", "Request",
-           "Resolver", "Store", "fetch_assets", "store_image"]
+           "Resolver", "Store", "fetch_assets"]
 
 #: ``progress(event, **details)``: ``"start"`` (total=), ``"bytes"`` (n=), ``"done"`` (url=,
 #: status=, reason=), ``"end"``.
@@ -56,11 +56,6 @@ class Request:
 
     ref: ImageRef
     folder: Path
-
-
-def store_image(cache_dir: Path, key: str, prepared: Prepared) -> Asset:
-    """Put an image the build made itself into the store, as ``key``."""
-    return Store(cache_dir).put(key, prepared)
 
 
 def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Path, *,
