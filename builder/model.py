@@ -258,6 +258,18 @@ class PrintRendition:
 
 
 @dataclass(frozen=True)
+class Box:
+    """Where an element stands in a laid-out document: its page (from 0) and its border box,
+    in millimetres from the page's top left corner."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
 class Rendition:
     epub: EpubRendition | None
     print: PrintRendition | None

@@ -1,19 +1,21 @@
-"""Write the print PDF with WeasyPrint. Its URL fetcher serves the rendition's assets and the
-theme's stylesheets and nothing else: no file:// read, no network fetch, no data: URL from
-outside."""
+"""Write the print PDF with WeasyPrint, and measure print blocks with it. Its URL fetcher
+serves the rendition's assets and the theme's stylesheets and nothing else: no file:// read, no
+network fetch, no data: URL from outside."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .model import PRINT_BASE, PrintRendition
+from .model import PRINT_BASE, Box, PrintRendition
 
 ASSETS = PRINT_BASE + "assets/"
 THEME = PRINT_BASE + "theme/"
+PX_PER_MM = 96 / 25.4
 
 
 class StoreFetcher(URLFetcher):
@@ -21,13 +23,18 @@ class StoreFetcher(URLFetcher):
     ``PRINT_BASE/theme/<name>`` from its stylesheets; refuses every other URL and remembers
     it."""
 
-    def __init__(self, rendition: PrintRendition):
+    def __init__(self, rendition: PrintRendition,
+                 extra: dict[str, tuple[bytes, str]] | None = None):
         super().__init__(allowed_protocols=set())
         self.assets = rendition.assets
         self.stylesheets = rendition.stylesheets
+        self.extra = extra or {}
         self.refused: list[str] = []
 
     def fetch(self, url, headers=None):
+        if url in self.extra:
+            data, media_type = self.extra[url]
+            return URLFetcherResponse(url, data, {"Content-Type": media_type})
         if url.startswith(ASSETS):
             asset = self.assets.get(url[len(ASSETS):])
             if asset is not None:
@@ -41,15 +48,46 @@ class StoreFetcher(URLFetcher):
         raise ValueError(f"refused: {url[:200]}")
 
 
-def write_pdf(rendition: PrintRendition, path: Path) -> list[str]:
-    """Render ``rendition`` to ``path``; return the URLs the fetcher refused."""
+@dataclass(frozen=True)
+class Written:
+    """What writing the PDF found: the URLs refused, and where each element with an id stands."""
+
+    refused: list[str]
+    boxes: dict[str, Box]
+    pages: int
+
+
+def write_pdf(rendition: PrintRendition, path: Path) -> Written:
+    """Render ``rendition`` to ``path``; return the URLs the fetcher refused and the boxes of
+    the elements with an id."""
     fetcher = StoreFetcher(rendition)
     document = HTML(string=rendition.html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
         stylesheets=_fonts(rendition))
     identifier = hashlib.sha256(rendition.meta.identifier.encode()).hexdigest()[:32].encode()
     document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
                        uncompressed_pdf=False, pdf_variant=rendition.variant or None)
-    return fetcher.refused
+    return Written(fetcher.refused, _boxes(document), len(document.pages))
+
+
+def measure(rendition: PrintRendition, html: str,
+            extra: dict[str, tuple[bytes, str]]) -> dict[str, Box]:
+    """Lay ``html`` out with the rendition's stylesheets and fonts (and ``extra`` files by
+    URL) and return the box of each element with an id; nothing is written."""
+    fetcher = StoreFetcher(rendition, extra)
+    document = HTML(string=html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
+        stylesheets=_fonts(rendition))
+    return _boxes(document)
+
+
+def _boxes(document) -> dict[str, Box]:
+    """Each id's first box: its page (from 0) and its border box in mm."""
+    out: dict[str, Box] = {}
+    for number, page in enumerate(document.pages):
+        for name, (x0, y0, x1, y1) in page.anchors.items():
+            if name not in out:
+                out[name] = Box(number, x0 / PX_PER_MM, y0 / PX_PER_MM, x1 / PX_PER_MM,
+                                y1 / PX_PER_MM)
+    return out
 
 
 def _fonts(rendition: PrintRendition) -> list[CSS]:

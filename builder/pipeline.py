@@ -207,14 +207,21 @@ def write_outputs(rendition: Rendition, settings: Settings, name: str, tmp: Path
             write_epub(rendition.epub, written["epub"])
     if rendition.print is not None:
         from .impose import impose_booklet
+        from .layout import check, plan_print
         from .pdf import write_pdf
         from .printcheck import resolution
 
+        with report.timed("layout"):
+            laid = plan_print(rendition.print, settings.pdf.size_mm, settings.cache_dir)
         with report.timed("pdf"):
             written["pdf"] = tmp / f"{name}.pdf"
-            refused = write_pdf(rendition.print, written["pdf"])
-        for url in refused:
+            result = write_pdf(laid.rendition, written["pdf"])
+        for url in result.refused:
             report.warn(f"PDF: refused to load {url}")
+        report.layout = check(laid, result)
+        if report.layout["disagreement_count"]:
+            report.warn(f"print: {report.layout['disagreement_count']} block(s) did not land "
+                        f"on their planned page, e.g. {report.layout['disagreements'][0]}")
         with report.timed("print check"):
             placed = resolution(written["pdf"], rendition.print.assets)
         report.placed = [vars(p) for p in placed]

@@ -201,15 +201,12 @@ def _epub(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> Epub
 
 
 def print_page(book: Book) -> dict:
-    """The page box the print templates lay out on, in millimetres."""
+    """The page box the print templates lay out on, in millimetres (the page planner sets
+    each photo's size)."""
     pdf = book.settings.pdf
     width, height = pdf.size_mm
-    content = height - 16 - 18
-    room = 28  # a caption and the space around a figure
     return {"width": width, "height": height, "bleed": pdf.bleed_mm, "marks": pdf.marks,
-            "open_right": pdf.open_right, "photo_height": round(content - room, 1),
-            "photo_height_2": round((content - room) / 2 - 2, 1),
-            "photo_height_3": round((content - room) / 3 - 2, 1)}
+            "open_right": pdf.open_right}
 
 
 def _print(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> PrintRendition:

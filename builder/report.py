@@ -27,6 +27,7 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
     placed: list[dict] = field(default_factory=list)  # photos in the PDF: page, size, dpi
     skipped: list[dict] = field(default_factory=list)  # articles left out: source, error
+    layout: dict = field(default_factory=dict)  # the print pages: see layout.check
 
     def warn(self, message: str) -> None:
         message = one_line(message)
@@ -83,7 +84,8 @@ class BuildReport:
     def to_json(self) -> str:
         data = {"name": self.name, "title": self.title, "outputs": self.outputs,
                 "articles": self.articles, "images": self.images, "warnings": self.warnings,
-                "timings": self.timings, "print": self.placed, "skipped": self.skipped}
+                "timings": self.timings, "print": self.placed, "skipped": self.skipped,
+                "layout": self.layout}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def summary(self, listed: bool = False) -> list[str]:

@@ -1,0 +1,430 @@
+"""The print pages, planned: measure the print document's blocks with WeasyPrint, plan each
+article's pages (:mod:`builder.plan`), set the plan into the document, and check the laid-out
+PDF against it.
+
+The print document's articles are ``<article id>`` elements; their element children are the
+blocks (the opener, figures, paragraphs, headings, the credits). Measurement lays out, at the
+text width, every block between two hairline spacers (which give its margins) and every figure
+with a probe image in place of each photo at three widths (which gives its height apart from
+its photos); the results are kept by the content they measured, so a warm build measures
+nothing. The plan is set into the document with a page break where a page must start, each
+photo's size, and the order of blocks (a paragraph moved ahead of a photo).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import lxml.html
+from lxml import etree
+
+from . import pdf
+from .model import PRINT_BASE, Box, PrintRendition
+from .plan import SLACK, Area, ArticlePlan, Block, PagePlan, plan_article, shapes_for
+
+PROBE = PRINT_BASE + "layout/probe.png"
+PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
+GAP = 3.0  # mm between photos side by side
+WIDTHS = (1.0, 0.5)  # the widest and narrowest a caption is set at, as shares of the text width
+VERSION = "layout-1"  # part of every cache key: a change in how blocks are measured
+TEXT_KINDS = {"p": True}  # blocks that may split between pages and move ahead of a photo
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6", "header"}
+GAP_SHARE = 0.35  # a page this empty before a photo is a hole (as the layout figures count)
+
+
+@dataclass(frozen=True)
+class Layout:
+    rendition: PrintRendition  # the planned document
+    area: Area
+    plans: dict[str, ArticlePlan]  # by article id
+
+
+# -- the document's blocks ----------------------------------------------------------------------
+
+def _articles(root) -> list:
+    return [a for a in root.iter("article") if a.get("id")]
+
+
+def _blocks(article) -> list:
+    """The article's blocks, each given an id if it has none."""
+    out = []
+    for n, child in enumerate(article, 1):
+        if not isinstance(child.tag, str):
+            continue
+        if not child.get("id"):
+            child.set("id", f"{article.get('id')}-b{n}")
+        out.append(child)
+    return out
+
+
+def _kind(element) -> str:
+    if element.tag == "figure" and element.find(".//img") is not None:
+        return "figure"
+    return "heading" if element.tag in HEADINGS else "text"
+
+
+def _photos(figure) -> list:
+    return list(figure.iter("img"))
+
+
+def _pixels(img, rendition: PrintRendition) -> tuple[int, int]:
+    src = img.get("src", "")
+    asset = rendition.assets.get(src.rsplit("/", 1)[-1]) if src.startswith(PRINT_BASE) else None
+    if asset is None or not asset.width or not asset.height:
+        return (1200, 800)
+    return (asset.width, asset.height)
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+def _probe_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (4, 4), 128).save(out, "PNG")
+    return out.getvalue()
+
+
+def _strip_ids(element) -> None:
+    for sub in element.iter():
+        if isinstance(sub.tag, str) and "id" in sub.attrib:
+            del sub.attrib["id"]
+
+
+def _spacer(name: str) -> str:
+    return (f'<div id="{name}" style="height:0;margin:0;padding:0;'
+            f'border-top:0.01mm solid transparent"></div>')
+
+
+def _probe_figure(figure, kind: str, width: float, name: str) -> str:
+    """The figure with a probe image of ``PROBE_HEIGHT`` for each photo, ``width`` wide."""
+    clone = copy.deepcopy(figure)
+    _strip_ids(clone)
+    clone.set("id", name)
+    _size_figure(clone, kind, [(width / max(1, len(_photos(clone))) if kind == "row" else width,
+                                PROBE_HEIGHT)] * len(_photos(clone)), width, probe=True)
+    return lxml.html.tostring(clone, encoding="unicode")
+
+
+def _size_figure(figure, kind: str, sizes, width: float, probe: bool = False) -> None:
+    """Set the figure ``width`` wide, its photos at ``sizes`` (mm), side by side for a row."""
+    imgs = _photos(figure)
+    _style(figure, f"width:{width:.2f}mm;margin-left:auto;margin-right:auto")
+    for img, (w, h) in zip(imgs, sizes, strict=True):
+        if probe:
+            img.set("src", PROBE)
+            img.set("alt", "")
+        _style(img, f"width:{w:.2f}mm;height:{h:.2f}mm;max-width:none;max-height:none")
+    if kind == "row" and imgs:
+        row = etree.Element("div", {"class": "photos"})
+        parent = imgs[0].getparent()
+        parent.insert(parent.index(imgs[0]), row)
+        for img in imgs:
+            tail = img.tail
+            img.tail = None
+            img.getparent().remove(img)
+            row.append(img)
+            if tail and tail.strip():
+                row.tail = (row.tail or "") + tail
+
+
+def _style(element, css: str) -> None:
+    old = element.get("style", "").strip().rstrip(";")
+    element.set("style", f"{old};{css}" if old else css)
+
+
+def _measure_html(article, blocks, width: float, widths: dict[str, dict[str, list]]) -> str:
+    """What measures one article: its blocks in order between spacers (a figure without its
+    caption: only its margins matter there), a one-line paragraph, and each figure at the
+    widths ``widths[figure id][shape kind]``."""
+    aid = article.get("id")
+    attrs = " ".join(f'{k}="{v}"' for k, v in sorted(article.attrib.items()) if k != "id")
+    parts = [f'<div style="width:{width:.3f}mm"><article {attrs}>', _spacer(f"g-{aid}-0")]
+    for n, block in enumerate(blocks, 1):
+        clone = copy.deepcopy(block)
+        if _kind(block) == "figure":
+            for caption in clone.iter("figcaption"):
+                caption.getparent().remove(caption)
+            parts.append(_probe_figure(clone, "stack", width, f"m-{block.get('id')}"))
+        else:
+            _strip_ids(clone)
+            clone.set("id", f"m-{block.get('id')}")
+            parts.append(lxml.html.tostring(clone, encoding="unicode"))
+        parts.append(_spacer(f"g-{aid}-{n}"))
+    parts.append(f'<p id="m-{aid}-line">国</p>')
+    for block in blocks:
+        for kind, sizes in widths.get(block.get("id"), {}).items():
+            for k, w in enumerate(sizes):
+                parts.append(_probe_figure(block, kind, w, f"f-{block.get('id')}-{kind}-{k}"))
+    parts.append("</article></div>")
+    return "".join(parts)
+
+
+def _widths(block, area: Area, rendition: PrintRendition) -> dict[str, list]:
+    """The widths a figure's frame is measured at, by shape: its full width and its floor's,
+    from an estimate of its caption (the plan uses the measured frame at the widest measured
+    width not wider than the one it sets, so an estimate errs on the safe side)."""
+    px = [_pixels(img, rendition) for img in _photos(block)]
+    caption = "".join("".join(c.itertext()) for c in block.iter("figcaption"))
+    if not caption.strip():
+        return {"stack": [area.width]}
+    lines = 1 + len(caption) * 2.7 / max(1.0, area.width * WIDTHS[-1])
+    room = area.height - SLACK - 5 - 4.2 * lines - 2
+    out = {}
+    for shape in shapes_for(px, area, GAP, {"stack": room, "row": room}):
+        out[shape.kind] = sorted({round(shape.width, 2),
+                                  round(shape.width * shape.min_scale * 0.98, 2)})
+    return out
+
+
+def _head(root) -> str:
+    head = root.find("head")
+    return lxml.html.tostring(head, encoding="unicode") if head is not None else ""
+
+
+def _read(aid: str, blocks, boxes: dict[str, Box], widths: dict) -> dict:
+    """One article's measurements from the boxes of its measuring document."""
+    out: dict = {"blocks": {}, "frames": {}}
+    line = boxes.get(f"m-{aid}-line")
+    out["line"] = round(line.y1 - line.y0, 4) if line else 0.0
+    for n, block in enumerate(blocks, 1):
+        bid = block.get("id")
+        box, before, after = (boxes.get(f"m-{bid}"), boxes.get(f"g-{aid}-{n - 1}"),
+                              boxes.get(f"g-{aid}-{n}"))
+        if box is None or before is None or after is None:
+            continue
+        broke = box.page != before.page
+        top = box.y0 if broke else box.y0 - before.y1
+        bottom = after.y0 - box.y1 if after.page == box.page else 0.0
+        out["blocks"][bid] = [round(box.y1 - box.y0, 4), round(top, 4), round(bottom, 4), broke]
+        photos = len(_photos(block))
+        for kind, sizes in widths.get(bid, {}).items():
+            steps = []
+            for k, w in enumerate(sizes):
+                f = boxes.get(f"f-{bid}-{kind}-{k}")
+                if f is not None:
+                    probes = PROBE_HEIGHT * (photos if kind == "stack" else 1)
+                    steps.append([w, round(f.y1 - f.y0 - probes, 4)])
+            if steps:
+                out["frames"][f"{bid}/{kind}"] = sorted(steps)
+    return out
+
+
+class _Cache:
+    """Measurements kept by the content they measured, one JSON file each."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+
+    def get(self, key: str) -> dict | None:
+        if self.root is None:
+            return None
+        try:
+            return json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: dict) -> None:
+        if self.root is None:
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / f".{key}.tmp"
+            tmp.write_text(json.dumps(value, sort_keys=True), encoding="utf-8")
+            tmp.replace(self.root / f"{key}.json")
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def _area(rendition: PrintRendition, head: str, page: tuple[float, float],
+          cache: _Cache) -> Area:
+    """The content box of a page of the theme (from a fixed box on a one-page document)."""
+    html = (f"<!DOCTYPE html><html>{head}<body><div id=\"plan-area\" style=\"position:fixed;"
+            "top:0;bottom:0;left:0;right:0\"></div><p>x</p></body></html>")
+    key = _key(html, rendition)
+    found = cache.get(key)
+    if found is None:
+        box = pdf.measure(rendition, html, {})["plan-area"]
+        found = {"width": box.x1 - box.x0, "height": box.y1 - box.y0}
+        cache.put(key, found)
+    return Area(found["width"], found["height"], page[0], page[1])
+
+
+def _key(html: str, rendition: PrintRendition) -> str:
+    h = hashlib.sha256(VERSION.encode())
+    for part in (html, rendition.serif_font, rendition.sans_font,
+                 *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items()))):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+# -- planning -----------------------------------------------------------------------------------
+
+def plan_print(rendition: PrintRendition, page: tuple[float, float],
+               cache_dir: Path | None) -> Layout:
+    """The print document with its pages planned: ``page`` is the trimmed page's size in mm;
+    measurements are kept under ``cache_dir`` (None: not kept)."""
+    root = lxml.html.document_fromstring(rendition.html)
+    cache = _Cache(cache_dir / "layout" if cache_dir else None)
+    head = _head(root)
+    area = _area(rendition, head, page, cache)
+    articles = [(a, _blocks(a)) for a in _articles(root)]
+    measured: dict[str, dict] = {}
+    wanted: dict[str, tuple[str, str]] = {}
+    widths = {b.get("id"): _widths(b, area, rendition)
+              for _, blocks in articles for b in blocks if _kind(b) == "figure"}
+    for article, blocks in articles:
+        html = _measure_html(article, blocks, area.width, widths)
+        key = _key(head + html, rendition)
+        found = cache.get(key)
+        if found is None:
+            wanted[article.get("id")] = (key, html)
+        else:
+            measured[article.get("id")] = found
+    if wanted:
+        doc = (f"<!DOCTYPE html><html>{head}<style>@page {{ size: {area.width + 400:.0f}mm "
+               "40000mm; }</style><body>" + "".join(h for _, h in wanted.values())
+               + "</body></html>")
+        boxes = pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})
+        for article, blocks in articles:
+            aid = article.get("id")
+            if aid in wanted:
+                measured[aid] = _read(aid, blocks, boxes, widths)
+                cache.put(wanted[aid][0], measured[aid])
+    plans: dict[str, ArticlePlan] = {}
+    for article, blocks in articles:
+        aid = article.get("id")
+        plan_blocks = _plan_blocks(blocks, measured[aid], area, rendition)
+        plans[aid] = plan_article(plan_blocks, area)
+        _apply(article, blocks, plans[aid], plan_blocks)
+    for n, part in enumerate(root.find("body") if root.find("body") is not None else [], 1):
+        if isinstance(part.tag, str) and part.tag in ("article", "nav"):
+            if not part.get("id"):
+                part.set("id", f"plan-part-{n}")
+            part.append(etree.Element("div", {"id": f"{part.get('id')}-end",
+                                              "class": "plan-end"}))
+    html = lxml.html.tostring(root, doctype="<!DOCTYPE html>", encoding="unicode")
+    return Layout(replace(rendition, html=html), area, plans)
+
+
+def _plan_blocks(blocks, measured: dict, area: Area, rendition: PrintRendition) -> list[Block]:
+    line = measured.get("line", 0.0)
+    out = []
+    for element in blocks:
+        bid = element.get("id")
+        height, top, bottom, broke = measured["blocks"].get(bid, [0.0, 0.0, 0.0, False])
+        kind = "break" if broke else _kind(element)
+        if kind == "break" and _kind(element) == "figure":
+            kind = "figure"
+        if kind == "figure":
+            frames = {k: tuple(map(tuple, measured["frames"][f"{bid}/{k}"]))
+                      for k in ("stack", "row") if f"{bid}/{k}" in measured["frames"]}
+            px = [_pixels(img, rendition) for img in _photos(element)]
+            room = area.height - SLACK - top
+            tallest = {k: room - max(h for _, h in steps) for k, steps in frames.items()}
+            shapes = [s for s in shapes_for(px, area, GAP, tallest) if s.kind in frames]
+            out.append(Block(bid, "figure", 0.0, top, bottom, shapes=tuple(shapes),
+                             frames=frames))
+            continue
+        lines = height / line if line else 0
+        # a paragraph splits by its lines; any block taller than a page splits somewhere
+        splits = (element.tag in TEXT_KINDS and lines >= 1
+                  and abs(lines - round(lines)) < 0.05) or height > area.height
+        out.append(Block(bid, kind, height, top, bottom, line=line if splits else 0.0,
+                         movable=kind == "text" and element.tag in TEXT_KINDS))
+    return out
+
+
+def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block]) -> None:
+    """Set ``plan`` into ``article``: the blocks in the planned order, a page break where a
+    planned page starts with a block of its own, each photo at its planned size."""
+    by_id = {b.get("id"): b for b in blocks}
+    measured = {b.id: b for b in plan_blocks}
+    for element in blocks:
+        article.remove(element)
+    seen = set()
+    for number, page in enumerate(plan.pages):
+        for k, placed in enumerate(page.blocks):
+            element = by_id[placed.id]
+            if placed.id not in seen:
+                seen.add(placed.id)
+                article.append(element)
+            if k == 0 and number > 0 and page.forced and placed.first_line == 0:
+                _style(element, "break-before:page")
+            if k == 0 and placed.first_line == 0 and _sink(page):
+                _style(element, "margin-top:"
+                       f"{measured[placed.id].margin_top + _sink(page):.2f}mm")
+            if placed.shape is not None:
+                s = placed.scale
+                _size_figure(element, placed.shape.kind,
+                             [(w * s, h * s) for w, h in placed.shape.sizes],
+                             placed.shape.width * s if placed.shape.kind == "stack"
+                             else sum(w * s for w, _ in placed.shape.sizes)
+                             + placed.shape.gap * (len(placed.shape.sizes) - 1))
+    for element in blocks:  # anything the plan did not place stays, at the end
+        if element.get("id") not in seen:
+            article.append(element)
+
+
+def _sink(page: PagePlan) -> float:
+    """The room set above what stands on a page that a photo could not join: half the page's
+    free room, so that it stands in the middle (photos alone, or the room before a photo that
+    did not fit shared above and below; an opener's title sinks). 0: it stands at the top."""
+    photos_only = all(p.shape is not None for p in page.blocks)
+    return page.free / 2 if page.free > 1 and (photos_only or page.before_photo) else 0.0
+
+
+# -- the check ----------------------------------------------------------------------------------
+
+def check(layout: Layout, written: pdf.Written) -> dict:
+    """The report's ``layout``: pages, blank pages, holes, photos per page, the smallest scale,
+    and every block that did not land on its planned page."""
+    boxes = written.boxes
+    disagree = []
+    covered = {0}
+    per_page: Counter = Counter()
+    smallest = 1.0
+    holes = moved = 0
+    for aid, plan in layout.plans.items():
+        start = boxes.get(aid)
+        end = boxes.get(f"{aid}-end")
+        if start is None:
+            continue
+        last = end.page if end else start.page
+        covered.update(range(start.page, last + 1))
+        if last - start.page + 1 != len(plan.pages):
+            disagree.append(f"{aid}: planned {len(plan.pages)} page(s), set on "
+                            f"{last - start.page + 1}")
+        for number, page in enumerate(plan.pages):
+            photos = 0
+            for placed in page.blocks:
+                moved += placed.moved
+                if placed.shape is not None:
+                    photos += len(placed.shape.sizes)
+                    smallest = min(smallest, placed.scale)
+                box = boxes.get(placed.id)
+                if placed.first_line == 0 and box is not None \
+                        and box.page != start.page + number:
+                    disagree.append(f"{placed.id}: planned on page {start.page + number + 1}, "
+                                    f"set on page {box.page + 1}")
+            per_page[photos] += 1
+            room = layout.area.height - SLACK
+            holes += page.before_photo and page.free - _sink(page) >= GAP_SHARE * room
+    for name, box in boxes.items():
+        if name.endswith("-end") and box is not None:
+            begin = boxes.get(name[:-4])
+            if begin is not None:
+                covered.update(range(begin.page, box.page + 1))
+    blank = sum(1 for p in range(written.pages) if p not in covered)
+    return {"pages": written.pages, "blank_pages": blank, "gap_pages": holes,
+            "photos_per_page": {str(k): v for k, v in sorted(per_page.items())},
+            "smallest_scale": round(smallest, 3), "moved_paragraphs": moved,
+            "disagreements": disagree[:50], "disagreement_count": len(disagree)}
+

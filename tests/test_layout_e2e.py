@@ -1,0 +1,164 @@
+"""The page planner from the user's side: small articles whose photo mixes used to leave holes
+on A5, built by the CLI against photos served from 127.0.0.1, and the page each photo and
+caption lands on read back from the PDF."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from conftest import run_cli
+from helpers_corpus import photo_jpeg
+from pypdf import PdfReader
+from pytest_httpserver import HTTPServer
+
+from builder.pdfimages import placed_images
+
+A5_AREA = 148 * 210  # mm²
+MM = 72 / 25.4
+
+
+def caption(n: int) -> str:
+    """A two-line caption, unique by its number."""
+    return (f"↑ 图{n}：2022年8月17日，辽宁省沈阳市皇姑区三台子街道牡丹社区，"
+            f"居民群众在社区广场上参加活动，志愿者为老人们提供便民服务。编号{n:02d}")
+
+
+def img(port: int, w: int, h: int) -> str:
+    return (f'<div class="img_box" onclick><img class="lazy" data-original='
+            f'"http://127.0.0.1:{port}/p/{w}x{h}.jpg" src="x.gif"></div>')
+
+
+PARAGRAPH = ("社区是党和政府联系、服务居民群众的“最后一公里”。各地坚持人往基层走、钱往基层投、"
+             "政策向基层倾斜，着力增强社区党组织为民、便民、安民功能，让社区成为群众最放心、"
+             "最安心的港湾。")
+
+#: Each article: its body, from (port) -> html. Every photo has its own pixel size, so that the
+#: PDF's images tell which photo they are.
+ARTICLES = {
+    # four landscapes, each with its caption: two share each A5 page
+    "landscapes": lambda p: "".join(
+        (f"<p>{PARAGRAPH}</p>" if i == 0 else "") + f"{img(p, 1000, 660 + i)}{caption(i)}<p></p>"
+        for i in range(5)),
+    # a group of two photos sharing one caption fills a page; a landscape follows
+    "group": lambda p: (f"<p>{PARAGRAPH}</p>{img(p, 1000, 1270)}{caption(1)}<p></p>"
+                        f"{img(p, 1000, 702)}{img(p, 1000, 703)}{caption(2)}<p></p>"
+                        f"{img(p, 1000, 704)}{caption(3)}<p></p>"),
+    # a long text, then a tall portrait that does not fit below it, then more text
+    "portrait": lambda p: ("".join(f"<p>{PARAGRAPH * 2}</p>" for _ in range(7))
+                           + f"{img(p, 1000, 1500)}{caption(1)}<p></p>"
+                           + "".join(f"<p>{PARAGRAPH}</p>" for _ in range(3))
+                           + f"<h2>小标题</h2><p>{PARAGRAPH}</p>"),
+}
+SIZES = [(1000, 660 + i) for i in range(5)] + [(1000, 1270), (1000, 702), (1000, 703),
+                                               (1000, 704), (1000, 1500)]
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    s.start()
+    for w, h in SIZES:
+        s.expect_request(f"/p/{w}x{h}.jpg").respond_with_data(
+            photo_jpeg(w, h, seed=w * h), content_type="image/jpeg")
+    yield s
+    s.clear()
+    if s.is_running():
+        s.stop()
+
+
+class Laid:
+    """One article's PDF: each photo's page and drawn size by its pixel height, each page's
+    text."""
+
+    def __init__(self, out, name):
+        self.pdf = out / f"{name}.pdf"
+        self.report = json.loads((out / f"{name}.report.json").read_text("utf-8"))
+        reader = PdfReader(str(self.pdf))
+        self.pages = len(reader.pages)
+        self.photos = {p.height_px: p for p in placed_images(reader) if p.width_px == 1000}
+        self.text = [subprocess.run(["pdftotext", "-f", str(i), "-l", str(i), "-layout",
+                                     str(self.pdf), "-"], capture_output=True, text=True,
+                                    check=True).stdout.replace(" ", "")
+                     for i in range(1, self.pages + 1)]
+
+    def page_of(self, height_px: int) -> int:
+        return self.photos[height_px].page
+
+    def caption_page(self, n: int) -> int:
+        pages = [i + 1 for i, t in enumerate(self.text) if f"编号{n:02d}" in t]
+        assert len(pages) == 1, (n, pages)
+        return pages[0]
+
+    def area_share(self, height_px: int) -> float:
+        p = self.photos[height_px]
+        return (p.width_pt / MM) * (p.height_pt / MM) / A5_AREA
+
+
+@pytest.fixture(scope="module")
+def laid(tmp_path_factory, server):
+    root = tmp_path_factory.mktemp("layout")
+    out = {}
+    for name, body in ARTICLES.items():
+        src = root / name
+        src.mkdir()
+        (src / f"{name}.txt").write_text(
+            f"---\ntitle: 排版测试 {name}\ndate: 2022-08-31\n---\n<div>{body(server.port)}</div>",
+            "utf-8")
+        result = run_cli("build", src, "--out", root / "out", "--cache-dir", root / "cache",
+                         "--name", name, "--format", "pdf", "--allow-host",
+                         f"127.0.0.1:{server.port}", env={"SOURCE_DATE_EPOCH": "1661924079"})
+        assert result.returncode == 0, result.stderr
+        out[name] = Laid(root / "out", name)
+    return out
+
+
+def test_two_landscapes_share_each_page(laid):
+    book = laid["landscapes"]
+    pages = [book.page_of(660 + i) for i in range(5)]
+    # the opener holds the title, the text and the first photo; then two photos a page
+    assert pages[1] == pages[2] == pages[0] + 1
+    assert pages[3] == pages[4] == pages[0] + 2
+    for i in range(5):
+        assert book.caption_page(i) == pages[i], f"caption {i} is away from its photo"
+        assert book.area_share(660 + i) >= 0.10
+        assert book.photos[660 + i].dpi >= 150
+
+
+def test_a_group_fills_a_page_and_stays_together(laid):
+    book = laid["group"]
+    group = (book.page_of(702), book.page_of(703))
+    assert group[0] == group[1] == book.caption_page(2)
+    assert book.page_of(1270) < group[0] < book.page_of(704)
+    on_its_page = [h for h, p in book.photos.items() if p.page == group[0]]
+    assert sorted(on_its_page) == [702, 703]
+    # set at no less than the floor: 3 in 4 of the text width, or more
+    for h in (702, 703):
+        assert book.photos[h].width_pt / MM >= 0.75 * 119 - 0.5
+
+
+def test_text_moves_ahead_of_a_tall_portrait(laid):
+    book = laid["portrait"]
+    layout = book.report["layout"]
+    page = book.page_of(1500)
+    assert book.caption_page(1) == page
+    assert 0 < layout["moved_paragraphs"] <= 3
+    # the text that moved ahead fills the page before the portrait: no hole behind it
+    assert layout["gap_pages"] == 0
+    before = book.text[page - 2]
+    assert before.count("最安心的港湾") >= 3
+    # never past the heading: the section still follows every paragraph before it
+    heading_page = next(i + 1 for i, t in enumerate(book.text) if "小标题" in t)
+    assert heading_page >= page
+    assert book.area_share(1500) >= 0.3
+
+
+@pytest.mark.parametrize("name", list(ARTICLES))
+def test_the_plan_and_the_pdf_agree(laid, name):
+    layout = laid[name].report["layout"]
+    assert layout["disagreement_count"] == 0, layout["disagreements"]
+    assert layout["pages"] == laid[name].pages
+    assert layout["smallest_scale"] >= 0.75
+    assert layout["blank_pages"] == 1  # the left page after the cover: open_right asks for it
+    assert sum(layout["photos_per_page"].values()) >= 1

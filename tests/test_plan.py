@@ -1,0 +1,102 @@
+"""The page planner's rules, on measured blocks made up for each case (no WeasyPrint here)."""
+
+from __future__ import annotations
+
+from builder.plan import (
+    FLOOR,
+    MAX_DPI,
+    MAX_MOVED,
+    MIN_AREA,
+    Area,
+    Block,
+    full_size,
+    plan_article,
+    shapes_for,
+)
+
+A5 = Area(119.0, 182.0, 148.0, 210.0)
+LINE = 6.0
+
+
+def text(name: str, lines: int, movable: bool = True) -> Block:
+    return Block(name, "text", lines * LINE, 0.0, 2.5, line=LINE, movable=movable)
+
+
+def heading(name: str) -> Block:
+    return Block(name, "heading", 8.0, 4.0, 2.0)
+
+
+def figure(name: str, px=((1000, 667),), frame: float = 10.0) -> Block:
+    room = {"stack": A5.height - 1 - 5 - frame, "row": A5.height - 1 - 5 - frame}
+    shapes = shapes_for(list(px), A5, 3.0, room)
+    frames = {s.kind: ((20.0, frame), (A5.width, frame)) for s in shapes}
+    return Block(name, "figure", 0.0, 5.0, 5.0, shapes=shapes, frames=frames)
+
+
+def pages(plan) -> list[list[str]]:
+    return [[p.id for p in page.blocks] for page in plan.pages]
+
+
+def test_two_landscapes_share_a_page():
+    plan = plan_article([figure("f1"), figure("f2"), figure("f3"), figure("f4")], A5)
+    assert pages(plan) == [["f1", "f2"], ["f3", "f4"]]
+    assert all(p.scale >= FLOOR for page in plan.pages for p in page.blocks)
+
+
+def test_a_photo_is_never_set_larger_than_its_pixels_allow():
+    width, height = full_size((400, 300), A5.width, A5.height)
+    assert round(width, 3) == round(400 / MAX_DPI * 25.4, 3)
+    assert height == width * 300 / 400
+
+
+def test_the_floor_keeps_a_photo_above_a_tenth_of_the_page():
+    small = shapes_for([(500, 330)], A5, 3.0, {"stack": 170.0})[0]
+    w, h = small.sizes[0]
+    assert (w * small.min_scale) * (h * small.min_scale) >= MIN_AREA * A5.page_area - 0.01
+    assert small.min_scale > FLOOR
+
+
+def test_landscapes_side_by_side_only_above_the_floor():
+    kinds = [s.kind for s in shapes_for([(1000, 667), (1000, 667)], A5, 3.0, {"stack": 170.0})]
+    assert kinds == ["stack"]  # two landscapes in a row would be under a tenth of the page
+    kinds = [s.kind for s in shapes_for([(800, 1200), (800, 1200)], A5, 3.0, {"stack": 170.0})]
+    assert kinds == ["stack", "row"]
+
+
+def test_text_moves_ahead_of_a_photo_that_does_not_fit_but_not_past_a_heading():
+    blocks = [text("t1", 14), figure("tall", ((1000, 1500),)), text("t2", 3), text("t3", 3),
+              heading("h"), text("t4", 3)]
+    plan = plan_article(blocks, A5)
+    order = [i for page in pages(plan) for i in page]
+    assert order.index("t2") < order.index("tall")
+    assert order.index("h") > order.index("tall")
+    moved = [p.id for page in plan.pages for p in page.blocks if p.moved]
+    assert 0 < len(moved) <= MAX_MOVED
+    assert "t4" not in moved
+
+
+def test_no_page_ends_with_a_heading():
+    blocks = [text("t1", 28), heading("h"), text("t2", 10)]
+    plan = plan_article(blocks, A5)
+    for page in plan.pages:
+        assert page.blocks[-1].id != "h"
+
+
+def test_a_split_paragraph_leaves_two_lines_on_each_page():
+    blocks = [text("t1", 27), text("t2", 5)]
+    plan = plan_article(blocks, A5)
+    for page in plan.pages:
+        for placed in page.blocks:
+            if placed.id == "t2" and placed.lines:
+                assert placed.lines >= 2 and 5 - placed.first_line - placed.lines >= 2
+
+
+def test_a_break_block_opens_a_page():
+    blocks = [text("t1", 3), Block("credits", "break", 30.0, 0.0, 0.0)]
+    assert pages(plan_article(blocks, A5)) == [["t1"], ["credits"]]
+
+
+def test_a_photo_too_tall_for_any_page_stands_alone():
+    blocks = [text("t1", 3), figure("f", frame=400.0), text("t2", 3)]
+    plan = plan_article(blocks, A5)
+    assert ["f"] in pages(plan)
