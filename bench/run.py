@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import corpus as corpus_mod  # noqa: E402
+from bench import layout as layout_mod  # noqa: E402
 from bench import peers as peers_mod  # noqa: E402
 from bench.server import ImageServer  # noqa: E402
 
@@ -175,6 +176,7 @@ class Input:
     errors: list[str] = field(default_factory=list)
     peer_specs: dict[str, dict] = field(default_factory=dict)
     html: Path | None = None
+    layout: dict[str, dict] = field(default_factory=dict)  # layout figures of each PDF
 
     @property
     def cache(self) -> Path:
@@ -301,6 +303,9 @@ class Bench:
             if info.get("pages") is not None:
                 rec["pages"][kind] = info["pages"]
             rec["embedded_images"][kind] = info.get("images")
+        if scenario == "warm" and k == 1 and "pdf" in report["outputs"]:
+            inp.layout["builder"] = layout_mod.figures(Path(report["outputs"]["pdf"]),
+                                                       [inp.root / "articles"])
         if scenario == "cold":
             if n > 1:
                 shutil.rmtree(cache, ignore_errors=True)
@@ -326,6 +331,8 @@ class Bench:
         info = output_info(spec["kind"], out)
         rec["pages"] = {spec["kind"]: info["pages"]} if info.get("pages") is not None else {}
         rec["embedded_images"] = {spec["kind"]: info.get("images")}
+        if spec["kind"] == "pdf" and k == 1:
+            inp.layout[name] = layout_mod.figures(out, [inp.root / "articles"])
         if not self.args.keep:
             out.unlink(missing_ok=True)
         log.unlink(missing_ok=True)
@@ -355,6 +362,45 @@ class Bench:
         walls = [r["wall_s"] for r in inp.runs.get(job, [])]
         return max(walls) * 1.1 + 1.0 if walls else float("inf")
 
+    def layout_builds(self) -> None:
+        """The builder's PDF of the corpus on A4, and of corpora of other seeds on A5: the
+        planner must not be tuned to one corpus or one page."""
+        for inp in self.inputs:
+            if inp.key != "corpus" or self.args.quick:
+                continue
+            variants = [("A4", inp, "A4")]
+            for seed in self.args.layout_seeds:
+                lo, hi = self.args.photos
+                root = self.work / f"corpus-a{self.args.articles}-p{lo}-{hi}-s{seed}"
+                manifest = corpus_mod.generate(root, self.args.articles, (lo, hi), seed)
+                other = Input(f"corpus-s{seed}", root, manifest, inp.title, "corpus",
+                              root / "articles")
+                for i, host in enumerate(manifest["hosts"]):
+                    rel = root.relative_to(self.work).as_posix()
+                    other.rewrite += ["--rewrite",
+                                      f"http://{host}/={self.server.base(i)}/{rel}/images/{host}/"]
+                for port in self.server.ports:
+                    other.rewrite += ["--allow-host", f"127.0.0.1:{port}"]
+                variants.append((f"A5, corpus seed {seed}", other, "A5"))
+            for label, source, size in variants:
+                out = source.root / f"out-layout-{size}"
+                shutil.rmtree(out, ignore_errors=True)
+                cmd = [sys.executable, "-m", "builder", "build", str(source.root / "articles"),
+                       "--out", str(out), "--cache-dir", str(source.root / "cache-layout"),
+                       *source.rewrite, "--format", "pdf", "--name", "layout", "-q",
+                       "--page-size", size, "--title", inp.title or "benchmark"]
+                log = source.root / "log-layout.txt"
+                rec = measure(cmd, log, self.args.timeout)
+                if rec["returncode"] != 0:
+                    inp.errors.append(f"layout build {label}: {tail(log)}")
+                    continue
+                inp.layout[f"builder ({label})"] = layout_mod.figures(
+                    out / "layout.pdf", [source.root / "articles"])
+                say(f"layout {label}: {inp.layout[f'builder ({label})']}")
+                if not self.args.keep:
+                    shutil.rmtree(out, ignore_errors=True)
+                    shutil.rmtree(source.root / "cache-layout", ignore_errors=True)
+
     def run(self) -> None:
         jobs = self.jobs()
         for inp, job in jobs:  # every job once, in order: cold first fills the cache
@@ -368,6 +414,7 @@ class Bench:
                 if elapsed() + self.estimate(inp, job) > self.args.budget:
                     continue
                 self.do(inp, job)
+        self.layout_builds()
 
 
 def elapsed() -> float:
@@ -588,9 +635,28 @@ def markdown(data: dict) -> str:
                       f"**{f(ideal.get('measured_median_s'))} s**, ratio "
                       f"**{f(ideal.get('ratio'))}**."]
         lines.append("")
+    lines += layout_md(data.get("layout", {}))
     if data["errors"]:
         lines += ["", "## Errors", ""] + [f"- {e}" for e in data["errors"]]
     return "\n".join(lines) + "\n"
+
+
+def layout_md(layout: dict) -> list[str]:
+    """The layout figures of every PDF (bench/layout.py), one table per input."""
+    lines = []
+    for key, pdfs in layout.items():
+        if not pdfs:
+            continue
+        lines += ["", f"## Layout: {key}", "", "| PDF | pages | blank | gap pages | fill | "
+                  "photo share | small | off page | captions with photo | parted |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for who, m in pdfs.items():
+            c = m.get("captions", {})
+            lines.append(f"| {who} | {m['pages']} | {m['blank']} | {m['gaps']} "
+                         f"({m['gap_pct']} %) | {m['fill']} | {m['photo_share']} | "
+                         f"{m['small']} | {m['off_page']} | {c.get('with_photo', '–')} of "
+                         f"{c.get('found', '–')} | {c.get('parted', '–')} |")
+    return lines + ([""] if lines else [])
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -620,6 +686,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="where the JSON and markdown results go")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds one child may take")
     p.add_argument("--keep", action="store_true", help="keep every output file")
+    p.add_argument("--layout-seeds", default="11,23",
+                   help="corpus seeds whose A5 PDF is laid out and measured too ('' for none)")
     a = p.parse_args(argv)
     a.articles = a.articles if a.articles is not None else (2 if a.quick else 20)
     photos = a.photos or ("3-3" if a.quick else "10-30")
@@ -638,6 +706,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "cold" in a.scenarios:  # the first cold run fills the cache of the warm ones
         a.scenarios.remove("cold")
     a.scenarios.insert(0, "cold")
+    try:
+        a.layout_seeds = [int(x) for x in a.layout_seeds.split(",") if x.strip()]
+    except ValueError:
+        p.error(f"bad option value --layout-seeds {a.layout_seeds}")
     return a
 
 
@@ -693,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
                              "corpus_seed": args.corpus_seed, "quick": args.quick,
                              "peers": not args.no_peers, "scenarios": args.scenarios}},
         "inputs": {}, "scenarios": {}, "peers": {}, "runs": {}, "comparisons": {},
-        "fetch_ideal": {}, "targets": [], "dominant_stage": {}, "errors": [],
+        "fetch_ideal": {}, "targets": [], "dominant_stage": {}, "errors": [], "layout": {},
     }
     for inp in inputs:
         data["inputs"][inp.key] = inp.describe()
@@ -715,6 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         data["dominant_stage"][inp.key] = {s: v["dominant_stage"] for s, v in summary.items()
                                            if v.get("dominant_stage")}
         data["errors"] += inp.errors
+        data["layout"][inp.key] = inp.layout
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     text = json.dumps(data, ensure_ascii=False, indent=1)
