@@ -21,7 +21,6 @@ WeasyPrint renders (:mod:`builder.layout`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 MM_PER_INCH = 25.4
@@ -210,24 +209,29 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
     room = area.height - SLACK
     headings = frozenset(b.id for b in blocks if b.kind == "heading")
 
-    def order(i: int, off: int, waiting: int):
-        """The blocks still to set, in the order they will stand: the rest of a split block,
-        then a photo waiting for this page, then the blocks after."""
+    def order(i: int, off: int, waiting: int) -> list:
+        """The blocks still to set, in the order they will stand — the rest of a split block,
+        then a photo waiting for this page, then the blocks after — as far as two pages could
+        hold (a page never reaches the end of it unless the article ends there)."""
+        out = [(i, off)] if off else []
         if off:
-            yield i, off
             i += 1
         if waiting >= 0:
-            yield waiting, 0
+            out.append((waiting, 0))
+        reach = sum(_least(blocks[j]) for j, _ in out)
         for j in range(i, n):
+            if reach > 2 * room + 1:
+                break
             if j != waiting:
-                yield j, 0
+                out.append((j, 0))
+                reach += _least(blocks[j])
+        return out
 
     def state_after(seq: list, k: int, off: int, deferred: int, waiting: int):
         """The state whose blocks are those of ``seq`` from position ``k`` on (``off`` lines
         of it set), with the photo ``deferred`` on this page waiting for the next, or the
         photo that was waiting still waiting if this page did not reach it."""
-        still = waiting >= 0 and any(j == waiting for j, _ in seq[k:])
-        if still:
+        if waiting >= 0 and any(j == waiting for j, _ in seq[k:]):
             j = seq[k][0]
             if j == waiting:  # it opens the next page, the blocks after it follow
                 return (seq[k + 1][0] if k + 1 < len(seq) else n, 0, waiting)
@@ -236,28 +240,54 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
             return (n, 0, deferred)
         return (seq[k][0], off, deferred)
 
-    @functools.cache
-    def best(i: int, off: int, waiting: int) -> tuple[float, tuple[PagePlan, ...]]:
-        if i >= n and waiting < 0:
-            return 0.0, ()
-        seq = list(order(i, off, waiting))
-        results = []
+    def choices(state) -> list:
+        """Every page that may open at ``state``: (cost, plan, next state)."""
+        i, off, waiting = state
+        seq = order(i, off, waiting)
+        out = []
         for page, end, nxt in _fill(blocks, seq, off, room, headings):
             plan, cost = _close(page, end, nxt, seq, blocks, room, forced=off == 0)
-            rest_cost, rest = best(*state_after(seq, *nxt, waiting))
-            results.append((cost + rest_cost, (plan,) + rest))
-        if not results:  # nothing fits: set the next block alone (the check will tell)
+            out.append((cost, plan, state_after(seq, *nxt, waiting)))
+        out = [c for c in out if c[2] != state]
+        if not out:  # nothing fits: set the next block alone (the check will tell)
             j, o = seq[0]
-            plan = PagePlan((Placed(blocks[j].id, o),), off == 0, 0.0, False)
-            rest_cost, rest = best(*state_after(seq, 1, 0, -1, waiting))
-            return HOLE + rest_cost, (plan,) + rest
-        return min(results, key=lambda r: r[0])
+            out.append((HOLE, PagePlan((Placed(blocks[j].id, o),), off == 0, 0.0, False),
+                        state_after(seq, 1, 0, -1, waiting)))
+        return out
 
-    try:
-        cost, pages = best(0, 0, -1)
-    finally:
-        best.cache_clear()
-    return ArticlePlan(pages, cost)
+    # The cheapest pages from each state on, without recursion (an article may have thousands
+    # of pages): a state is settled once every state its pages lead to is.
+    done = {(n, 0, -1): (0.0, None, None)}  # state: (cost, first page, next state)
+    pending: dict = {}
+    stack = [(0, 0, -1)]
+    while stack:
+        state = stack[-1]
+        if state in done:
+            stack.pop()
+            continue
+        if state not in pending:
+            pending[state] = choices(state)
+        missing = [nxt for _, _, nxt in pending[state] if nxt not in done]
+        if missing:
+            stack.extend(missing)
+            continue
+        cost, plan, nxt = min(pending.pop(state), key=lambda c: c[0] + done[c[2]][0])
+        done[state] = (cost + done[nxt][0], plan, nxt)
+        stack.pop()
+    pages = []
+    state = (0, 0, -1)
+    cost = done[state][0]
+    while done[state][1] is not None:
+        _, plan, state = done[state]
+        pages.append(plan)
+    return ArticlePlan(tuple(pages), cost)
+
+
+def _least(block: Block) -> float:
+    """The least height a block takes on a page."""
+    if block.kind == "figure":
+        return min((block.figure_height(s, s.min_scale) for s in block.shapes), default=0.0)
+    return block.height
 
 
 def _fill(blocks, seq, off, room, headings):

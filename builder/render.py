@@ -30,7 +30,7 @@ from .model import (
     PrintRendition,
     Rendition,
 )
-from .text import keep_end
+from .text import halt_marks, keep_end
 from .theme import Theme
 
 LABELS = {
@@ -129,6 +129,51 @@ def _mark_figures(body: _Body) -> None:
             keep.text = tail
 
 
+NO_HALT = {"pre", "code", "kbd", "samp", "script", "style"}
+
+
+def _halt(body: _Body) -> None:
+    """Meeting CJK punctuation marks of ``body`` wrapped in ``<span class="halt">``, for the
+    print stylesheet to set them half-width (see :func:`~builder.text.halt_marks`)."""
+    if body.root is None:
+        return
+    for element in list(body.root.iter()):
+        if not isinstance(element.tag, str) or element.tag in NO_HALT:
+            continue
+        if element.text:
+            _wrap(element, None, element.text)
+        for child in list(element):
+            if child.tail and isinstance(child.tag, str):
+                _wrap(element, child, child.tail)
+
+
+def _wrap(parent, before, text: str) -> None:
+    """Put ``text`` (``parent.text`` when ``before`` is None, else ``before.tail``) back with
+    its halted marks in spans."""
+    runs = halt_marks(text)
+    if not any(flag for _, flag in runs):
+        return
+    pieces: list = []
+    for run, flag in runs:
+        if flag:
+            span = etree.Element("span", {"class": "halt"})
+            span.text = run
+            pieces.append(span)
+        elif pieces and not isinstance(pieces[-1], str):
+            pieces[-1].tail = (pieces[-1].tail or "") + run
+        else:
+            pieces.append(run)
+    lead = pieces.pop(0) if isinstance(pieces[0], str) else ""
+    if before is None:
+        parent.text = lead
+        at = 0
+    else:
+        before.tail = lead
+        at = parent.index(before) + 1
+    for k, span in enumerate(pieces):
+        parent.insert(at + k, span)
+
+
 def _namer(book: Book, folder: Path | None, prefix: str, epub: bool = False):
     """Where the images of an article in ``folder`` are found in an output."""
     return lambda url: prefix + book.asset(url, folder, epub).name
@@ -221,6 +266,7 @@ def _print(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> Pri
         name_of = _namer(book, article.source.parent, PRINT_ASSETS)
         _set_sources(body, name_of)
         _mark_figures(body)
+        _halt(body)
         articles.append(_article_context(article, i, body.serialize(), name_of))
     html = theme.render("pdf/book.html.j2", book=context, articles=articles,
                         page=print_page(book), labels=labels(meta.lang),

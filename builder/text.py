@@ -90,6 +90,34 @@ def shown_url(url: str, limit: int = 300) -> str:
 _LATIN_WORD = re.compile(r"[A-Za-z0-9\u00c0-\u024f'’-]")
 
 
+#: CJK punctuation by the side its blank is on: a closing mark's glyph stands left in its em
+#: box, an opening mark's right.
+CLOSING = "，。、；：”’）》〉」』】〕〗〙"
+OPENING = "“‘（《〈「『【〔〖〘"
+
+
+def halt_marks(text: str) -> list[tuple[str, bool]]:
+    """``text`` in runs, each flagged True where it is a punctuation mark to set half-width
+    (the font's ``halt``) because another mark meets it: a closing mark before another mark
+    gives up the blank after it (``。“``, ``”，``), an opening mark after another opening mark
+    the blank before it (``“「``). Two marks then take one and a half ems, not two."""
+    halted = set()
+    for i, c in enumerate(text):
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if c in CLOSING and after and after in CLOSING + OPENING + "？！":
+            halted.add(i)
+        elif c in OPENING and i and text[i - 1] in OPENING:
+            halted.add(i)
+    runs: list[tuple[str, bool]] = []
+    for i, c in enumerate(text):
+        flag = i in halted
+        if runs and runs[-1][1] == flag and not flag:
+            runs[-1] = (runs[-1][0] + c, flag)
+        else:
+            runs.append((c, flag))
+    return runs
+
+
 def keep_end(text: str) -> tuple[str, str]:
     """``text`` split so that its end can be kept on one line: a heading then never leaves a
     single character (or a single word) alone on its last line. CJK: the last two characters

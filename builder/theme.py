@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from .errors import ThemeError
-from .text import keep_end
+from .text import halt_marks, keep_end
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -26,11 +26,17 @@ def default_theme_dir() -> Path:
 
 
 def _keep_end(value: str) -> Markup:
-    """A title whose last two characters (or words) stay on one line: ``.keep`` in CSS."""
+    """A title whose last two characters (or words) stay on one line (``.keep`` in CSS), its
+    meeting punctuation marks set half-width (``.halt``)."""
     head, tail = keep_end(str(value))
     if not head:
-        return escape(tail)
-    return escape(head) + Markup('<span class="keep">') + escape(tail) + Markup("</span>")
+        return _halted(tail)
+    return _halted(head) + Markup('<span class="keep">') + _halted(tail) + Markup("</span>")
+
+
+def _halted(text: str) -> Markup:
+    return Markup("").join(Markup('<span class="halt">') + escape(run) + Markup("</span>")
+                           if flag else escape(run) for run, flag in halt_marks(text))
 
 
 class Theme:

@@ -11,9 +11,11 @@ import pytest
 from conftest import run_cli
 from helpers_corpus import photo_jpeg
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 from pytest_httpserver import HTTPServer
 
 from builder.pdfimages import placed_images
+from builder.text import CLOSING, halt_marks
 
 A5_AREA = 148 * 210  # mm²
 MM = 72 / 25.4
@@ -51,8 +53,15 @@ ARTICLES = {
                            + "".join(f"<p>{PARAGRAPH}</p>" for _ in range(3))
                            + f"<h2>小标题</h2><p>{PARAGRAPH}</p>"),
 }
+#: Meeting marks (a closing mark before another mark, two opening marks) in every position of
+#: a line, and commas that fall wherever the line may end.
+PAIRS = "他说：“好。”“走，”她说（“引文”）。"
+TYPOGRAPHY = "".join(f"<p>{'社区' * k}{PAIRS}{'服务居民' * (k % 5)}，群众，放心，安心。</p>"
+                     for k in range(1, 24))
+ARTICLES["typography"] = lambda p: TYPOGRAPHY + f"{img(p, 1000, 705)}{caption(9)}<p></p>"
+
 SIZES = [(1000, 660 + i) for i in range(5)] + [(1000, 1270), (1000, 702), (1000, 703),
-                                               (1000, 704), (1000, 1500)]
+                                               (1000, 704), (1000, 1500), (1000, 705)]
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +171,25 @@ def test_the_plan_and_the_pdf_agree(laid, name):
     assert layout["smallest_scale"] >= 0.75
     assert layout["blank_pages"] == 1  # the left page after the cover: open_right asks for it
     assert sum(layout["photos_per_page"].values()) >= 1
+
+
+def test_no_line_starts_with_closing_punctuation(laid):
+    for name, book in laid.items():
+        for number, page in enumerate(book.text, 1):
+            for line in page.splitlines():
+                assert not line or line[0] not in CLOSING + "？！", (name, number, line)
+
+
+def test_meeting_marks_are_set_half_width(laid):
+    """The font's ``halt`` gives back half an em after each mark that meets another: in the
+    PDF, a glyph run whose next glyph moves back by 500 thousandths of an em."""
+    book = laid["typography"]
+    reader = PdfReader(str(book.pdf))
+    halves = 0
+    for page in reader.pages:
+        for operands, op in ContentStream(page.get_contents(), reader).operations:
+            if op == b"TJ":
+                halves += sum(1 for x in operands[0]
+                              if not isinstance(x, (str, bytes)) and 480 <= float(x) <= 520)
+    wanted = sum(flag for _, flag in halt_marks(PAIRS)) * 23
+    assert halves >= wanted

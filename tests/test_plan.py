@@ -100,3 +100,11 @@ def test_a_photo_too_tall_for_any_page_stands_alone():
     blocks = [text("t1", 3), figure("f", frame=400.0), text("t2", 3)]
     plan = plan_article(blocks, A5)
     assert ["f"] in pages(plan)
+
+
+def test_an_article_of_thousands_of_pages_is_planned():
+    blocks = [text(f"t{i}", 30, movable=False) for i in range(1500)]
+    plan = plan_article(blocks, A5)
+    assert len(plan.pages) >= 1500
+    assert [p.id for page in plan.pages for p in page.blocks if not p.first_line] == \
+        [b.id for b in blocks]

@@ -149,3 +149,15 @@ def test_keep_end_keeps_two_characters_or_words_together(title, head, tail):
     from builder.text import keep_end
 
     assert keep_end(title) == (head, tail)
+
+
+def test_meeting_marks_are_halted_on_the_side_of_their_blank():
+    from builder.text import halt_marks
+
+    def halted(text):
+        return [run for run, flag in halt_marks(text) if flag]
+
+    assert halted("他说：“好。”“走，”") == ["：", "。", "”", "，"]
+    assert halted("（“引文”）") == ["“", "”"]  # the second opening mark, the first closing one
+    assert halted("好。") == [] and halted("abc “quoted.”") == []
+    assert "".join(run for run, _ in halt_marks("他说：“好。”")) == "他说：“好。”"
