@@ -209,23 +209,24 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
     room = area.height - SLACK
     headings = frozenset(b.id for b in blocks if b.kind == "heading")
 
-    def order(i: int, off: int, waiting: int) -> list:
+    def order(i: int, off: int, waiting: int) -> tuple[list, bool]:
         """The blocks still to set, in the order they will stand — the rest of a split block,
         then a photo waiting for this page, then the blocks after — as far as two pages could
-        hold (a page never reaches the end of it unless the article ends there)."""
+        hold, and whether that reaches the article's end."""
         out = [(i, off)] if off else []
+        reach = blocks[i].height - off * blocks[i].line if off else 0.0
         if off:
             i += 1
         if waiting >= 0:
             out.append((waiting, 0))
-        reach = sum(_least(blocks[j]) for j, _ in out)
+            reach += _least(blocks[waiting])
         for j in range(i, n):
             if reach > 2 * room + 1:
-                break
+                return out, False
             if j != waiting:
                 out.append((j, 0))
                 reach += _least(blocks[j])
-        return out
+        return out, True
 
     def state_after(seq: list, k: int, off: int, deferred: int, waiting: int):
         """The state whose blocks are those of ``seq`` from position ``k`` on (``off`` lines
@@ -243,9 +244,9 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
     def choices(state) -> list:
         """Every page that may open at ``state``: (cost, plan, next state)."""
         i, off, waiting = state
-        seq = order(i, off, waiting)
+        seq, complete = order(i, off, waiting)
         out = []
-        for page, end, nxt in _fill(blocks, seq, off, room, headings):
+        for page, end, nxt in _fill(blocks, seq, complete, off, room, headings):
             plan, cost = _close(page, end, nxt, seq, blocks, room, forced=off == 0)
             out.append((cost, plan, state_after(seq, *nxt, waiting)))
         out = [c for c in out if c[2] != state]
@@ -290,15 +291,16 @@ def _least(block: Block) -> float:
     return block.height
 
 
-def _fill(blocks, seq, off, room, headings):
-    """Every way to fill one page with the blocks of ``seq``: yields (page, end, next) where
+def _fill(blocks, seq, complete, off, room, headings):
+    """Every way to fill one page with the blocks of ``seq`` (``complete``: to the article's
+    end): yields (page, end, next) where
     ``end`` is "forced" (the plan breaks before the next block), "flow" (text runs on to the
     next page) or "end" (the article ends), and ``next`` is (position in seq, lines set of
     it, the photo now waiting or -1)."""
 
     def walk(k: int, page: _Page, first_off: int, deferred: int, moving: int):
-        if k >= len(seq):
-            if deferred < 0 and not _ends_with_heading(page, headings):
+        if k >= len(seq):  # the article's end (a heading that ends it has nothing to keep with)
+            if complete and deferred < 0:
                 yield page, "end", (k, 0, -1)
             return
         j, start = seq[k]

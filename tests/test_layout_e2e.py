@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 from pytest_httpserver import HTTPServer
 
+from bench import layout as bench_layout
 from builder.pdfimages import placed_images
 from builder.text import CLOSING, halt_marks
 
@@ -59,9 +60,17 @@ PAIRS = "他说：“好。”“走，”她说（“引文”）。"
 TYPOGRAPHY = "".join(f"<p>{'社区' * k}{PAIRS}{'服务居民' * (k % 5)}，群众，放心，安心。</p>"
                      for k in range(1, 24))
 ARTICLES["typography"] = lambda p: TYPOGRAPHY + f"{img(p, 1000, 705)}{caption(9)}<p></p>"
+#: Blocks taller than a page, that are not paragraphs, headings in a row and at the end.
+ARTICLES["tall"] = lambda p: (
+    "<p>开头。</p><table>" + "".join(f"<tr><td>第{i}行</td><td>{'内容' * 10}</td></tr>"
+                                   for i in range(60)) + "</table>"
+    + "<ul>" + "".join(f"<li>条目{i}：{'文字' * 30}</li>" for i in range(40)) + "</ul>"
+    + "<pre>" + "\n".join(f"line {i} " + "x" * 40 for i in range(80)) + "</pre>"
+    + f"<blockquote>{'引用' * 600}</blockquote><h2>小标题</h2><h3>又一个</h3>"
+    + f"<p>{'长段落' * 900}</p>{img(p, 1000, 706)}{caption(8)}<p></p><h2>结尾的标题</h2>")
 
 SIZES = [(1000, 660 + i) for i in range(5)] + [(1000, 1270), (1000, 702), (1000, 703),
-                                               (1000, 704), (1000, 1500), (1000, 705)]
+                                               (1000, 704), (1000, 1500), (1000, 705), (1000, 706)]
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +180,16 @@ def test_the_plan_and_the_pdf_agree(laid, name):
     assert layout["smallest_scale"] >= 0.75
     assert layout["blank_pages"] == 1  # the left page after the cover: open_right asks for it
     assert sum(layout["photos_per_page"].values()) >= 1
+    figures = bench_layout.figures(laid[name].pdf)
+    assert figures["off_page"] == 0  # these books have no cover photo to run into a bleed
+    assert figures["small"] == 0
+
+
+def test_blocks_taller_than_a_page_run_on_as_planned(laid):
+    book = laid["tall"]
+    assert book.pages > 12
+    last = book.text[-1] if book.text[-1].strip() else book.text[-2]
+    assert "结尾的标题" in last  # the heading that ends the article stays at its end
 
 
 def test_no_line_starts_with_closing_punctuation(laid):
