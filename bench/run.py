@@ -55,7 +55,7 @@ from bench.server import ImageServer  # noqa: E402
 
 SEED = ROOT / "seeds" / "000_dc99e8bd12c8b5f6.txt"
 EPOCH = "1661924079"
-STAGES = ("load", "clean", "fetch", "render", "epub", "pdf", "impose")
+STAGES = ("load", "clean", "fetch", "render", "epub", "layout", "pdf", "impose")
 SCENARIOS = {  # name: (formats, what it measures)
     "cold": ("epub,pdf,booklet", "empty cache, every image fetched (latency per request)"),
     "warm": ("epub,pdf,booklet", "every image cached, all three formats"),

@@ -31,8 +31,9 @@ from .plan import SLACK, Area, ArticlePlan, Block, PagePlan, plan_article, shape
 PROBE = PRINT_BASE + "layout/probe.png"
 PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
 GAP = 3.0  # mm between photos side by side
+EDGE = 6.0  # mm: a photo that reaches into the side margins stays this far from the edge
 WIDTHS = (1.0, 0.5)  # the widest and narrowest a caption is set at, as shares of the text width
-VERSION = "layout-1"  # part of every cache key: a change in how blocks are measured
+VERSION = "layout-2"  # part of every cache key: a change in how blocks are measured
 TEXT_KINDS = {"p": True}  # blocks that may split between pages and move ahead of a photo
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6", "header"}
 GAP_SHARE = 0.35  # a page this empty before a photo is a hole (as the layout figures count)
@@ -112,10 +113,13 @@ def _probe_figure(figure, kind: str, width: float, name: str) -> str:
     return lxml.html.tostring(clone, encoding="unicode")
 
 
-def _size_figure(figure, kind: str, sizes, width: float, probe: bool = False) -> None:
-    """Set the figure ``width`` wide, its photos at ``sizes`` (mm), side by side for a row."""
+def _size_figure(figure, kind: str, sizes, width: float, probe: bool = False,
+                 column: float = 0.0) -> None:
+    """Set the figure ``width`` wide, its photos at ``sizes`` (mm), side by side for a row;
+    centred on the ``column``, into its margins when wider."""
     imgs = _photos(figure)
-    _style(figure, f"width:{width:.2f}mm;margin-left:auto;margin-right:auto")
+    side = f"{-(width - column) / 2:.2f}mm" if column and width > column + 0.01 else "auto"
+    _style(figure, f"width:{width:.2f}mm;margin-left:{side};margin-right:{side}")
     for img, (w, h) in zip(imgs, sizes, strict=True):
         if probe:
             img.set("src", PROBE)
@@ -222,13 +226,15 @@ class _Cache:
     def __init__(self, root: Path | None):
         self.root = root
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str, fields: tuple[str, ...]) -> dict | None:
+        """The value kept under ``key`` if it has ``fields``; None if not (or unreadable)."""
         if self.root is None:
             return None
         try:
-            return json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
+            found = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        return found if isinstance(found, dict) and all(f in found for f in fields) else None
 
     def put(self, key: str, value: dict) -> None:
         if self.root is None:
@@ -248,12 +254,14 @@ def _area(rendition: PrintRendition, head: str, page: tuple[float, float],
     html = (f"<!DOCTYPE html><html>{head}<body><div id=\"plan-area\" style=\"position:fixed;"
             "top:0;bottom:0;left:0;right:0\"></div><p>x</p></body></html>")
     key = _key(html, rendition)
-    found = cache.get(key)
+    found = cache.get(key, ("width", "height", "margin"))
     if found is None:
         box = pdf.measure(rendition, html, {})["plan-area"]
-        found = {"width": box.x1 - box.x0, "height": box.y1 - box.y0}
+        found = {"width": box.x1 - box.x0, "height": box.y1 - box.y0,
+                 "margin": min(box.x0, page[0] - box.x1)}
         cache.put(key, found)
-    return Area(found["width"], found["height"], page[0], page[1])
+    return Area(found["width"], found["height"], page[0], page[1],
+                max(0.0, found["margin"] - EDGE))
 
 
 def _key(html: str, rendition: PrintRendition) -> str:
@@ -283,7 +291,7 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float],
     for article, blocks in articles:
         html = _measure_html(article, blocks, area.width, widths)
         key = _key(head + html, rendition)
-        found = cache.get(key)
+        found = cache.get(key, ("blocks", "frames", "line"))
         if found is None:
             wanted[article.get("id")] = (key, html)
         else:
@@ -303,7 +311,7 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float],
         aid = article.get("id")
         plan_blocks = _plan_blocks(blocks, measured[aid], area, rendition)
         plans[aid] = plan_article(plan_blocks, area)
-        _apply(article, blocks, plans[aid], plan_blocks)
+        _apply(article, blocks, plans[aid], plan_blocks, area.width)
     for n, part in enumerate(root.find("body") if root.find("body") is not None else [], 1):
         if isinstance(part.tag, str) and part.tag in ("article", "nav"):
             if not part.get("id"):
@@ -342,7 +350,7 @@ def _plan_blocks(blocks, measured: dict, area: Area, rendition: PrintRendition) 
     return out
 
 
-def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block]) -> None:
+def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block], column: float) -> None:
     """Set ``plan`` into ``article``: the blocks in the planned order, a page break where a
     planned page starts with a block of its own, each photo at its planned size."""
     by_id = {b.get("id"): b for b in blocks}
@@ -367,7 +375,8 @@ def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block]) -> None
                              [(w * s, h * s) for w, h in placed.shape.sizes],
                              placed.shape.width * s if placed.shape.kind == "stack"
                              else sum(w * s for w, _ in placed.shape.sizes)
-                             + placed.shape.gap * (len(placed.shape.sizes) - 1))
+                             + placed.shape.gap * (len(placed.shape.sizes) - 1),
+                             column=column)
     for element in blocks:  # anything the plan did not place stays, at the end
         if element.get("id") not in seen:
             article.append(element)

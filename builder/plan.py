@@ -41,6 +41,9 @@ END_HOLE = 60.0
 SHRINK = 60.0
 MOVED = 4.0
 PAGE = 6.0
+#: A reward for the photos' area, as a share of the page: of two ways that cost the same, the
+#: one with the larger photos.
+AREA = 10.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Area:
     height: float
     page_width: float
     page_height: float
+    breakout: float = 0.0  # how far a photo alone on a page may reach into each side margin
 
     @property
     def page_area(self) -> float:
@@ -65,6 +69,7 @@ class Shape:
     sizes: tuple[tuple[float, float], ...]  # each photo's (width, height) in mm at scale 1
     min_scale: float
     gap: float = 0.0  # between photos side by side, in mm (it does not scale)
+    max_scale: float = 1.0  # on a page of photos alone: into the margins, within MAX_DPI
 
     @property
     def width(self) -> float:
@@ -160,7 +165,8 @@ def shapes_for(pixels: list[tuple[int, int]], area: Area, gap: float,
     n = len(pixels)
     stack_h = (max_height["stack"] - gap * (n - 1)) / n
     stack = tuple(full_size(px, area.width, stack_h) for px in pixels)
-    out = [Shape("stack", stack, _min_scale(stack, area))]
+    out = [Shape("stack", stack, _min_scale(stack, area),
+                 max_scale=_max_scale(stack, pixels, max(w for w, _ in stack), area))]
     if 2 <= n <= 3:
         aspects = [max(1, w) / max(1, h) for w, h in pixels]
         height = (area.width - gap * (n - 1)) / sum(aspects)
@@ -168,8 +174,19 @@ def shapes_for(pixels: list[tuple[int, int]], area: Area, gap: float,
                      *(h / MAX_DPI * MM_PER_INCH for _, h in pixels))
         row = tuple((height * a, height) for a in aspects)
         if all(w * h >= MIN_AREA * area.page_area for w, h in row):
-            out.append(Shape("row", row, _min_scale(row, area), gap))
+            out.append(Shape("row", row, _min_scale(row, area), gap,
+                             _max_scale(row, pixels, sum(w for w, _ in row) + gap * (n - 1),
+                                        area)))
     return tuple(out)
+
+
+def _max_scale(sizes, pixels, width: float, area: Area) -> float:
+    """How much larger than its full size a figure ``width`` wide may be set on a page of
+    photos alone: as wide as the text and ``area.breakout`` on each side, within MAX_DPI."""
+    wide = (area.width + 2 * area.breakout) / max(width, 1e-6)
+    sharp = min(px[0] / MAX_DPI * MM_PER_INCH / max(w, 1e-6)
+                for (w, _), px in zip(sizes, pixels, strict=True))
+    return max(1.0, min(wide, sharp))
 
 
 def _min_scale(sizes, area: Area) -> float:
@@ -207,6 +224,7 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
     """The cheapest pages for ``blocks`` (one article, in reading order) on ``area``."""
     n = len(blocks)
     room = area.height - SLACK
+    page_area = area.page_area
     headings = frozenset(b.id for b in blocks if b.kind == "heading")
 
     def order(i: int, off: int, waiting: int) -> tuple[list, bool]:
@@ -247,7 +265,7 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
         seq, complete = order(i, off, waiting)
         out = []
         for page, end, nxt in _fill(blocks, seq, complete, off, room, headings):
-            plan, cost = _close(page, end, nxt, seq, blocks, room, forced=off == 0)
+            plan, cost = _close(page, end, nxt, seq, blocks, room, off == 0, page_area)
             out.append((cost, plan, state_after(seq, *nxt, waiting)))
         out = [c for c in out if c[2] != state]
         if not out:  # nothing fits: set the next block alone (the check will tell)
@@ -388,25 +406,39 @@ def _copy(page: _Page) -> _Page:
     return _Page(page.used, page.last_margin, list(page.figures), list(page.placed), page.moved)
 
 
-def _close(page: _Page, end: str, nxt, seq, blocks, room, forced: bool):
+def _largest(heights, lo: float, hi: float, free: float) -> float:
+    """The largest scale in [lo, hi] at which ``heights`` fits ``free`` (lo if none does)."""
+    if heights(hi) <= free:
+        return hi
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        if heights(mid) <= free:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _close(page: _Page, end: str, nxt, seq, blocks, room, forced: bool, area: float):
     """The page's plan (its photos scaled to fill it) and its cost."""
     free = room - page.used
     scale = 1.0
     if page.figures:
-        if page.photos_max() > free:
-            lo = min(s.min_scale for _, s in page.figures)
-            hi = 1.0
-            for _ in range(30):
-                mid = (lo + hi) / 2
-                if sum(b.figure_height(s, max(mid, s.min_scale))
-                       for b, s in page.figures) <= free:
-                    lo = mid
-                else:
-                    hi = mid
-            scale = lo
-        free -= sum(b.figure_height(s, max(scale, s.min_scale)) for b, s in page.figures)
+        def heights(g: float) -> float:
+            return sum(b.figure_height(s, min(max(g, s.min_scale), s.max_scale))
+                       for b, s in page.figures)
+
+        if heights(1.0) > free:
+            scale = _largest(heights, min(s.min_scale for _, s in page.figures), 1.0, free)
+        elif end != "flow" and len(page.placed) == len(page.figures):
+            # photos alone on a page grow to fill it, into the margins, within their pixels
+            top = max(s.max_scale for _, s in page.figures)
+            if top > 1.0:
+                scale = _largest(heights, 1.0, top, free)
+        free -= heights(scale)
     placed = tuple(
-        Placed(p.id, p.first_line, p.lines, p.shape, max(scale, p.shape.min_scale), p.moved)
+        Placed(p.id, p.first_line, p.lines, p.shape,
+               min(max(scale, p.shape.min_scale), p.shape.max_scale), p.moved)
         if p.shape is not None else p for p in page.placed)
     k = nxt[0]
     opens_photo = end == "forced" and k < len(seq) and (
@@ -414,6 +446,8 @@ def _close(page: _Page, end: str, nxt, seq, blocks, room, forced: bool):
     share = max(0.0, free) / room
     cost = PAGE
     cost += (HOLE if opens_photo else END_HOLE) * share ** 2
-    cost += sum(SHRINK * (1 - p.scale) ** 2 for p in placed if p.shape is not None)
+    cost += sum(SHRINK * max(0.0, 1 - p.scale) ** 2 for p in placed if p.shape is not None)
     cost += MOVED * sum(p.moved for p in placed)
+    cost -= AREA * sum(w * h * p.scale ** 2 for p in placed if p.shape is not None
+                       for w, h in p.shape.sizes) / area
     return PagePlan(placed, forced, round(max(0.0, free), 2), opens_photo), cost

@@ -212,3 +212,17 @@ def test_meeting_marks_are_set_half_width(laid):
                               if not isinstance(x, (str, bytes)) and 480 <= float(x) <= 520)
     wanted = sum(flag for _, flag in halt_marks(PAIRS)) * 23
     assert halves >= wanted
+
+
+def test_a_photo_alone_on_a_page_grows_into_the_margins_within_its_pixels(laid):
+    alone = []
+    for book in laid.values():
+        per_page: dict[int, list] = {}
+        for p in book.photos.values():
+            per_page.setdefault(p.page, []).append(p)
+        alone += [ps[0] for ps in per_page.values() if len(ps) == 1]
+    assert alone
+    for p in alone:
+        assert p.width_pt / MM <= 148 - 2 * 6 + 0.1  # 6 mm from the page's edges at least
+        assert p.dpi >= 150 - 0.5
+    assert any(p.width_pt / MM > 119 + 1 for p in alone)

@@ -108,3 +108,17 @@ def test_an_article_of_thousands_of_pages_is_planned():
     assert len(plan.pages) >= 1500
     assert [p.id for page in plan.pages for p in page.blocks if not p.first_line] == \
         [b.id for b in blocks]
+
+
+def test_photos_alone_on_a_page_grow_into_the_margins_within_their_pixels():
+    wide = Area(119.0, 182.0, 148.0, 210.0, breakout=6.0)
+    room = {"stack": 170.0}
+    big = shapes_for([(2000, 1333)], wide, 3.0, room)[0]
+    assert round(big.max_scale * big.width, 2) == 131.0  # the text width and 6 mm each side
+    small = shapes_for([(600, 400)], wide, 3.0, room)[0]
+    assert small.max_scale == 1.0  # 600 px are 102 mm at 150 dpi: its full size already
+    assert round(small.width, 2) == round(600 / MAX_DPI * 25.4, 2)
+    block = Block("f", "figure", 0.0, 5.0, 5.0, shapes=(big,),
+                  frames={"stack": ((20.0, 10.0), (131.0, 10.0))})
+    page = plan_article([block], wide).pages[0].blocks[0]
+    assert page.scale == big.max_scale
