@@ -17,6 +17,8 @@ import copy
 import hashlib
 import io
 import json
+import os
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +35,8 @@ PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
 GAP = 3.0  # mm between photos side by side
 EDGE = 6.0  # mm: a photo that reaches into the side margins stays this far from the edge
 WIDTHS = (1.0, 0.5)  # the widest and narrowest a caption is set at, as shares of the text width
-VERSION = "layout-2"  # part of every cache key: a change in how blocks are measured
+VERSION = "layout-4"  # part of every cache key: a change in how blocks are measured
+MEASURE_PAGE = 400_000  # mm: the measuring page's height, some two thousand pages of text
 TEXT_KINDS = {"p": True}  # blocks that may split between pages and move ahead of a photo
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6", "header"}
 GAP_SHARE = 0.35  # a page this empty before a photo is a hole (as the layout figures count)
@@ -52,14 +55,20 @@ def _articles(root) -> list:
     return [a for a in root.iter("article") if a.get("id")]
 
 
-def _blocks(article) -> list:
-    """The article's blocks, each given an id if it has none."""
+def _blocks(article, taken: set) -> list:
+    """The article's blocks, each with an id of its own: one is given to a block that has
+    none, or whose id an earlier element of the document has (``taken``: the ids so far)."""
     out = []
     for n, child in enumerate(article, 1):
         if not isinstance(child.tag, str):
             continue
-        if not child.get("id"):
-            child.set("id", f"{article.get('id')}-b{n}")
+        if not child.get("id") or child.get("id") in taken:
+            name, k = f"{article.get('id')}-b{n}", 1
+            while name in taken:
+                k += 1
+                name = f"{article.get('id')}-b{n}-{k}"
+            child.set("id", name)
+        taken.add(child.get("id"))
         out.append(child)
     return out
 
@@ -143,30 +152,51 @@ def _style(element, css: str) -> None:
     element.set("style", f"{old};{css}" if old else css)
 
 
+def _in_flow(blocks) -> list[tuple[object, str]]:
+    """Each block and the id of the block whose margins it has: its own, or for a figure the
+    first figure of the article with the same tag, class and number of photos (their margins
+    are the stylesheet's, and a figure's height comes from its frames)."""
+    first: dict = {}
+    out = []
+    for block in blocks:
+        if _kind(block) == "figure":
+            sign = (block.tag, block.get("class", ""), block.get("style", ""),
+                    len(_photos(block)))
+            out.append((block, first.setdefault(sign, block.get("id"))))
+        else:
+            out.append((block, block.get("id")))
+    return out
+
+
 def _measure_html(article, blocks, width: float, widths: dict[str, dict[str, list]]) -> str:
     """What measures one article: its blocks in order between spacers (a figure without its
-    caption: only its margins matter there), a one-line paragraph, and each figure at the
-    widths ``widths[figure id][shape kind]``."""
+    caption and once per kind: only its margins matter there), a one-line paragraph, and each
+    figure at the widths ``widths[figure id][shape kind]``."""
     aid = article.get("id")
-    attrs = " ".join(f'{k}="{v}"' for k, v in sorted(article.attrib.items()) if k != "id")
-    parts = [f'<div style="width:{width:.3f}mm"><article {attrs}>', _spacer(f"g-{aid}-0")]
-    for n, block in enumerate(blocks, 1):
+    shell = etree.Element("article", {k: v for k, v in sorted(article.attrib.items())
+                                      if k != "id"})
+    shell.text = "\ue000"
+    opening, closing = lxml.html.tostring(shell, encoding="unicode").split("\ue000")
+    parts = [f'<div style="width:{width:.3f}mm">{opening}', _spacer(f"g0-{aid}")]
+    for block, like in _in_flow(blocks):
+        if like != block.get("id"):
+            continue
         clone = copy.deepcopy(block)
         if _kind(block) == "figure":
             for caption in clone.iter("figcaption"):
                 caption.getparent().remove(caption)
-            parts.append(_probe_figure(clone, "stack", width, f"m-{block.get('id')}"))
+            parts.append(_probe_figure(clone, "stack", width, f"m-{like}"))
         else:
             _strip_ids(clone)
-            clone.set("id", f"m-{block.get('id')}")
+            clone.set("id", f"m-{like}")
             parts.append(lxml.html.tostring(clone, encoding="unicode"))
-        parts.append(_spacer(f"g-{aid}-{n}"))
+        parts.append(_spacer(f"g-{like}"))
     parts.append(f'<p id="m-{aid}-line">国</p>')
     for block in blocks:
         for kind, sizes in widths.get(block.get("id"), {}).items():
             for k, w in enumerate(sizes):
                 parts.append(_probe_figure(block, kind, w, f"f-{block.get('id')}-{kind}-{k}"))
-    parts.append("</article></div>")
+    parts.append(f"{closing}</div>")
     return "".join(parts)
 
 
@@ -188,25 +218,37 @@ def _widths(block, area: Area, rendition: PrintRendition) -> dict[str, list]:
 
 
 def _head(root) -> str:
+    """The document's stylesheets and style elements: all of its head that lays it out."""
     head = root.find("head")
-    return lxml.html.tostring(head, encoding="unicode") if head is not None else ""
+    if head is None:
+        return "<head></head>"
+    kept = [lxml.html.tostring(e, encoding="unicode") for e in head
+            if e.tag == "style" or (e.tag == "link" and "stylesheet" in e.get("rel", ""))]
+    return '<head><meta charset="utf-8"/>' + "".join(kept) + "</head>"
 
 
-def _read(aid: str, blocks, boxes: dict[str, Box], widths: dict) -> dict:
-    """One article's measurements from the boxes of its measuring document."""
+def _read(aid: str, blocks, boxes: dict[str, Box], widths: dict, page_top: float) -> dict:
+    """One article's measurements from the boxes of its measuring document (whose pages'
+    content starts ``page_top`` mm down)."""
     out: dict = {"blocks": {}, "frames": {}}
     line = boxes.get(f"m-{aid}-line")
     out["line"] = round(line.y1 - line.y0, 4) if line else 0.0
-    for n, block in enumerate(blocks, 1):
+    spacer = f"g0-{aid}"
+    for block, like in _in_flow(blocks):
         bid = block.get("id")
-        box, before, after = (boxes.get(f"m-{bid}"), boxes.get(f"g-{aid}-{n - 1}"),
-                              boxes.get(f"g-{aid}-{n}"))
-        if box is None or before is None or after is None:
-            continue
-        broke = box.page != before.page
-        top = box.y0 if broke else box.y0 - before.y1
-        bottom = after.y0 - box.y1 if after.page == box.page else 0.0
-        out["blocks"][bid] = [round(box.y1 - box.y0, 4), round(top, 4), round(bottom, 4), broke]
+        if like == bid:
+            box, before, after = (boxes.get(f"m-{bid}"), boxes.get(spacer),
+                                  boxes.get(f"g-{bid}"))
+            spacer = f"g-{bid}"
+            if box is None or before is None or after is None:
+                continue
+            broke = box.page != before.page
+            top = box.y0 - page_top if broke else box.y0 - before.y1
+            bottom = after.y0 - box.y1 if after.page == box.page else 0.0
+            out["blocks"][bid] = [round(box.y1 - box.y0, 4), round(top, 4), round(bottom, 4),
+                                  broke]
+        elif like in out["blocks"]:
+            out["blocks"][bid] = out["blocks"][like]
         photos = len(_photos(block))
         for kind, sizes in widths.get(bid, {}).items():
             steps = []
@@ -226,24 +268,28 @@ class _Cache:
     def __init__(self, root: Path | None):
         self.root = root
 
-    def get(self, key: str, fields: tuple[str, ...]) -> dict | None:
-        """The value kept under ``key`` if it has ``fields``; None if not (or unreadable)."""
+    def get(self, key: str, fields: dict[str, type]) -> dict | None:
+        """The value kept under ``key`` if it has ``fields`` of their types; None if not (or
+        unreadable: it is measured again)."""
         if self.root is None:
             return None
         try:
             found = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return found if isinstance(found, dict) and all(f in found for f in fields) else None
+        ok = isinstance(found, dict) and all(
+            isinstance(found.get(f), (int, float) if t is float else t) for f, t in fields.items())
+        return found if ok else None
 
     def put(self, key: str, value: dict) -> None:
         if self.root is None:
             return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / f".{key}.tmp"
-            tmp.write_text(json.dumps(value, sort_keys=True), encoding="utf-8")
-            tmp.replace(self.root / f"{key}.json")
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(value, sort_keys=True))
+            os.replace(tmp, self.root / f"{key}.json")
         except OSError:
             pass  # a cache that cannot be written only costs time
 
@@ -254,14 +300,14 @@ def _area(rendition: PrintRendition, head: str, page: tuple[float, float],
     html = (f"<!DOCTYPE html><html>{head}<body><div id=\"plan-area\" style=\"position:fixed;"
             "top:0;bottom:0;left:0;right:0\"></div><p>x</p></body></html>")
     key = _key(html, rendition)
-    found = cache.get(key, ("width", "height", "margin"))
+    found = cache.get(key, {"width": float, "height": float, "top": float, "margin": float})
     if found is None:
         box = pdf.measure(rendition, html, {})["plan-area"]
-        found = {"width": box.x1 - box.x0, "height": box.y1 - box.y0,
+        found = {"width": box.x1 - box.x0, "height": box.y1 - box.y0, "top": box.y0,
                  "margin": min(box.x0, page[0] - box.x1)}
         cache.put(key, found)
     return Area(found["width"], found["height"], page[0], page[1],
-                max(0.0, found["margin"] - EDGE))
+                max(0.0, found["margin"] - EDGE), found["top"])
 
 
 def _key(html: str, rendition: PrintRendition) -> str:
@@ -283,7 +329,11 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float],
     cache = _Cache(cache_dir / "layout" if cache_dir else None)
     head = _head(root)
     area = _area(rendition, head, page, cache)
-    articles = [(a, _blocks(a)) for a in _articles(root)]
+    found = _articles(root)
+    children = {child for article in found for child in article}
+    taken = {e.get("id") for e in root.iter()
+             if isinstance(e.tag, str) and e.get("id") and e not in children}
+    articles = [(a, _blocks(a, taken)) for a in found]
     measured: dict[str, dict] = {}
     wanted: dict[str, tuple[str, str]] = {}
     widths = {b.get("id"): _widths(b, area, rendition)
@@ -291,20 +341,20 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float],
     for article, blocks in articles:
         html = _measure_html(article, blocks, area.width, widths)
         key = _key(head + html, rendition)
-        found = cache.get(key, ("blocks", "frames", "line"))
+        found = cache.get(key, {"blocks": dict, "frames": dict, "line": float})
         if found is None:
             wanted[article.get("id")] = (key, html)
         else:
             measured[article.get("id")] = found
     if wanted:
         doc = (f"<!DOCTYPE html><html>{head}<style>@page {{ size: {area.width + 400:.0f}mm "
-               "40000mm; }</style><body>" + "".join(h for _, h in wanted.values())
+               f"{MEASURE_PAGE:.0f}mm; }}</style><body>" + "".join(h for _, h in wanted.values())
                + "</body></html>")
         boxes = pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})
         for article, blocks in articles:
             aid = article.get("id")
             if aid in wanted:
-                measured[aid] = _read(aid, blocks, boxes, widths)
+                measured[aid] = _read(aid, blocks, boxes, widths, area.top)
                 cache.put(wanted[aid][0], measured[aid])
     plans: dict[str, ArticlePlan] = {}
     for article, blocks in articles:
@@ -328,15 +378,20 @@ def _plan_blocks(blocks, measured: dict, area: Area, rendition: PrintRendition) 
     for element in blocks:
         bid = element.get("id")
         height, top, bottom, broke = measured["blocks"].get(bid, [0.0, 0.0, 0.0, False])
-        kind = "break" if broke else _kind(element)
-        if kind == "break" and _kind(element) == "figure":
-            kind = "figure"
+        kind = _kind(element)
+        if broke and out and kind != "figure":
+            kind = "break"  # the theme starts it on a page of its own
+        frames = {k: tuple(map(tuple, measured["frames"][f"{bid}/{k}"]))
+                  for k in ("stack", "row") if f"{bid}/{k}" in measured["frames"]}
+        if kind == "figure" and "stack" not in frames:
+            kind = "text"  # laid out as nothing (hidden by a theme, say): a block like any
         if kind == "figure":
-            frames = {k: tuple(map(tuple, measured["frames"][f"{bid}/{k}"]))
-                      for k in ("stack", "row") if f"{bid}/{k}" in measured["frames"]}
             px = [_pixels(img, rendition) for img in _photos(element)]
             room = area.height - SLACK - top
-            tallest = {k: room - max(h for _, h in steps) for k, steps in frames.items()}
+            # the photos' room below their caption; a caption near a page's height leaves
+            # them a quarter of the page (the figure then runs over, as WeasyPrint sets it)
+            tallest = {k: max(room / 4, room - max(h for _, h in steps))
+                       for k, steps in frames.items()}
             shapes = [s for s in shapes_for(px, area, GAP, tallest) if s.kind in frames]
             out.append(Block(bid, "figure", 0.0, top, bottom, shapes=tuple(shapes),
                              frames=frames))
@@ -353,7 +408,7 @@ def _plan_blocks(blocks, measured: dict, area: Area, rendition: PrintRendition) 
 def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block], column: float) -> None:
     """Set ``plan`` into ``article``: the blocks in the planned order, a page break where a
     planned page starts with a block of its own, each photo at its planned size."""
-    by_id = {b.get("id"): b for b in blocks}
+    by_id = {b.get("id"): b for b in blocks}  # unique: see _blocks
     measured = {b.id: b for b in plan_blocks}
     for element in blocks:
         article.remove(element)
@@ -373,10 +428,7 @@ def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block], column:
                 s = placed.scale
                 _size_figure(element, placed.shape.kind,
                              [(w * s, h * s) for w, h in placed.shape.sizes],
-                             placed.shape.width * s if placed.shape.kind == "stack"
-                             else sum(w * s for w, _ in placed.shape.sizes)
-                             + placed.shape.gap * (len(placed.shape.sizes) - 1),
-                             column=column)
+                             placed.shape.width_at(s), column=column)
     for element in blocks:  # anything the plan did not place stays, at the end
         if element.get("id") not in seen:
             article.append(element)
@@ -407,7 +459,6 @@ def check(layout: Layout, written: pdf.Written) -> dict:
         if start is None:
             continue
         last = end.page if end else start.page
-        covered.update(range(start.page, last + 1))
         if last - start.page + 1 != len(plan.pages):
             disagree.append(f"{aid}: planned {len(plan.pages)} page(s), set on "
                             f"{last - start.page + 1}")

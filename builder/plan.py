@@ -34,6 +34,10 @@ MIN_AREA = 0.10
 MAX_MOVED = 3
 #: The room kept free on every page against rounding, in millimetres.
 SLACK = 1.0
+#: A page is looked for among at most this many blocks.
+LOOK_AHEAD = 200
+#: A photo alone on a page grows to at most this many times its full size.
+MAX_GROWTH = 2.0
 
 # Costs. A hole before a photo is what a photo editor sends back; a short last page is not.
 HOLE = 1000.0
@@ -55,6 +59,7 @@ class Area:
     page_width: float
     page_height: float
     breakout: float = 0.0  # how far a photo alone on a page may reach into each side margin
+    top: float = 0.0  # where the content box starts on the page
 
     @property
     def page_area(self) -> float:
@@ -73,9 +78,14 @@ class Shape:
 
     @property
     def width(self) -> float:
+        return self.width_at(1.0)
+
+    def width_at(self, scale: float) -> float:
+        """The figure's width with its photos at ``scale`` (the gap between them does not
+        scale)."""
         if self.kind == "stack":
-            return max(w for w, _ in self.sizes)
-        return sum(w for w, _ in self.sizes) + self.gap * (len(self.sizes) - 1)
+            return max(w for w, _ in self.sizes) * scale
+        return sum(w for w, _ in self.sizes) * scale + self.gap * (len(self.sizes) - 1)
 
     @property
     def photos_height(self) -> float:
@@ -117,7 +127,7 @@ class Block:
         return best
 
     def figure_height(self, shape: Shape, scale: float) -> float:
-        return self.frame(shape, shape.width * scale) + shape.photos_height * scale
+        return self.frame(shape, shape.width_at(scale)) + shape.photos_height * scale
 
 
 @dataclass(frozen=True)
@@ -186,7 +196,7 @@ def _max_scale(sizes, pixels, width: float, area: Area) -> float:
     wide = (area.width + 2 * area.breakout) / max(width, 1e-6)
     sharp = min(px[0] / MAX_DPI * MM_PER_INCH / max(w, 1e-6)
                 for (w, _), px in zip(sizes, pixels, strict=True))
-    return max(1.0, min(wide, sharp))
+    return max(1.0, min(wide, sharp, MAX_GROWTH))
 
 
 def _min_scale(sizes, area: Area) -> float:
@@ -206,7 +216,6 @@ class _Page:
     last_margin: float = -1.0  # the bottom margin of the last block; -1: the page is empty
     figures: list = field(default_factory=list)  # [(block, shape)]
     placed: list = field(default_factory=list)
-    moved: int = 0
 
     def spacing(self, block: Block, forced_top: bool) -> float:
         if self.last_margin < 0:
@@ -227,10 +236,11 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
     page_area = area.page_area
     headings = frozenset(b.id for b in blocks if b.kind == "heading")
 
-    def order(i: int, off: int, waiting: int) -> tuple[list, bool]:
+    def order(i: int, off: int, waiting: int) -> tuple[list, int]:
         """The blocks still to set, in the order they will stand — the rest of a split block,
         then a photo waiting for this page, then the blocks after — as far as two pages could
-        hold, and whether that reaches the article's end."""
+        hold (and no more than ``LOOK_AHEAD`` blocks), and the block after the last of them
+        (``n``: the article's end)."""
         out = [(i, off)] if off else []
         reach = blocks[i].height - off * blocks[i].line if off else 0.0
         if off:
@@ -239,39 +249,39 @@ def plan_article(blocks: list[Block], area: Area) -> ArticlePlan:
             out.append((waiting, 0))
             reach += _least(blocks[waiting])
         for j in range(i, n):
-            if reach > 2 * room + 1:
-                return out, False
+            if reach > 2 * room + 1 or len(out) >= LOOK_AHEAD:
+                return out, j
             if j != waiting:
                 out.append((j, 0))
                 reach += _least(blocks[j])
-        return out, True
+        return out, n
 
-    def state_after(seq: list, k: int, off: int, deferred: int, waiting: int):
+    def state_after(seq: list, after: int, k: int, off: int, deferred: int, waiting: int):
         """The state whose blocks are those of ``seq`` from position ``k`` on (``off`` lines
-        of it set), with the photo ``deferred`` on this page waiting for the next, or the
-        photo that was waiting still waiting if this page did not reach it."""
+        of it set) and then ``after`` on, with the photo ``deferred`` on this page waiting for
+        the next, or the photo that was waiting still waiting if this page did not reach it."""
         if waiting >= 0 and any(j == waiting for j, _ in seq[k:]):
             j = seq[k][0]
             if j == waiting:  # it opens the next page, the blocks after it follow
-                return (seq[k + 1][0] if k + 1 < len(seq) else n, 0, waiting)
+                return (seq[k + 1][0] if k + 1 < len(seq) else after, 0, waiting)
             return (j, off, waiting)
         if k >= len(seq):
-            return (n, 0, deferred)
+            return (after, 0, deferred)
         return (seq[k][0], off, deferred)
 
     def choices(state) -> list:
         """Every page that may open at ``state``: (cost, plan, next state)."""
         i, off, waiting = state
-        seq, complete = order(i, off, waiting)
+        seq, after = order(i, off, waiting)
         out = []
-        for page, end, nxt in _fill(blocks, seq, complete, off, room, headings):
+        for page, end, nxt in _fill(blocks, seq, after >= n, off, room, headings):
             plan, cost = _close(page, end, nxt, seq, blocks, room, off == 0, page_area)
-            out.append((cost, plan, state_after(seq, *nxt, waiting)))
+            out.append((cost, plan, state_after(seq, after, *nxt, waiting)))
         out = [c for c in out if c[2] != state]
         if not out:  # nothing fits: set the next block alone (the check will tell)
             j, o = seq[0]
             out.append((HOLE, PagePlan((Placed(blocks[j].id, o),), off == 0, 0.0, False),
-                        state_after(seq, 1, 0, -1, waiting)))
+                        state_after(seq, after, 1, 0, -1, waiting)))
         return out
 
     # The cheapest pages from each state on, without recursion (an article may have thousands
@@ -320,6 +330,8 @@ def _fill(blocks, seq, complete, off, room, headings):
         if k >= len(seq):  # the article's end (a heading that ends it has nothing to keep with)
             if complete and deferred < 0:
                 yield page, "end", (k, 0, -1)
+            elif not complete and page.placed:
+                yield page, "forced", (k, 0, deferred)  # more than a page of tall blocks
             return
         j, start = seq[k]
         start = first_off if k == 0 else start
@@ -403,7 +415,7 @@ def _ends_with_heading(page: _Page, headings: frozenset) -> bool:
 
 
 def _copy(page: _Page) -> _Page:
-    return _Page(page.used, page.last_margin, list(page.figures), list(page.placed), page.moved)
+    return _Page(page.used, page.last_margin, list(page.figures), list(page.placed))
 
 
 def _largest(heights, lo: float, hi: float, free: float) -> float:

@@ -138,12 +138,13 @@ def _halt(body: _Body) -> None:
     if body.root is None:
         return
     for element in list(body.root.iter()):
-        if not isinstance(element.tag, str) or element.tag in NO_HALT:
+        if not isinstance(element.tag, str) or element.tag in NO_HALT or any(
+                a.tag in NO_HALT for a in element.iterancestors()):
             continue
         if element.text:
             _wrap(element, None, element.text)
         for child in list(element):
-            if child.tail and isinstance(child.tag, str):
+            if child.tail:  # the text after a child element, comment or instruction
                 _wrap(element, child, child.tail)
 
 

@@ -122,3 +122,29 @@ def test_photos_alone_on_a_page_grow_into_the_margins_within_their_pixels():
                   frames={"stack": ((20.0, 10.0), (131.0, 10.0))})
     page = plan_article([block], wide).pages[0].blocks[0]
     assert page.scale == big.max_scale
+
+
+def test_a_figure_taller_than_two_pages_does_not_end_the_article():
+    tall = Block("f", "figure", 0.0, 5.0, 5.0, shapes=shapes_for([(1000, 667)], A5, 3.0,
+                                                               {"stack": 150.0}),
+                 frames={"stack": ((119.0, 400.0),)})
+    plan = plan_article([tall, text("t", 3), text("u", 3)], A5)
+    assert [p.id for page in plan.pages for p in page.blocks] == ["f", "t", "u"]
+
+
+def test_every_block_once_among_hundreds_of_empty_ones():
+    blocks = [Block(f"e{i}", "text", 0.0, 0.0, 0.0) for i in range(1200)] + [text("t", 3)]
+    plan = plan_article(blocks, A5)
+    assert [p.id for page in plan.pages for p in page.blocks] == [b.id for b in blocks]
+
+
+def test_a_figure_the_theme_lays_out_as_nothing_is_planned_as_a_block():
+    import lxml.html
+
+    from builder.layout import _plan_blocks
+
+    figure = lxml.html.fragment_fromstring('<figure id="f"><img src="x.jpg"/></figure>')
+    measured = {"blocks": {"f": [0.0, 0.0, 0.0, False]}, "frames": {}, "line": LINE}
+    (block,) = _plan_blocks([figure], measured, A5, None)
+    assert block.kind == "text" and not block.shapes
+    assert pages(plan_article([block, text("t", 3)], A5)) == [["f", "t"]]
