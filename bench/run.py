@@ -363,8 +363,8 @@ class Bench:
         return max(walls) * 1.1 + 1.0 if walls else float("inf")
 
     def layout_builds(self) -> None:
-        """The builder's PDF of the corpus on A4, and of corpora of other seeds on A5: the
-        planner must not be tuned to one corpus or one page."""
+        """The builder's PDF of the corpus on A4, and of corpora of other seeds on A5 and A4:
+        the planner must not be tuned to one corpus or one page."""
         for inp in self.inputs:
             if inp.key != "corpus" or self.args.quick:
                 continue
@@ -381,12 +381,14 @@ class Bench:
                                       f"http://{host}/={self.server.base(i)}/{rel}/images/{host}/"]
                 for port in self.server.ports:
                     other.rewrite += ["--allow-host", f"127.0.0.1:{port}"]
-                variants.append((f"A5, corpus seed {seed}", other, "A5"))
+                variants += [(f"A5, corpus seed {seed}", other, "A5"),
+                             (f"A4, corpus seed {seed}", other, "A4")]
             for label, source, size in variants:
                 out = source.root / f"out-layout-{size}"
+                cache = source.root / "cache-layout"
                 shutil.rmtree(out, ignore_errors=True)
                 cmd = [sys.executable, "-m", "builder", "build", str(source.root / "articles"),
-                       "--out", str(out), "--cache-dir", str(source.root / "cache-layout"),
+                       "--out", str(out), "--cache-dir", str(cache),
                        *source.rewrite, "--format", "pdf", "--name", "layout", "-q",
                        "--page-size", size, "--title", inp.title or "benchmark"]
                 log = source.root / "log-layout.txt"
@@ -399,6 +401,8 @@ class Bench:
                 say(f"layout {label}: {inp.layout[f'builder ({label})']}")
                 if not self.args.keep:
                     shutil.rmtree(out, ignore_errors=True)
+            if not self.args.keep:
+                for _, source, _ in variants:
                     shutil.rmtree(source.root / "cache-layout", ignore_errors=True)
 
     def run(self) -> None:
@@ -687,7 +691,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=600.0, help="seconds one child may take")
     p.add_argument("--keep", action="store_true", help="keep every output file")
     p.add_argument("--layout-seeds", default="11,23",
-                   help="corpus seeds whose A5 PDF is laid out and measured too ('' for none)")
+                   help="corpus seeds whose A5 and A4 PDFs are laid out and measured too "
+                        "('' for none)")
     a = p.parse_args(argv)
     a.articles = a.articles if a.articles is not None else (2 if a.quick else 20)
     photos = a.photos or ("3-3" if a.quick else "10-30")

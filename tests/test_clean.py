@@ -676,3 +676,8 @@ def test_site_rule_removal_counts_each_image_once():
                               '<img src="http://a.com/ok.jpg">', author="ZAKER"))
     assert a.audit.dropped == (("removed by the zaker site rule", 1),)
     assert a.audit.unexplained == 0 and not a.warnings
+
+
+def test_a_body_that_reads_like_a_file_name_gives_no_warning(recwarn):
+    assert "a.txt" in clean_article(article("photos/2022/a.txt")).body
+    assert not [w for w in recwarn if "filename" in str(w.message)]

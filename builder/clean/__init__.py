@@ -8,8 +8,9 @@ last. It checks that it did not eat the article: when most of the text is gone, 
 from __future__ import annotations
 
 from dataclasses import replace
+from warnings import catch_warnings, simplefilter
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
 from ..model import Article, CleanAudit, ImageRef, without_fragment
 from ..settings import CleanSettings
@@ -36,7 +37,9 @@ def clean_article(article: Article, settings: CleanSettings = CleanSettings(),
     ctx = Context(base_url=article.base_url, id_prefix=id_prefix or f"{article.slug}-",
                   settings=settings)
     raw = scrub(article.body)  # no control characters or lone surrogates reach the parser
-    soup = BeautifulSoup(raw, "lxml")
+    with catch_warnings():  # a body that reads like a file name is still a body
+        simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(raw, "lxml")
     before = _text_length(soup.get_text())
     in_source = len(soup.find_all("img")) + sum(
         1 for pic in soup.find_all("picture")
