@@ -5,10 +5,10 @@ PDF against it.
 The print document's articles are ``<article id>`` elements; their element children are the
 blocks (the opener, figures, paragraphs, headings, the credits). Measurement lays out, at the
 text width, every block between two hairline spacers (which give its margins) and every figure
-with a probe image in place of each photo at three widths (which gives its height apart from
-its photos); the results are kept by the content they measured, so a warm build measures
-nothing. The plan is set into the document with a page break where a page must start, each
-photo's size, and the order of blocks (a paragraph moved ahead of a photo).
+with a probe image in place of each photo at its full and its floor width (which gives its
+height apart from its photos); the results are kept by the content they measured, so a warm
+build measures nothing. The plan is set into the document with a page break where a page must
+start, each photo's size, and the order of blocks (a paragraph moved ahead of a photo).
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ PROBE = PRINT_BASE + "layout/probe.png"
 PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
 GAP = 3.0  # mm between photos side by side
 EDGE = 6.0  # mm: a photo that reaches into the side margins stays this far from the edge
-WIDTHS = (1.0, 0.5)  # the widest and narrowest a caption is set at, as shares of the text width
 VERSION = "layout-4"  # part of every cache key: a change in how blocks are measured
 MEASURE_PAGE = 400_000  # mm: the measuring page's height, some two thousand pages of text
-TEXT_KINDS = {"p": True}  # blocks that may split between pages and move ahead of a photo
+TEXT_KINDS = {"p"}  # blocks that may split between pages and move ahead of a photo
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6", "header"}
 GAP_SHARE = 0.35  # a page this empty before a photo is a hole (as the layout figures count)
 
@@ -87,7 +86,7 @@ def _pixels(img, rendition: PrintRendition) -> tuple[int, int]:
     src = img.get("src", "")
     asset = rendition.assets.get(src.rsplit("/", 1)[-1]) if src.startswith(PRINT_BASE) else None
     if asset is None or not asset.width or not asset.height:
-        return (1200, 800)
+        return (1200, 800)  # not one of the book's images (it will not load): a 3:2 frame
     return (asset.width, asset.height)
 
 
@@ -208,7 +207,7 @@ def _widths(block, area: Area, rendition: PrintRendition) -> dict[str, list]:
     caption = "".join("".join(c.itertext()) for c in block.iter("figcaption"))
     if not caption.strip():
         return {"stack": [area.width]}
-    lines = 1 + len(caption) * 2.7 / max(1.0, area.width * WIDTHS[-1])
+    lines = 1 + len(caption) * 2.7 / max(1.0, area.width / 2)  # ~2.7 mm a character
     room = area.height - SLACK - 5 - 4.2 * lines - 2
     out = {}
     for shape in shapes_for(px, area, GAP, {"stack": room, "row": room}):
@@ -421,9 +420,12 @@ def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block], column:
                 article.append(element)
             if k == 0 and number > 0 and page.forced and placed.first_line == 0:
                 _style(element, "break-before:page")
-            if k == 0 and placed.first_line == 0 and _sink(page):
-                _style(element, "margin-top:"
-                       f"{measured[placed.id].margin_top + _sink(page):.2f}mm")
+            extra = _room_above(page)[k]
+            if extra and placed.first_line == 0:
+                block = measured[placed.id]
+                above = block.margin_top if k == 0 else max(
+                    block.margin_top, measured[page.blocks[k - 1].id].margin_bottom)
+                _style(element, f"margin-top:{above + extra:.2f}mm")
             if placed.shape is not None:
                 s = placed.scale
                 _size_figure(element, placed.shape.kind,
@@ -434,12 +436,20 @@ def _apply(article, blocks, plan: ArticlePlan, plan_blocks: list[Block], column:
             article.append(element)
 
 
-def _sink(page: PagePlan) -> float:
-    """The room set above what stands on a page that a photo could not join: half the page's
-    free room, so that it stands in the middle (photos alone, or the room before a photo that
-    did not fit shared above and below; an opener's title sinks). 0: it stands at the top."""
-    photos_only = all(p.shape is not None for p in page.blocks)
-    return page.free / 2 if page.free > 1 and (photos_only or page.before_photo) else 0.0
+def _room_above(page: PagePlan) -> list[float]:
+    """The room added above each block of a page that keeps free room: figures alone on a
+    page spread from its top to its foot (one alone stands in the middle); what stands on a
+    page that the next photo could not join is set in the middle (an opener's title sinks).
+    Elsewhere the page fills from the top."""
+    n = len(page.blocks)
+    out = [0.0] * n
+    if page.free <= 1:
+        return out
+    if all(p.shape is not None for p in page.blocks) and n > 1:
+        out[1:] = [page.free / (n - 1)] * (n - 1)
+    elif all(p.shape is not None for p in page.blocks) or page.before_photo:
+        out[0] = page.free / 2
+    return out
 
 
 # -- the check ----------------------------------------------------------------------------------
@@ -476,7 +486,8 @@ def check(layout: Layout, written: pdf.Written) -> dict:
                                     f"set on page {box.page + 1}")
             per_page[photos] += 1
             room = layout.area.height - SLACK
-            holes += page.before_photo and page.free - _sink(page) >= GAP_SHARE * room
+            below = page.free - sum(_room_above(page))
+            holes += page.before_photo and below >= GAP_SHARE * room
     for name, box in boxes.items():
         if name.endswith("-end") and box is not None:
             begin = boxes.get(name[:-4])

@@ -202,7 +202,8 @@ def _max_scale(sizes, pixels, width: float, area: Area) -> float:
 def _min_scale(sizes, area: Area) -> float:
     """``FLOOR``, or more where a photo would fall under ``MIN_AREA`` of the page."""
     least = min(w * h for w, h in sizes)
-    by_area = (MIN_AREA * area.page_area / least) ** 0.5 if least else 1.0
+    # a little above the floor, so that rounding never sets a photo under it
+    by_area = (MIN_AREA * 1.03 * area.page_area / least) ** 0.5 if least else 1.0
     return min(1.0, max(FLOOR, by_area))
 
 

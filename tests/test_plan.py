@@ -148,3 +148,18 @@ def test_a_figure_the_theme_lays_out_as_nothing_is_planned_as_a_block():
     (block,) = _plan_blocks([figure], measured, A5, None)
     assert block.kind == "text" and not block.shapes
     assert pages(plan_article([block, text("t", 3)], A5)) == [["f", "t"]]
+
+
+def test_free_room_spreads_photos_alone_and_centres_a_page_before_a_photo():
+    from builder.layout import _room_above
+    from builder.plan import PagePlan, Placed
+
+    shape = shapes_for([(1000, 667)], A5, 3.0, {"stack": 150.0})[0]
+    two = PagePlan((Placed("a", shape=shape), Placed("b", shape=shape)), True, 30.0, True)
+    assert _room_above(two) == [0.0, 30.0]  # from the page's top to its foot
+    one = PagePlan((Placed("a", shape=shape),), True, 30.0, True)
+    assert _room_above(one) == [15.0]  # in the middle
+    text_then_photo = PagePlan((Placed("t"),), True, 30.0, True)
+    assert _room_above(text_then_photo) == [15.0]
+    text_page = PagePlan((Placed("t"),), True, 30.0, False)  # before a heading, say
+    assert _room_above(text_page) == [0.0]
