@@ -6,8 +6,9 @@ each photo's pixel size — and on a photo editor's rules, as costs:
 
 - a figure never splits, its caption stays under its photos; a heading never ends a page;
 - a photo may be set smaller to share a page, down to ``FLOOR`` of its full size and never
-  under ``MIN_AREA`` of the page; never larger than its text width, its page, or its pixels
-  at ``MAX_DPI`` allow;
+  under ``MIN_AREA`` of the page; its full size is as large as the text width, the page and
+  its pixels at ``MAX_DPI`` allow; alone on a page it may grow into the side margins
+  (``Area.breakout``), still within ``MAX_DPI``;
 - two or three photos of a group stand side by side when that keeps them above the floor;
 - up to ``MAX_MOVED`` paragraphs may move ahead of a photo that does not fit, as print floats
   do, never past a heading or another photo;
