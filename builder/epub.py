@@ -1,9 +1,11 @@
-"""Write the EPUB with ebooklib, then re-pack it so that the same inputs give the same bytes:
-``mimetype`` first and stored, entries sorted, fixed timestamps, images stored uncompressed."""
+"""Write the EPUB with ebooklib's package, into a zip the builder writes itself, once, so that
+the same inputs give the same bytes: ``mimetype`` first and stored, entries sorted, fixed
+timestamps, images stored as they are (never deflated), text deflated."""
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -12,6 +14,41 @@ from ebooklib import epub
 from .model import EpubRendition
 
 STORED_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif")
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class _Photo(epub.EpubItem):
+    """An image item whose bytes stay on disk until the zip is written."""
+
+    def __init__(self, path: Path, **kw):
+        super().__init__(**kw)
+        self.path = path
+
+    def get_content(self, default=None):
+        return self.path
+
+
+class _Entries:
+    """What ebooklib's writer writes, kept by name instead of zipped: text as bytes, photos
+    as the paths of their files."""
+
+    def __init__(self):
+        self.entries: dict[str, bytes | Path] = {}
+
+    def writestr(self, name, data, compress_type=None):
+        self.entries[str(name)] = data.encode("utf-8") if isinstance(data, str) else data
+
+
+class _Writer(epub.EpubWriter):
+    """ebooklib's writer: its package (OPF, nav, NCX, items) kept by name, then zipped once,
+    deterministically (:func:`_zip`)."""
+
+    def write(self):
+        self.out = _Entries()
+        self._write_container()
+        self._write_opf()
+        self._write_items()
+        _zip(self.out.entries, Path(self.file_name))
 
 
 def write_epub(rendition: EpubRendition, path: Path) -> None:
@@ -37,12 +74,11 @@ def write_epub(rendition: EpubRendition, path: Path) -> None:
         eb.add_metadata(None, "meta", value, {"property": prop})
 
     for image in rendition.images:
-        data = image.path.read_bytes()
-        if image.cover:
-            eb.set_cover(image.file_name, data, create_page=False)  # the theme's page shows it
+        if image.cover:  # the theme's page shows it
+            eb.set_cover(image.file_name, image.path.read_bytes(), create_page=False)
             continue
-        eb.add_item(epub.EpubItem(uid=image.uid, file_name=image.file_name,
-                                  media_type=image.media_type, content=data))
+        eb.add_item(_Photo(image.path, uid=image.uid, file_name=image.file_name,
+                           media_type=image.media_type))
 
     css = epub.EpubItem(uid="style", file_name="styles/epub.css", media_type="text/css",
                         content=rendition.stylesheet.encode("utf-8"))
@@ -70,14 +106,10 @@ def write_epub(rendition: EpubRendition, path: Path) -> None:
     eb.add_item(epub.EpubNav())
     covers = [c for c, d in zip(chapters, docs, strict=True) if d.kind == "cover"]
     eb.spine = covers + ["nav"] + [c for c in chapters if c not in covers]
-    tmp = path.with_name(path.name + ".raw")
-    try:
-        epub.write_epub(str(tmp), eb, {"raise_exceptions": True, "mtime": meta.modified,
-                                       "epub3_landmark": True,
-                                       "landmark_title": words.landmarks})
-        _repack(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    writer = _Writer(str(path), eb, {"raise_exceptions": True, "mtime": meta.modified,
+                                     "epub3_landmark": True, "landmark_title": words.landmarks})
+    writer.process()
+    writer.write()
 
 
 def _accessibility(rendition: EpubRendition) -> list[tuple[str, str]]:
@@ -114,16 +146,27 @@ def _accessibility(rendition: EpubRendition) -> list[tuple[str, str]]:
     return meta
 
 
-def _repack(src: Path, dst: Path) -> None:
-    fixed = (1980, 1, 1, 0, 0, 0)
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        names = sorted(n for n in zin.namelist() if n != "mimetype")
-        info = zipfile.ZipInfo("mimetype", fixed)
+def _zip(entries: dict[str, bytes | Path], dst: Path) -> None:
+    """``entries`` as an EPUB zip: ``mimetype`` first and stored, then the rest by name, each
+    at a fixed time; photos copied from their files as they are, text deflated."""
+    with zipfile.ZipFile(dst, "w") as out:
+        info = zipfile.ZipInfo("mimetype", FIXED_TIME)
         info.compress_type = zipfile.ZIP_STORED
-        zout.writestr(info, zin.read("mimetype"))
-        for name in names:
-            info = zipfile.ZipInfo(name, fixed)
+        out.writestr(info, entries.get("mimetype", b"application/epub+zip"))
+        for name in sorted(n for n in entries if n != "mimetype"):
+            data = entries[name]
+            info = zipfile.ZipInfo(name, FIXED_TIME)
             info.external_attr = 0o644 << 16
-            stored = name.lower().endswith(STORED_SUFFIXES)
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            zout.writestr(info, zin.read(name), compresslevel=None if stored else 9)
+            if name.lower().endswith(STORED_SUFFIXES):
+                info.compress_type = zipfile.ZIP_STORED
+                if isinstance(data, Path):
+                    info.file_size = data.stat().st_size
+                    with data.open("rb") as src, out.open(info, "w") as sink:
+                        shutil.copyfileobj(src, sink, 1 << 20)
+                    continue
+                out.writestr(info, data)
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                if isinstance(data, Path):
+                    data = data.read_bytes()
+                out.writestr(info, data, compresslevel=9)

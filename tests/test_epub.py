@@ -154,3 +154,31 @@ def test_a_book_without_photos_gets_a_typographic_cover(tmp_path):
                      "--name", "b", "--format", "epub")
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "again" / "b.epub").read_bytes() == (out / "b.epub").read_bytes()
+
+
+def test_an_epub_only_build_imports_no_pdf_library_and_stores_photos_as_they_are(tmp_path):
+    """The EPUB is written once: its photos are the files of the image store, stored; and an
+    EPUB-only build never loads WeasyPrint (``-X importtime`` lists every module imported)."""
+    import subprocess
+    import sys
+
+    from helpers_images import jpeg
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "photo.jpg").write_bytes(jpeg(400, 300))
+    (src / "a.md").write_text("---\ntitle: 一篇\n---\n正文。\n\n![](photo.jpg)\n", "utf-8")
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "builder", "build",
+                             str(src), "--out", str(out), "--format", "epub", "--name", "b",
+                             "--cache-dir", str(tmp_path / "cache")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "builder.epub" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("weasyprint", "pypdf")}
+    with zipfile.ZipFile(out / "b.epub") as z:
+        (photo,) = [i for i in z.infolist() if i.filename.endswith(".jpg")]
+        assert photo.compress_type == zipfile.ZIP_STORED
+        assert z.read(photo) == (src / "photo.jpg").read_bytes()
