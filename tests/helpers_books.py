@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import zipfile
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,3 +42,26 @@ class BuiltBook:
 
     def opf(self) -> etree._Element:
         return etree.fromstring(self.files()["EPUB/content.opf"])
+
+
+def checked(book: BuiltBook, epubcheck: bool) -> BuiltBook:
+    """``book``, with EPUBCheck's verdict on its EPUB when ``epubcheck`` and the build passed."""
+    if epubcheck and book.result.returncode == 0:
+        from builder.check import run_epubcheck
+
+        book.epubcheck = run_epubcheck(book.path("epub"))
+    return book
+
+
+class Books:
+    """Books built in the background, by name; ``check`` runs on each when it is taken."""
+
+    def __init__(self, futures: dict[str, Future], check: Callable | None = None):
+        self.futures = futures
+        self.check = check
+
+    def __getitem__(self, name: str):
+        book = self.futures[name].result()
+        if self.check is not None:
+            self.check(book)
+        return book

@@ -11,13 +11,13 @@ import socket
 import subprocess
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from helpers_books import BuiltBook
+from helpers_books import Books, BuiltBook, checked
 from helpers_images import SVG_OK, jpeg
 from lxml import etree
 from pypdf import PdfReader
@@ -26,7 +26,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 import builder
-from builder.check import run_epubcheck
 from builder.fetch import Request, fetch_assets
 from builder.load import load_article
 from builder.model import REFUSED, ImageRef, asset_key
@@ -156,21 +155,12 @@ def _build(name: str, spec: Spec, root: Path) -> Book:
     result = run_cli("build", src, "--out", out, "--cache-dir", root / "cache", "--name", name,
                      "--title", spec.title, "--format", spec.formats, "-v",
                      env={"SOURCE_DATE_EPOCH": EPOCH})
-    book = Book(name, src, out, result)
-    if spec.epubcheck and result.returncode == 0:
-        book.epubcheck = run_epubcheck(book.path("epub"))
-    return book
+    return checked(Book(name, src, out, result), spec.epubcheck)
 
 
-class Books:
-    def __init__(self, futures: dict[str, Future]):
-        self.futures = futures
-
-    def __getitem__(self, name: str) -> Book:
-        book = self.futures[name].result()
-        assert book.result.returncode == 0, book.result.stderr
-        assert_no_crash(book.result)
-        return book
+def _built(book: Book) -> None:
+    assert book.result.returncode == 0, book.result.stderr
+    assert_no_crash(book.result)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +172,7 @@ def books(tmp_path_factory):
         with ThreadPoolExecutor(max_workers=3) as pool:
             futures = {name: pool.submit(_build, name, spec, root / name)
                        for name, spec in BOOKS.items()}
-            yield Books(futures)
+            yield Books(futures, _built)
             for f in futures.values():
                 f.cancel()
 

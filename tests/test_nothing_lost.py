@@ -15,7 +15,7 @@ import re
 import subprocess
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 import tinycss2
 from conftest import SEEDS, run_cli, serve_args
-from helpers_books import BuiltBook
+from helpers_books import Books, BuiltBook, checked
 from helpers_images import encode, jpeg, png
 from lxml import etree
 from PIL import Image
@@ -372,18 +372,7 @@ def _build(name: str, spec: Spec, root: Path, server: HTTPServer, seed_server) -
     result = run_cli("build", *paths, "--out", out, "--cache-dir", cache, "--name", name,
                      "--format", spec.formats, *hosts, *args,
                      env={"SOURCE_DATE_EPOCH": "1661924079"})
-    book = Book(name, src, out, result, port=server.port)
-    if spec.epubcheck and result.returncode == 0:
-        book.epubcheck = run_epubcheck(book.path("epub"))
-    return book
-
-
-class Books:
-    def __init__(self, futures: dict[str, Future]):
-        self.futures = futures
-
-    def __getitem__(self, name: str) -> Book:
-        return self.futures[name].result()
+    return checked(Book(name, src, out, result, port=server.port), spec.epubcheck)
 
 
 @pytest.fixture(scope="module")
