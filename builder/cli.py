@@ -88,6 +88,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--marks", action="store_true", help="PDF crop marks (use with --bleed)")
     b.add_argument("--pdf-variant", choices=["pdf/a-3b"], help="write the PDF as PDF/A-3b")
     b.add_argument("--offline", action="store_true", help="use cached images only")
+    b.add_argument("--force", action="store_true",
+                   help="rebuild everything, even when nothing changed; only the image cache "
+                   "is used")
     b.add_argument("--strict", action="store_true",
                    help="fail (exit 1) when the book would be degraded: an image that could "
                    "not be fetched, an article left out, a caption without its photo")
@@ -137,7 +140,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "paths": tuple(opt("paths") or ()) or None, "out_dir": opt("out"),
         "cache_dir": opt("cache_dir"), "theme_dir": opt("theme"),
         "offline": opt("offline") or None, "refresh": opt("refresh") or None,
-        "strict": opt("strict") or None,
+        "strict": opt("strict") or None, "force": opt("force") or None,
         "book.title": opt("title"), "book.author": opt("author"), "book.name": opt("name"),
         "book.formats": opt("format"), "pdf.page_size": opt("page_size"),
         "pdf.bleed": opt("bleed"), "pdf.marks": opt("marks") or None,

@@ -14,19 +14,17 @@ start, each photo's size, and the order of blocks (a paragraph moved ahead of a 
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
-import json
-import os
-import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import lxml.html
 from lxml import etree
+from weasyprint.text.fonts import FontConfiguration
 
 from . import pdf
+from .memo import Memo, code_version, digest
 from .model import PRINT_BASE, Box, PrintRendition
 from .plan import SLACK, Area, ArticlePlan, Block, PagePlan, plan_article, shapes_for
 
@@ -34,7 +32,6 @@ PROBE = PRINT_BASE + "layout/probe.png"
 PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
 GAP = 3.0  # mm between photos side by side
 EDGE = 6.0  # mm: a photo that reaches into the side margins stays this far from the edge
-VERSION = "layout-4"  # part of every cache key: a change in how blocks are measured
 MEASURE_PAGE = 400_000  # mm: the measuring page's height, some two thousand pages of text
 TEXT_KINDS = {"p"}  # blocks that may split between pages and move ahead of a photo
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6", "header"}
@@ -261,71 +258,36 @@ def _read(aid: str, blocks, boxes: dict[str, Box], widths: dict, page_top: float
     return out
 
 
-class _Cache:
-    """Measurements kept by the content they measured, one JSON file each."""
-
-    def __init__(self, root: Path | None):
-        self.root = root
-
-    def get(self, key: str, fields: dict[str, type]) -> dict | None:
-        """The value kept under ``key`` if it has ``fields`` of their types; None if not (or
-        unreadable: it is measured again)."""
-        if self.root is None:
-            return None
-        try:
-            found = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        ok = isinstance(found, dict) and all(
-            isinstance(found.get(f), (int, float) if t is float else t) for f, t in fields.items())
-        return found if ok else None
-
-    def put(self, key: str, value: dict) -> None:
-        if self.root is None:
-            return
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(value, sort_keys=True))
-            os.replace(tmp, self.root / f"{key}.json")
-        except OSError:
-            pass  # a cache that cannot be written only costs time
-
-
 def _area(rendition: PrintRendition, head: str, page: tuple[float, float],
-          cache: _Cache) -> Area:
+          cache: Memo) -> Area:
     """The content box of a page of the theme (from a fixed box on a one-page document)."""
     html = (f"<!DOCTYPE html><html>{head}<body><div id=\"plan-area\" style=\"position:fixed;"
             "top:0;bottom:0;left:0;right:0\"></div><p>x</p></body></html>")
     key = _key(html, rendition)
-    found = cache.get(key, {"width": float, "height": float, "top": float, "margin": float})
+    found = cache.get_record(key, {"width": float, "height": float, "top": float, "margin": float})
     if found is None:
         box = pdf.measure(rendition, html, {})["plan-area"]
         found = {"width": box.x1 - box.x0, "height": box.y1 - box.y0, "top": box.y0,
                  "margin": min(box.x0, page[0] - box.x1)}
-        cache.put(key, found)
+        cache.put_record(key, found)
     return Area(found["width"], found["height"], page[0], page[1],
                 max(0.0, found["margin"] - EDGE), found["top"])
 
 
 def _key(html: str, rendition: PrintRendition) -> str:
-    h = hashlib.sha256(VERSION.encode())
-    for part in (html, rendition.serif_font, rendition.sans_font,
-                 *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items()))):
-        h.update(part.encode("utf-8"))
-        h.update(b"\0")
-    return h.hexdigest()
+    return digest(code_version(), html, rendition.serif_font, rendition.sans_font,
+                  *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
 
 
 # -- planning -----------------------------------------------------------------------------------
 
-def plan_print(rendition: PrintRendition, page: tuple[float, float],
-               cache_dir: Path | None) -> Layout:
+def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo,
+               count: Callable[[str, bool], None] = lambda kind, kept: None) -> Layout:
     """The print document with its pages planned: ``page`` is the trimmed page's size in mm;
-    measurements are kept under ``cache_dir`` (None: not kept)."""
+    measurements are kept in ``cache``; ``count("measured articles", kept)`` is told of each
+    article's."""
     root = lxml.html.document_fromstring(rendition.html)
-    cache = _Cache(cache_dir / "layout" if cache_dir else None)
+    fonts = FontConfiguration()
     head = _head(root)
     area = _area(rendition, head, page, cache)
     found = _articles(root)
@@ -340,21 +302,20 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float],
     for article, blocks in articles:
         html = _measure_html(article, blocks, area.width, widths)
         key = _key(head + html, rendition)
-        found = cache.get(key, {"blocks": dict, "frames": dict, "line": float})
+        found = cache.get_record(key, {"blocks": dict, "frames": dict, "line": float})
+        count("measured articles", found is not None)
         if found is None:
             wanted[article.get("id")] = (key, html)
         else:
             measured[article.get("id")] = found
-    if wanted:
-        doc = (f"<!DOCTYPE html><html>{head}<style>@page {{ size: {area.width + 400:.0f}mm "
-               f"{MEASURE_PAGE:.0f}mm; }}</style><body>" + "".join(h for _, h in wanted.values())
-               + "</body></html>")
-        boxes = pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})
-        for article, blocks in articles:
-            aid = article.get("id")
-            if aid in wanted:
-                measured[aid] = _read(aid, blocks, boxes, widths, area.top)
-                cache.put(wanted[aid][0], measured[aid])
+    for article, blocks in articles:  # one document each: memory bounded by an article
+        aid = article.get("id")
+        if aid in wanted:
+            doc = (f"<!DOCTYPE html><html>{head}<style>@page {{ size: {area.width + 400:.0f}mm "
+                   f"{MEASURE_PAGE:.0f}mm; }}</style><body>{wanted[aid][1]}</body></html>")
+            boxes = pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")}, fonts)
+            measured[aid] = _read(aid, blocks, boxes, widths, area.top)
+            cache.put_record(wanted[aid][0], measured[aid])
     plans: dict[str, ArticlePlan] = {}
     for article, blocks in articles:
         aid = article.get("id")
@@ -454,10 +415,10 @@ def _room_above(page: PagePlan) -> list[float]:
 
 # -- the check ----------------------------------------------------------------------------------
 
-def check(layout: Layout, written: pdf.Written) -> dict:
+def check(layout: Layout, boxes: dict[str, Box], pages: int) -> dict:
     """The report's ``layout``: pages, blank pages, holes, photos per page, the smallest scale,
-    and every block that did not land on its planned page."""
-    boxes = written.boxes
+    and every block that did not land on its planned page, from where the written book of
+    ``pages`` pages put each id (``boxes``)."""
     disagree = []
     covered = {0}
     per_page: Counter = Counter()
@@ -493,8 +454,8 @@ def check(layout: Layout, written: pdf.Written) -> dict:
             begin = boxes.get(name[:-4])
             if begin is not None:
                 covered.update(range(begin.page, box.page + 1))
-    blank = sum(1 for p in range(written.pages) if p not in covered)
-    return {"pages": written.pages, "blank_pages": blank, "gap_pages": holes,
+    blank = sum(1 for p in range(pages) if p not in covered)
+    return {"pages": pages, "blank_pages": blank, "gap_pages": holes,
             "photos_per_page": {str(k): v for k, v in sorted(per_page.items())},
             "smallest_scale": round(smallest, 3), "moved_paragraphs": moved,
             "disagreements": disagree[:50], "disagreement_count": len(disagree)}

@@ -185,16 +185,24 @@ def _page_url(value: str | None, where: str, warnings: list[str]) -> str | None:
     return None
 
 
-def load_article(path: Path) -> tuple[Article, list[str]]:
-    """One article and the warnings its reading gave."""
-    where = str(path)
-    warnings: list[str] = []
+def read_source(path: Path) -> bytes:
+    """The bytes of the article file ``path``; SourceError when it cannot be read or is too
+    large."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise SourceError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB", where)
-        data = path.read_bytes()
+            raise SourceError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB", str(path))
+        return path.read_bytes()
     except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror or exc}", where) from None
+        raise SourceError(f"cannot read file: {exc.strerror or exc}", str(path)) from None
+
+
+def load_article(path: Path, data: bytes | None = None) -> tuple[Article, list[str]]:
+    """One article (from ``data``, its file's bytes, when given) and the warnings its reading
+    gave."""
+    where = str(path)
+    warnings: list[str] = []
+    if data is None:
+        data = read_source(path)
     # Scrubbed before parsing: YAML refuses control characters, which must only be dropped.
     text = scrub(decode(data, where))
     meta: dict = {}

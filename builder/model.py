@@ -127,12 +127,17 @@ def without_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
 
+def is_local(key: str) -> bool:
+    """Whether the asset key ``key`` names a file (not a URL with a scheme or a host)."""
+    return not (":" in key.split("/", 1)[0] or key.startswith("//"))
+
+
 def asset_key(url: str, folder: Path) -> str:
     """How the asset store names the image ``url`` of an article in ``folder``: a URL without
     its ``#fragment``; a relative path as the file it names, since two folders' ``img/a.jpg``
     are two images."""
     url = without_fragment(url)
-    if ":" in url.split("/", 1)[0] or url.startswith("//"):  # has a scheme, or is protocol-relative
+    if not is_local(url):  # has a scheme, or is protocol-relative
         return url
     return (folder / url.split("?", 1)[0]).as_posix()
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .model import PRINT_BASE, Box, PrintRendition
@@ -57,25 +58,29 @@ class Written:
     pages: int
 
 
-def write_pdf(rendition: PrintRendition, path: Path) -> Written:
-    """Render ``rendition`` to ``path``; return the URLs the fetcher refused and the boxes of
-    the elements with an id."""
+def write_pdf(rendition: PrintRendition, path: Path, css: str = "",
+              fonts: FontConfiguration | None = None) -> Written:
+    """Render ``rendition`` (with the extra stylesheet ``css``, and ``fonts`` shared between
+    documents) to ``path``; return the URLs the fetcher refused and the boxes of the elements
+    with an id."""
     fetcher = StoreFetcher(rendition)
+    fonts = fonts or FontConfiguration()
+    extra = [CSS(string=css, font_config=fonts)] if css else []
     document = HTML(string=rendition.html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
-        stylesheets=_fonts(rendition))
+        stylesheets=_fonts(rendition) + extra, font_config=fonts)
     identifier = hashlib.sha256(rendition.meta.identifier.encode()).hexdigest()[:32].encode()
     document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
                        uncompressed_pdf=False, pdf_variant=rendition.variant or None)
     return Written(fetcher.refused, _boxes(document), len(document.pages))
 
 
-def measure(rendition: PrintRendition, html: str,
-            extra: dict[str, tuple[bytes, str]]) -> dict[str, Box]:
+def measure(rendition: PrintRendition, html: str, extra: dict[str, tuple[bytes, str]],
+            fonts: FontConfiguration | None = None) -> dict[str, Box]:
     """Lay ``html`` out with the rendition's stylesheets and fonts (and ``extra`` files by
     URL) and return the box of each element with an id; nothing is written."""
     fetcher = StoreFetcher(rendition, extra)
     document = HTML(string=html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
-        stylesheets=_fonts(rendition))
+        stylesheets=_fonts(rendition), font_config=fonts or FontConfiguration())
     return _boxes(document)
 
 

@@ -19,14 +19,16 @@ from .clean import clean_article
 from .drawn import typographic_cover
 from .errors import OutputError, SourceError
 from .fetch import Progress, Request, Store, fetch_assets
-from .load import find_sources, load_article
+from .load import find_sources, load_article, read_source
+from .memo import Memo, code_version, digest
 from .model import GENERATED_COVER, Article, Asset, Book, ImageRef, Rendition
 from .output import staged
 from .photos import fit
 from .render import format_date, render
 from .report import BuildReport
 from .settings import Settings, load_settings
-from .text import one_line, slugify
+from .state import inputs_digest, record, unchanged
+from .text import one_line, release_pinyin, slugify
 from .theme import Theme
 
 #: Below this effective resolution at its printed size, a photo prints visibly soft.
@@ -76,15 +78,56 @@ def unique_slugs(articles: list[Article]) -> list[Article]:
     return out
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """An article file as loaded, with the warnings loading gave: what the memo keeps."""
+
+    article: Article
+    warnings: tuple[str, ...]
+
+
+def memo(settings: Settings, kind: str) -> Memo:
+    """The kept work of ``kind`` (``articles``, ``layout``, ``parts``); none with ``--force``."""
+    return Memo(None if settings.force else settings.cache_dir / kind)
+
+
+def _load(source: Path, kept: Memo) -> tuple[Loaded, str]:
+    """The article file ``source`` loaded, from the memo when its bytes were loaded before;
+    and the key it is kept under."""
+    data = read_source(source)
+    key = digest(code_version(), "load", str(source), data)
+    loaded = kept.get_value(key, Loaded)
+    if loaded is None:
+        article, warnings = load_article(source, data)
+        loaded = Loaded(article, tuple(warnings))
+        kept.put_value(key, loaded)
+    return loaded, key
+
+
+def _clean(article: Article, settings: Settings, prefix: str, loaded_as: str,
+           kept: Memo, report: BuildReport) -> Article:
+    """``article`` cleaned, from the memo when the same article was cleaned the same way."""
+    key = digest(code_version(), "clean", loaded_as, article.slug, prefix, repr(settings.clean))
+    cleaned = kept.get_value(key, Article)
+    report.count("cleaned articles", kept=cleaned is not None)
+    if cleaned is None:
+        cleaned = clean_article(article, settings.clean, id_prefix=prefix)
+        kept.put_value(key, cleaned)
+    return cleaned
+
+
 def prepare_articles(settings: Settings, report: BuildReport,
                      only: Path | None = None) -> list[Article]:
     """The articles of ``settings``, in book order, cleaned; their warnings go to ``report``.
-    With ``only``, just that article is cleaned (and returned), at its place in the book."""
+    With ``only``, just that article is cleaned (and returned), at its place in the book.
+    What was loaded and cleaned before from the same bytes and settings comes from the memo."""
+    kept = memo(settings, "articles")
+    keys: dict[Path, str] = {}
     with report.timed("load"):
         loaded = []
         for source in find_sources(list(settings.paths)):
             try:
-                article, warnings = load_article(source)
+                found, keys[source] = _load(source, kept)
             except SourceError as exc:
                 inspected_elsewhere = only is not None and source.resolve() != only.resolve()
                 if inspected_elsewhere:  # a broken sibling does not stop the inspection
@@ -95,8 +138,8 @@ def prepare_articles(settings: Settings, report: BuildReport,
                                        "where": exc.location})
                 report.warn(f"left out {exc}")
                 continue
-            loaded.append(article)
-            for w in warnings:
+            loaded.append(found.article)
+            for w in found.warnings:
                 report.warn(w)
         if not loaded:
             raise SourceError("no article could be read: " + "; ".join(
@@ -104,7 +147,7 @@ def prepare_articles(settings: Settings, report: BuildReport,
                 ", ".join(str(p) for p in settings.paths))
         articles = unique_slugs(order_articles(loaded, settings.book.order))
     with report.timed("clean"):
-        cleaned = [clean_article(a, settings.clean, id_prefix=f"a{i:03d}-")
+        cleaned = [_clean(a, settings, f"a{i:03d}-", keys[a.source], kept, report)
                    for i, a in enumerate(articles, 1)
                    if only is None or a.source.resolve() == only.resolve()]
     for a in cleaned:
@@ -208,24 +251,24 @@ def write_outputs(rendition: Rendition, settings: Settings, name: str, tmp: Path
     if rendition.print is not None:
         from .impose import impose_booklet
         from .layout import check, plan_print
-        from .pdf import write_pdf
-        from .printcheck import resolution
+        from .parts import write_book
 
         with report.timed("layout"):
-            laid = plan_print(rendition.print, settings.pdf.size_mm, settings.cache_dir)
+            laid = plan_print(rendition.print, settings.pdf.size_mm, memo(settings, "layout"),
+                              report.count)
         with report.timed("pdf"):
             written["pdf"] = tmp / f"{name}.pdf"
-            result = write_pdf(laid.rendition, written["pdf"])
+            result = write_book(laid.rendition, written["pdf"], memo(settings, "parts"),
+                                {aid: len(plan.pages) for aid, plan in laid.plans.items()},
+                                report.count)
         for url in result.refused:
             report.warn(f"PDF: refused to load {url}")
-        report.layout = check(laid, result)
+        report.layout = check(laid, result.boxes, result.pages)
         if report.layout["disagreement_count"]:
             report.warn(f"print: {report.layout['disagreement_count']} block(s) did not land "
                         f"on their planned page, e.g. {report.layout['disagreements'][0]}")
-        with report.timed("print check"):
-            placed = resolution(written["pdf"], rendition.print.assets)
-        report.placed = [vars(p) for p in placed]
-        for p in placed:
+        report.placed = [vars(p) for p in result.placed]
+        for p in result.placed:
             if p.dpi < MIN_DPI:
                 report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
                             f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it will "
@@ -262,9 +305,16 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
     left as it was unless every output was written."""
     report = BuildReport()
     theme = Theme(settings.theme_dir)
+    with report.timed("up to date"):
+        inputs = inputs_digest(settings, find_sources(list(settings.paths)), theme)
+        previous = None if settings.force or settings.refresh else unchanged(settings, inputs)
+    if previous is not None:
+        report.up_to_date, report.outputs = True, previous
+        return report
     articles = prepare_articles(settings, report)
     title = book_title(settings, articles)
     name = slugify(settings.book.name or title)
+    release_pinyin()
     report.name, report.title = name, title
     assets = fetch_images(settings, articles, report, progress)
     report.add_audits(articles, assets)
@@ -281,10 +331,11 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
         rendition = render(book, theme, modified_time(book.date),
                            epub="epub" in settings.formats, prints=settings.prints)
     with staged(settings.out_dir) as tmp:
-        for kind, path in write_outputs(rendition, settings, name, tmp, report).items():
-            report.outputs[kind] = str(settings.out_dir / path.name)
-        report.outputs["report"] = str(settings.out_dir / f"{name}.report.json")
-        (tmp / f"{name}.report.json").write_text(report.to_json(), encoding="utf-8")
+        written = write_outputs(rendition, settings, name, tmp, report)
+        written["report"] = tmp / f"{name}.report.json"
+        report.outputs = {kind: str(settings.out_dir / p.name) for kind, p in written.items()}
+        written["report"].write_text(report.to_json(), encoding="utf-8")
+        record(tmp, inputs, settings.cache_dir, book.assets, written)
     return report
 
 

@@ -28,6 +28,14 @@ class BuildReport:
     placed: list[dict] = field(default_factory=list)  # photos in the PDF: page, size, dpi
     skipped: list[dict] = field(default_factory=list)  # articles left out: source, error
     layout: dict = field(default_factory=dict)  # the print pages: see layout.check
+    up_to_date: bool = False  # nothing changed since the last build: nothing was done
+    #: What was done again and what was kept from an earlier build, by kind of work:
+    #: ``{"cleaned articles": {"done": 1, "kept": 19}, "PDF parts": …}``.
+    work: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, kind: str, kept: bool) -> None:
+        tally = self.work.setdefault(kind, {"done": 0, "kept": 0})
+        tally["kept" if kept else "done"] += 1
 
     def warn(self, message: str) -> None:
         message = one_line(message)
@@ -85,11 +93,14 @@ class BuildReport:
         data = {"name": self.name, "title": self.title, "outputs": self.outputs,
                 "articles": self.articles, "images": self.images, "warnings": self.warnings,
                 "timings": self.timings, "print": self.placed, "skipped": self.skipped,
-                "layout": self.layout}
+                "layout": self.layout, "work": self.work}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def summary(self, listed: bool = False) -> list[str]:
         """The lines a person reads at the end; ``listed``: the warnings were shown."""
+        if self.up_to_date:
+            return ["up to date: nothing changed since the last build (--force rebuilds)"] + \
+                [f"{kind:8} {path}" for kind, path in self.outputs.items()]
         c = self.counts()
         lines = [f"{len(self.articles)} article(s), {len(self.images)} image(s): "
                  f"{c['ok']} fetched, {c['cached']} cached, {c['placeholder']} failed"]
@@ -102,4 +113,8 @@ class BuildReport:
             lines.append(f"{len(self.warnings)} warning(s); {where}")
         if any("audit" in entry for entry in self.articles):
             lines.append(summary_line(self.tally()))
+        kept = [f"{t['kept']} of {t['kept'] + t['done']} {kind}"
+                for kind, t in self.work.items() if t["kept"]]
+        if kept:
+            lines.append("kept from an earlier build: " + ", ".join(kept))
         return lines

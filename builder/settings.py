@@ -163,6 +163,8 @@ class Settings:
     offline: bool = False
     #: Fetch every image again.
     refresh: bool = False
+    #: Rebuild everything but the downloads: no up-to-date check, no kept work but the images.
+    force: bool = False
     #: A degraded result (an image that failed) fails the build.
     strict: bool = False
     #: The book.toml read, if any.

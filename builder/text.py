@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import sys
 import unicodedata
 
 # ESC-introduced terminal sequences (CSI, OSC, two-character escapes), then the characters that
@@ -75,6 +77,15 @@ def slugify(text: str, fallback: str = "book", limit: int = 60) -> str:
     if len(slug) > limit:
         slug = slug[:limit].rsplit("-", 1)[0] or slug[:limit]
     return slug.strip("-") or fallback
+
+
+def release_pinyin() -> None:
+    """Let go of pypinyin once every slug is made: its dictionaries hold about 55 MB for as long
+    as the module is loaded, which is the whole build otherwise. The next :func:`slugify`
+    loads it again."""
+    for name in [n for n in sys.modules if n == "pypinyin" or n.startswith("pypinyin.")]:
+        del sys.modules[name]
+    gc.collect()
 
 
 def shown_url(url: str, limit: int = 300) -> str:

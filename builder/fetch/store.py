@@ -48,6 +48,14 @@ class Store:
         return Asset(url, sha, path, prepared.media_type, prepared.width, prepared.height,
                      "ok", None, len(prepared.data))
 
+    def recorded(self, url: str) -> str | None:
+        """The SHA-256 the cache records for ``url`` when its object is there (not re-read)."""
+        try:
+            sha = json.loads(self._url_file(url).read_text())["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return sha if isinstance(sha, str) and self.object_path(sha).is_file() else None
+
     def get(self, url: str) -> Asset | None:
         """The cached asset of ``url``, or None when absent or corrupt."""
         try:

@@ -1,0 +1,146 @@
+"""Join PDFs written in parts into one book: a run of pages from each, in order, with the
+named destinations (every id an internal link can go to), the outline and the document's
+metadata of one book.
+
+pikepdf (qpdf) copies the pages and what they use from each part; the parts' image streams
+are read from their files while the book is written, never held together, and copied as they
+are (no stream is decoded again). Links keep working across parts: WeasyPrint writes an
+internal link as a named destination, and the book's name tree is the union of the parts'
+(for a name on a dropped page, the entry of the part that keeps it). The outline is the
+parts' outlines in order, each part's top entries under the front matter's last top entry
+(the book's title), as WeasyPrint nests them in one document. The catalog's other entries
+(language, PDF/A metadata and output intent, viewer preferences) and the document information
+come from the first part. The file is written deterministically: same parts, same bytes.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from pikepdf import Array, Dictionary, OutlineItem, Pdf, String
+
+#: Catalog entries that the join makes for the whole book instead of taking the first part's.
+OWN = {"/Type", "/Pages", "/Names", "/Outlines", "/Dests", "/PageLabels", "/AcroForm",
+       "/StructTreeRoot"}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Pages ``start`` to ``stop`` (from 0, ``stop`` excluded) of the PDF at ``path``."""
+
+    path: Path
+    start: int
+    stop: int
+
+
+def join(pieces: list[Piece], out: Path) -> None:
+    """Write the pages of ``pieces``, in order, as one PDF at ``out``."""
+    book = Pdf.new()
+    names: dict[str, Array] = {}
+    outlines: list[list[tuple[str, int, Array, list]]] = []
+    with ExitStack() as stack:
+        for n, piece in enumerate(pieces):
+            src = stack.enter_context(Pdf.open(piece.path))
+            if n == 0:
+                _catalog(book, src)
+            where: dict[tuple[int, int], int] = {}
+            for i in range(piece.start, piece.stop):
+                where[src.pages[i].obj.objgen] = len(book.pages)
+                book.pages.append(src.pages[i])
+            for name, dest in _dests(src):
+                page = where.get(dest[0].objgen) if len(dest) and \
+                    isinstance(dest[0], Dictionary) else None
+                if page is not None and name not in names:
+                    names[name] = Array([book.pages[page].obj, *dest[1:]])
+            outlines.append(_outline(src, where))
+        if names:
+            flat = Array()
+            for name in sorted(names):
+                flat.extend([String(name), names[name]])
+            book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
+        _write_outline(book, outlines)
+        book.save(out, deterministic_id=True, compress_streams=True,
+                  stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+def _catalog(book: Pdf, src: Pdf) -> None:
+    for key, value in src.Root.items():
+        if key not in OWN:
+            book.Root[key] = _copy(book, src, value)
+    if src.trailer.get("/Info") is not None:
+        book.trailer.Info = _copy(book, src, src.trailer.Info)
+
+
+def _copy(book: Pdf, src: Pdf, value):
+    """``value`` of ``src`` in ``book``: a plain value as it is, an object with what it uses."""
+    if not isinstance(value, pikepdf.Object):
+        return value
+    return book.copy_foreign(value if value.is_indirect else src.make_indirect(value))
+
+
+def _dests(src: Pdf):
+    """(name, destination array) of the part's named destinations (a flat name tree, as
+    WeasyPrint writes it, or one with kids)."""
+    names = src.Root.get("/Names")
+    tree = names.get("/Dests") if names is not None else None
+    stack = [tree] if tree is not None else []
+    while stack:
+        node = stack.pop()
+        stack.extend(reversed(list(node.get("/Kids", []))))
+        flat = node.get("/Names", [])
+        for i in range(0, len(flat) - 1, 2):
+            dest = flat[i + 1]
+            if isinstance(dest, Dictionary):
+                dest = dest.get("/D", Array())
+            if isinstance(dest, Array):
+                yield str(flat[i]), dest
+
+
+def _outline(src: Pdf, where: dict[tuple[int, int], int]) -> list:
+    """The part's outline as (title, page in the book, destination, children), without the
+    entries on pages that are not kept."""
+    def walk(items) -> list:
+        out = []
+        for item in items:
+            dest = item.destination
+            page = where.get(dest[0].objgen) if isinstance(dest, Array) and len(dest) \
+                and isinstance(dest[0], Dictionary) else None
+            children = walk(item.children)
+            if page is not None:
+                out.append((item.title, page, dest, children))
+            else:
+                out.extend(children)
+        return out
+
+    with src.open_outline() as outline:
+        return walk(outline.root)
+
+
+def _write_outline(book: Pdf, outlines: list[list]) -> None:
+    def make(title: str, page: int, dest: Array, children: list) -> OutlineItem:
+        item = OutlineItem(title, page, "XYZ", left=_number(dest, 2), top=_number(dest, 3))
+        item.children.extend(make(*c) for c in children)
+        return item
+
+    if not any(outlines):
+        return
+    top = [make(*entry) for entry in outlines[0]]
+    rest = [make(*entry) for part in outlines[1:] for entry in part]
+    if top:
+        top[-1].children.extend(rest)
+    else:
+        top = rest
+    with book.open_outline() as outline:
+        outline.root.extend(top)
+
+
+def _number(dest: Array, i: int) -> float | None:
+    try:
+        return float(dest[i])
+    except (IndexError, TypeError, ValueError):
+        return None
+

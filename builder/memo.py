@@ -1,0 +1,169 @@
+"""Work kept by the hash of everything it depends on, so that a rebuild re-does only what
+changed: a loaded and a cleaned article, the measurements of the print blocks, a rendered part
+of the PDF.
+
+A :class:`Memo` is a folder of entries named by their key, a SHA-256 of the inputs (always
+including :func:`code_version`, so that a new builder never reads an old builder's work). An
+entry is checked when it is read — a JSON record with typed fields, or a dataclass rebuilt
+field by field from its type hints (never unpickled: a cache folder is not trusted to run
+code) — and one that is unreadable, damaged or of the wrong shape is a miss: the work
+is done again and the entry replaced. A memo that cannot be written only costs time. A memo
+without a folder (``--force``) keeps nothing and finds nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+
+def digest(*parts: bytes | str) -> str:
+    """The SHA-256 of ``parts``, each length-prefixed so that no two lists collide."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+@functools.cache
+def code_version() -> str:
+    """The builder's version and the digest of its own source files: an edited builder
+    invalidates what an earlier one kept."""
+    from . import __version__
+
+    package = Path(__file__).resolve().parent
+    files = sorted(package.rglob("*.py"))
+    return digest(__version__, *(p.relative_to(package).as_posix() for p in files),
+                  *(p.read_bytes() for p in files))
+
+
+def encode(value: Any) -> Any:
+    """``value`` (dataclasses, tuples, paths, datetimes and plain values) as JSON data."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [encode(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def decode(kind: Any, data: Any) -> Any:
+    """The value of type ``kind`` that :func:`encode` gave ``data`` for; ValueError when
+    ``data`` does not have that shape."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if data is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) != 1:
+            raise ValueError(f"cannot decode {kind}")
+        return decode(inner[0], data)
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise ValueError(f"expected a list for {kind}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(decode(args[0], v) for v in data)
+        if len(args) != len(data):
+            raise ValueError(f"expected {len(args)} items for {kind}")
+        return tuple(decode(a, v) for a, v in zip(args, data, strict=True))
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object for {kind.__name__}")
+        hints = typing.get_type_hints(kind)
+        fields = {f.name for f in dataclasses.fields(kind) if f.init}
+        if set(data) != fields:
+            raise ValueError(f"fields of {kind.__name__} do not match")
+        return kind(**{name: decode(hints[name], data[name]) for name in fields})
+    if kind is Path:
+        if not isinstance(data, str):
+            raise ValueError("expected a path")
+        return Path(data)
+    if kind is dt.datetime:
+        if not isinstance(data, str):
+            raise ValueError("expected a date")
+        return dt.datetime.fromisoformat(data)
+    if kind in (str, int, float, bool) and _typed(data, kind):
+        return data
+    raise ValueError(f"expected {kind}, not {type(data).__name__}")
+
+
+def _typed(value: Any, kind: type) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
+class Memo:
+    """Entries under ``root`` (None: nothing is kept)."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+
+    def _path(self, key: str, suffix: str) -> Path | None:
+        return None if self.root is None else self.root / f"{key}{suffix}"
+
+    def _write(self, path: Path | None, data: bytes) -> None:
+        if path is None:
+            return
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except OSError:  # a memo that cannot be written only costs time
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    def get_record(self, key: str, fields: dict[str, type]) -> dict | None:
+        """The JSON record under ``key`` if it has ``fields`` of their types (a float field
+        takes an int too); None if not, or unreadable."""
+        path = self._path(key, ".json")
+        try:
+            found = json.loads(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(found, dict) and all(_typed(found.get(f), t) for f, t in fields.items())
+        return found if ok else None
+
+    def put_record(self, key: str, value: dict) -> None:
+        self._write(self._path(key, ".json"), json.dumps(value, sort_keys=True).encode())
+
+    def get_value(self, key: str, kind: type) -> Any | None:
+        """The dataclass ``kind`` kept under ``key``, rebuilt and type-checked field by field
+        from its JSON; None when absent or when anything does not match."""
+        path = self._path(key, ".json")
+        try:
+            return decode(kind, json.loads(path.read_text(encoding="utf-8"))) if path else None
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def put_value(self, key: str, value: Any) -> None:
+        self._write(self._path(key, ".json"),
+                    json.dumps(encode(value), sort_keys=True, ensure_ascii=False).encode())
+
+    def file(self, key: str, suffix: str) -> Path | None:
+        """The path of the file entry ``key`` when it exists; None if not (or no memo)."""
+        path = self._path(key, suffix)
+        return path if path is not None and path.is_file() else None
+
+    def put_file(self, key: str, suffix: str, data: bytes) -> Path | None:
+        """Keep ``data`` as the file entry ``key``; its path, or None when not kept."""
+        path = self._path(key, suffix)
+        self._write(path, data)
+        return path if path is not None and path.is_file() else None

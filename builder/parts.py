@@ -1,0 +1,233 @@
+"""The print PDF written in parts: the front matter, then each article on its own, each kept
+by the hash of what it depends on, then joined (:mod:`builder.join`).
+
+Why parts: WeasyPrint holds every page of a document until it writes it, so one document of
+the whole book costs memory in proportion to the book; an article alone costs what that
+article costs. And an article whose content, place and page numbers did not change since the
+last build is not laid out again.
+
+How a part is made to look as it would inside the whole book:
+
+* **Its side and its page numbers.** A part that follows ``P`` pages of the book is laid out
+  behind one or two *lead* pages, so that its last lead page is on the side page ``P`` is on,
+  and the page counter is reset so that this lead page is numbered ``P``. WeasyPrint then puts
+  the part's first page where it would have in the whole book — on the next page, or after a
+  blank one when the part must open on a right-hand page — and numbers it. The lead pages are
+  dropped when the parts are joined.
+* **The contents' page numbers.** The front matter's ``target-counter()`` of an article points
+  at the article's id; the front is laid out with one *stub* page per article at its end,
+  carrying that id and numbered as the article's first page will be. The stubs are dropped too,
+  and the contents' links go to the articles' own anchors in the joined book.
+
+An article's page count does not depend on its page numbers, only on its side, so the book's
+page numbers are found article by article; the front is laid out once more when they changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import lxml.html
+from weasyprint.text.fonts import FontConfiguration
+
+from . import pdf
+from .join import Piece, join
+from .memo import Memo, code_version, digest
+from .model import Box, PrintRendition
+from .printcheck import Placed, resolution
+
+#: A part holds consecutive articles until their planned pages reach this: fewer parts cost
+#: less (each embeds its own subset of every font, about 140 KB and 36 ms per CJK face),
+#: smaller ones are re-done for less when one article changes.
+PART_PAGES = 32
+
+
+@dataclass(frozen=True)
+class Part:
+    """One document of the book: the front matter (no articles), or consecutive articles with
+    what follows each up to the next."""
+
+    html: str
+    articles: tuple[str, ...]  # the ids of its articles
+
+
+@dataclass(frozen=True)
+class Book:
+    """What writing the book found: refused URLs, every id's box (pages of the whole book, from
+    0), the page count, and each photo as printed."""
+
+    refused: list[str]
+    boxes: dict[str, Box]
+    pages: int
+    placed: list[Placed]
+
+
+def split(html: str, planned: dict[str, int], least: int = PART_PAGES) -> list[Part]:
+    """The planned print document as parts: everything before the first ``<article>`` (the
+    front matter), then runs of articles (each with the elements after it up to the next one)
+    of at least ``least`` planned pages (``planned``: pages by article id). Each part is a
+    whole document with the book's ``<head>``."""
+    root = lxml.html.document_fromstring(html)
+    head = lxml.html.tostring(root.find("head"), encoding="unicode")
+    body = root.find("body")
+    attrs = "".join(f' {k}="{_attr(v)}"' for k, v in root.attrib.items())
+    body_attrs = "".join(f' {k}="{_attr(v)}"' for k, v in body.attrib.items())
+    groups: list[tuple[list[str], list[str]]] = [([], [body.text or ""])]
+    pages = 0
+    for child in body:
+        if isinstance(child.tag, str) and child.tag == "article":
+            if not groups[-1][0] or pages >= least:
+                groups.append(([], []))
+                pages = 0
+            groups[-1][0].append(child.get("id") or "")
+            pages += planned.get(child.get("id") or "", 1)
+        groups[-1][1].append(lxml.html.tostring(child, encoding="unicode"))
+    return [Part(f"<!DOCTYPE html><html{attrs}>{head}<body{body_attrs}>{''.join(chunks)}"
+                 "</body></html>", tuple(a for a in ids if a)) for ids, chunks in groups]
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+@dataclass(frozen=True)
+class _Laid:
+    """A part as written: its PDF, its leading pages to drop (lead) and trailing (stubs), and
+    what it holds, with pages counted in the part's own PDF."""
+
+    path: Path
+    pages: int
+    lead: int
+    stubs: int
+    boxes: dict[str, Box]
+    refused: tuple[str, ...]
+    placed: tuple[Placed, ...]
+
+    @property
+    def kept(self) -> int:
+        return self.pages - self.lead - self.stubs
+
+
+class _Writer:
+    """Lays parts out, or finds them in the memo."""
+
+    def __init__(self, rendition: PrintRendition, kept: Memo, scratch: Path,
+                 count: Callable[[str, bool], None]):
+        self.rendition, self.kept, self.scratch, self.count = rendition, kept, scratch, count
+        self.fonts = FontConfiguration()
+        self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
+                           rendition.variant,
+                           *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
+
+    def part(self, part: Part, after: int, starts: dict[str, int]) -> _Laid:
+        """``part`` laid out after ``after`` pages of the book; ``starts``: the first page
+        number of each article, for the front's stubs."""
+        lead = 0 if after == 0 else (1 if after % 2 else 2)
+        html, css = part.html, ""
+        if lead:
+            leads = '<div class="plan-lead" style="break-after: page"></div>' * lead
+            at = html.index(">", html.index("<body")) + 1
+            html = html[:at] + leads + html[at:]
+            css = f"@page :first {{ counter-reset: page {after - lead + 1}; }}"
+        stubs = list(starts) if not part.articles else []
+        if stubs:
+            at = html.rindex("</body>")
+            html = html[:at] + "".join(
+                f'<div id="{aid}" class="plan-stub" style="page: plan-stub-{n}; '
+                'break-before: page"></div>' for n, aid in enumerate(stubs)) + html[at:]
+            css += "".join(f"@page plan-stub-{n} {{ counter-reset: page {starts[aid]}; }}"
+                           for n, aid in enumerate(stubs))
+        key = digest(self.base, html, css)
+        record = self.kept.get_record(key, {"pages": int, "boxes": dict, "refused": list,
+                                            "placed": list, "sha256": str})
+        path = self.kept.file(key, ".pdf")
+        if record is not None and path is not None and _sha256(path) == record["sha256"]:
+            try:
+                laid = self._laid(path, record, lead, len(stubs))
+                self.count("PDF parts", True)
+                return laid
+            except (TypeError, ValueError, KeyError):
+                pass  # a damaged record: laid out again
+        self.count("PDF parts", False)
+        path = self.scratch / f"{key}.pdf"
+        written = pdf.write_pdf(replace(self.rendition, html=html), path, css, self.fonts)
+        placed = resolution(path, self.rendition.assets)
+        data = path.read_bytes()
+        record = {"pages": written.pages, "refused": written.refused,
+                  "sha256": hashlib.sha256(data).hexdigest(),
+                  "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1]
+                            for k, b in written.boxes.items()},
+                  "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
+        kept = self.kept.put_file(key, ".pdf", data)
+        if kept is not None:
+            self.kept.put_record(key, record)
+            path.unlink()
+            path = kept
+        return self._laid(path, record, lead, len(stubs))
+
+    @staticmethod
+    def _laid(path: Path, record: dict, lead: int, stubs: int) -> _Laid:
+        boxes = {k: Box(int(v[0]), *(float(x) for x in v[1:5]))
+                 for k, v in record["boxes"].items()}
+        placed = tuple(Placed(str(u), int(p), float(i), float(d))
+                       for u, p, i, d in record["placed"])
+        laid = _Laid(path, int(record["pages"]), lead, stubs, boxes,
+                     tuple(str(r) for r in record["refused"]), placed)
+        if laid.kept < 1:
+            raise ValueError("a part without pages of its own")
+        return laid
+
+
+def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[str, int],
+               count: Callable[[str, bool], None] = lambda kind, kept: None) -> Book:
+    """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
+    ``planned``: each article's planned pages) and return what it holds. ``count("PDF parts",
+    kept)`` is told of each part laid out or kept."""
+    parts = split(rendition.html, planned)
+    front, articles = parts[0], parts[1:]
+    with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
+        writer = _Writer(rendition, kept, Path(scratch), count)
+        starts = {aid: 0 for p in articles for aid in p.articles}
+        laid_front = writer.part(front, 0, starts)
+        for _ in range(3):  # the front's length may change with its page numbers: rarely
+            after, laid = laid_front.kept, []
+            for part in articles:
+                laid.append(writer.part(part, after, {}))
+                for aid in part.articles:
+                    first = laid[-1].boxes.get(aid)
+                    if first is not None:
+                        starts[aid] = after + 1 + first.page - laid[-1].lead
+                after += laid[-1].kept
+            again = writer.part(front, 0, starts)
+            if again.kept == laid_front.kept:
+                laid_front = again
+                break
+            laid_front = again
+        pieces = [laid_front, *laid]
+        join([Piece(p.path, p.lead, p.pages - p.stubs) for p in pieces], path)
+    boxes: dict[str, Box] = {}
+    placed: list[Placed] = []
+    refused: list[str] = []
+    offset = 0
+    for piece in pieces:
+        shift = offset - piece.lead
+        for name, box in piece.boxes.items():
+            if piece.lead <= box.page < piece.pages - piece.stubs:
+                boxes.setdefault(name, replace(box, page=box.page + shift))
+        placed += [replace(p, page=p.page + shift) for p in piece.placed
+                   if piece.lead < p.page <= piece.pages - piece.stubs]
+        refused += [r for r in piece.refused if r not in refused]
+        offset += piece.kept
+    return Book(refused, boxes, offset, placed)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

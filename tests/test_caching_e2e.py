@@ -1,0 +1,175 @@
+"""What the caches guarantee, seen from the user's side: a book of four articles whose photos
+come from a server on 127.0.0.1, built with the CLI again and again.
+
+- Nothing changed: the build says "up to date" and writes nothing (no file is touched).
+- One article changed: that article is cleaned, measured and laid out again, the others are
+  kept; the book is the one a build without any cache makes, byte for byte.
+- ``--force``: everything but the downloads is done again, with the same bytes.
+- A damaged entry (a part's PDF, an article's record) is not used: it is done again.
+- A theme file or a cached image that changed makes the book out of date.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from helpers_corpus import photo_jpeg
+from pytest_httpserver import HTTPServer
+
+EPOCH = "1661924079"
+ARTICLE = """---
+title: 第{n}篇：城市的角落
+date: 2022-08-0{n}
+---
+<p>{text}</p>
+<div onclick="x()"><img src="/proxy?u=1" data-original="http://photos.example/{n}/a.jpg"></div>
+↑ 第{n}篇的第一张照片。
+<p>{text}</p>
+<img data-original="http://photos.example/{n}/b.jpg">
+<p>{text}</p>
+"""
+
+
+@pytest.fixture(scope="module")
+def photos():
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    for n in range(1, 6):
+        for k, name in enumerate("ab"):
+            server.expect_request(f"/{n}/{name}.jpg").respond_with_data(
+                photo_jpeg(900, 600, seed=10 * n + k), content_type="image/jpeg")
+    yield server
+    server.clear()
+    server.stop()
+
+
+def write_articles(folder: Path, count: int = 4) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "社区里的小事，一件一件做好，居民的日子就一天一天好起来。" * 12
+    return [_write(folder / f"a{n}.txt", ARTICLE.format(n=n, text=text))
+            for n in range(1, count + 1)]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def build(photos, src: Path, out: Path, cache: Path, *extra):
+    result = run_cli("build", src, "--out", out, "--cache-dir", cache, "--title", "合集",
+                     "--name", "book", "--rewrite", f"http://photos.example/={photos.url_for('/')}",
+                     "--allow-host", f"127.0.0.1:{photos.port}", *extra,
+                     env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "book.report.json").read_text(encoding="utf-8"))
+    return result, report
+
+
+def books(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes()
+            for name in ("book.epub", "book.pdf", "book-booklet.pdf")}
+
+
+def stamps(out: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in out.iterdir()}
+
+
+def test_nothing_changed_means_nothing_done(photos, tmp_path):
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    build(photos, src, out, cache)
+    before = stamps(out)
+    requests = len(photos.log)
+    result = run_cli("build", src, "--out", out, "--cache-dir", cache, "--title", "合集",
+                     "--name", "book", "--rewrite", f"http://photos.example/={photos.url_for('/')}",
+                     "--allow-host", f"127.0.0.1:{photos.port}", env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("up to date: nothing changed since the last build")
+    assert str(out / "book.pdf") in result.stdout
+    assert stamps(out) == before  # not one file written, not even the report
+    assert len(photos.log) == requests  # no image asked for
+
+
+def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    paths = write_articles(src)
+    _, first = build(photos, src, out, cache)
+    assert first["work"]["cleaned articles"] == {"done": 4, "kept": 0}
+    text = paths[2].read_text(encoding="utf-8")
+    paths[2].write_text(text.replace("<p>", "<p>新的一段。</p><p>", 1), encoding="utf-8")
+    result, second = build(photos, src, out, cache)
+    assert second["work"]["cleaned articles"] == {"done": 1, "kept": 3}
+    assert second["work"]["measured articles"] == {"done": 1, "kept": 3}
+    parts = second["work"]["PDF parts"]
+    assert parts["kept"] >= 1 and parts["done"] >= 1  # the front and the changed run of articles
+    assert "kept from an earlier build: 3 of 4 cleaned articles" in result.stdout
+    with zipfile.ZipFile(out / "book.epub") as z:
+        assert any("新的一段" in z.read(n).decode() for n in z.namelist() if "chapter" in n)
+    # The same book as a build that keeps nothing makes, from an empty cache of work.
+    fresh_out, fresh_cache = tmp_path / "fresh", tmp_path / "fresh-cache"
+    shutil.copytree(cache, fresh_cache, ignore=shutil.ignore_patterns("articles", "layout",
+                                                                      "parts"))
+    _, fresh = build(photos, src, fresh_out, fresh_cache)
+    assert fresh["work"]["cleaned articles"] == {"done": 4, "kept": 0}
+    assert books(fresh_out) == books(out)
+
+
+def test_force_does_everything_again_with_the_same_bytes(photos, tmp_path):
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    build(photos, src, out, cache)
+    kept = books(out)
+    requests = len(photos.log)
+    _, forced = build(photos, src, out, cache, "--force")
+    assert all(t["kept"] == 0 for t in forced["work"].values())
+    assert {i["status"] for i in forced["images"]} == {"cached"}  # the image cache is used
+    assert len(photos.log) == requests
+    assert books(out) == kept
+
+
+def test_a_damaged_entry_is_done_again(photos, tmp_path):
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    paths = write_articles(src)
+    build(photos, src, out, cache)
+    kept = books(out)
+    for pdf in (cache / "parts").glob("*.pdf"):  # same length, other bytes
+        data = bytearray(pdf.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        pdf.write_bytes(bytes(data))
+    for record in sorted((cache / "articles").glob("*.json"))[:2]:
+        record.write_text('{"article": {"title": 7}}', encoding="utf-8")
+    paths[0].touch()  # the same bytes: still up to date unless something else changed
+    (out / ".builder-state.json").unlink()  # so that the build does not stop at "up to date"
+    _, again = build(photos, src, out, cache)
+    assert again["work"]["PDF parts"]["kept"] == 0
+    assert again["work"]["cleaned articles"]["done"] >= 1
+    assert books(out) == kept
+
+
+def test_a_changed_theme_file_or_cached_image_is_not_up_to_date(photos, tmp_path):
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    theme = tmp_path / "theme"
+    (theme / "styles").mkdir(parents=True)
+    (theme / "styles" / "print.css").write_text(
+        (Path(__file__).parent.parent / "styles" / "print.css").read_text(encoding="utf-8"),
+        encoding="utf-8")
+    build(photos, src, out, cache, "--theme", theme)
+    with (theme / "styles" / "print.css").open("a", encoding="utf-8") as fh:
+        fh.write("\n.byline { color: #333; }\n")
+    result, report = build(photos, src, out, cache, "--theme", theme)
+    assert not result.stdout.startswith("up to date")
+    assert report["work"]["cleaned articles"]["kept"] == 4  # only the print was affected
+    assert report["work"]["PDF parts"]["done"] >= 1
+    # An image the cache now records differently (fetched again, say): out of date.
+    record = next((cache / "urls").glob("*.json"))
+    entry = json.loads(record.read_text())
+    other = next(p for p in (cache / "objects").iterdir() if p.name != entry["sha256"])
+    record.write_text(json.dumps({**entry, "sha256": other.name}))
+    result, _ = build(photos, src, out, cache, "--theme", theme)
+    assert not result.stdout.startswith("up to date")
