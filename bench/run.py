@@ -21,11 +21,18 @@ stages of the report's ``timings``, output sizes against the image bytes, PDF pa
 scenario and peer runs once; then more runs (up to ``--runs``) are added, cheapest first, while
 the estimated total stays within ``--budget`` seconds. Medians are reported.
 
+Scaling (``--scale``, 5, 20, 60 and 100 articles): after those runs, a corpus of each size
+(the corpus's photos range and seed), its cache filled once by a cold build without latency
+(not reported), then warm builds of all three formats; how time and peak RSS per
+article grow from the smallest size to the largest. A size is skipped when its time,
+extrapolated linearly from the size before, would end after the budget.
+
 Results: ``bench/results/bench-<UTC time>.{json,md}`` and ``latest.{json,md}``.
 
     python bench/run.py                      # what `make bench` runs
     python bench/run.py --articles 20 --runs 3
     python bench/run.py --quick --no-peers   # a tiny corpus, one run: the smoke test
+    python bench/run.py --inputs corpus --scenarios warm --no-peers --scale 5,20,60
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ TARGETS = (
     ("epub_size_vs_images", "EPUB size ≤ 1.03× the sum of image bytes", 1.03),
     ("pdf_rss_vs_weasyprint", "PDF build peak RSS ≤ 1.2× bare WeasyPrint's", 1.2),
 )
+LINEAR = 1.25  # per-article growth, smallest --scale size to largest, that is still linear
 
 
 class BenchError(Exception):
@@ -177,6 +185,7 @@ class Input:
     peer_specs: dict[str, dict] = field(default_factory=dict)
     html: Path | None = None
     layout: dict[str, dict] = field(default_factory=dict)  # layout figures of each PDF
+    figures: bool = True   # measure the layout of its first warm PDF
 
     @property
     def cache(self) -> Path:
@@ -199,6 +208,18 @@ class Input:
                 "image_bytes": self.image_bytes, "hosts": self.manifest["hosts"],
                 "median_image_bytes": sizes[len(sizes) // 2] if sizes else 0,
                 "params": self.manifest["params"]}
+
+
+def local_rewrite(root: Path, hosts: list[str], work: Path, server: ImageServer) -> list[str]:
+    """The builder's options that send every image host of the corpus under ``root`` to its own
+    port of the local server, and allow those ports."""
+    rel = root.relative_to(work).as_posix()
+    out = []
+    for i, host in enumerate(hosts):
+        out += ["--rewrite", f"http://{host}/={server.base(i)}/{rel}/images/{host}/"]
+    for port in server.ports:
+        out += ["--allow-host", f"127.0.0.1:{port}"]
+    return out
 
 
 def make_inputs(args, work: Path) -> list[Input]:
@@ -235,12 +256,10 @@ class Bench:
     def __init__(self, args, work: Path, server: ImageServer, inputs: list[Input]):
         self.args, self.work, self.server, self.inputs = args, work, server, inputs
         self.cold_count: dict[str, int] = {}
+        self.scaled: list[Input] = []        # the corpora of the --scale sizes that ran
+        self.scale_skipped: list[dict] = []  # the sizes the budget left out, and why
         for inp in inputs:
-            for i, host in enumerate(inp.manifest["hosts"]):
-                rel = inp.root.relative_to(work).as_posix()
-                inp.rewrite += ["--rewrite", f"http://{host}/={server.base(i)}/{rel}/images/{host}/"]
-            for port in server.ports:
-                inp.rewrite += ["--allow-host", f"127.0.0.1:{port}"]
+            inp.rewrite = local_rewrite(inp.root, inp.manifest["hosts"], work, server)
 
     # builder ---------------------------------------------------------------------------------
     def builder(self, inp: Input, scenario: str) -> dict:
@@ -303,7 +322,7 @@ class Bench:
             if info.get("pages") is not None:
                 rec["pages"][kind] = info["pages"]
             rec["embedded_images"][kind] = info.get("images")
-        if scenario == "warm" and k == 1 and "pdf" in report["outputs"]:
+        if scenario == "warm" and k == 1 and inp.figures and "pdf" in report["outputs"]:
             inp.layout["builder"] = layout_mod.figures(Path(report["outputs"]["pdf"]),
                                                        [inp.root / "articles"])
         if scenario == "cold":
@@ -374,13 +393,8 @@ class Bench:
                 root = self.work / f"corpus-a{self.args.articles}-p{lo}-{hi}-s{seed}"
                 manifest = corpus_mod.generate(root, self.args.articles, (lo, hi), seed)
                 other = Input(f"corpus-s{seed}", root, manifest, inp.title, "corpus",
-                              root / "articles")
-                for i, host in enumerate(manifest["hosts"]):
-                    rel = root.relative_to(self.work).as_posix()
-                    other.rewrite += ["--rewrite",
-                                      f"http://{host}/={self.server.base(i)}/{rel}/images/{host}/"]
-                for port in self.server.ports:
-                    other.rewrite += ["--allow-host", f"127.0.0.1:{port}"]
+                              root / "articles",
+                              local_rewrite(root, manifest["hosts"], self.work, self.server))
                 variants += [(f"A5, corpus seed {seed}", other, "A5"),
                              (f"A4, corpus seed {seed}", other, "A4")]
             for label, source, size in variants:
@@ -405,6 +419,71 @@ class Bench:
                 for _, source, _ in variants:
                     shutil.rmtree(source.root / "cache-layout", ignore_errors=True)
 
+    # scaling ---------------------------------------------------------------------------------
+    def scale_input(self, articles: int) -> Input:
+        """The corpus of ``articles`` articles, the corpus's photos range and seed."""
+        lo, hi = self.args.photos
+        root = self.work / f"scale-a{articles}-p{lo}-{hi}-s{self.args.corpus_seed}"
+        manifest = corpus_mod.generate(root, articles, (lo, hi), self.args.corpus_seed)
+        names = sorted(manifest["articles"])
+        return Input(f"scale-{articles}", root, manifest, f"基准测试合集（{articles} 篇）",
+                     "corpus", root / "articles" / names[len(names) // 2],
+                     local_rewrite(root, manifest["hosts"], self.work, self.server),
+                     figures=False)
+
+    def fill(self, inp: Input) -> bool:
+        """Fill the cache of ``inp`` (photos and the page planner's measurements): a cold build,
+        the server without latency."""
+        latency, self.server.latency = self.server.latency, 0.0
+        try:
+            rec = self.builder(inp, "cold")
+        except BenchError as exc:
+            inp.errors.append(str(exc))
+            say(f"ERROR {exc}")
+            return False
+        finally:
+            self.server.latency = latency
+        inp.runs["fill"] = [rec]
+        say(f"{inp.key}: cache filled, {rec['wall_s']:.2f} s")
+        return True
+
+    def first_rate(self) -> float | None:
+        """Seconds per article of the corpus's cold and warm builds (a cache filled, then a
+        warm build): what the first --scale size is extrapolated from."""
+        corpus = next((i for i in self.inputs if i.key == "corpus"), None)
+        if corpus is None:
+            return None
+        walls = [corpus.runs[s][0]["wall_s"] for s in ("cold", "warm") if corpus.runs.get(s)]
+        return sum(walls) / len(corpus.manifest["articles"]) if walls else None
+
+    def scaling(self) -> None:
+        """A corpus of each --scale size: its cache filled, then one warm build of every format;
+        then more warm builds, smallest size first, while the budget allows. A size is not
+        started if its time, extrapolated linearly from the size before, would end after the
+        budget."""
+        rate = self.first_rate()
+        for n in self.args.scale:
+            left = self.args.budget - elapsed()
+            if rate is not None and rate * n > left:
+                reason = (f"estimated {rate * n:.0f} s ({rate:.2f} s per article), "
+                          f"{max(left, 0):.0f} s of the budget left")
+                self.scale_skipped.append({"articles": n, "reason": reason})
+                say(f"scale {n} articles skipped: {reason}")
+                continue
+            t = time.perf_counter()
+            inp = self.scale_input(n)
+            self.scaled.append(inp)
+            if self.fill(inp):
+                self.do(inp, "warm")
+            rate = (time.perf_counter() - t) / n
+        for _round in range(2, self.args.runs + 1):
+            for inp in self.scaled:
+                if not inp.runs.get("warm") or len(inp.runs["warm"]) >= _round:
+                    continue
+                if elapsed() + self.estimate(inp, "warm") > self.args.budget:
+                    continue
+                self.do(inp, "warm")
+
     def run(self) -> None:
         jobs = self.jobs()
         for inp, job in jobs:  # every job once, in order: cold first fills the cache
@@ -419,6 +498,7 @@ class Bench:
                     continue
                 self.do(inp, job)
         self.layout_builds()
+        self.scaling()
 
 
 def elapsed() -> float:
@@ -536,6 +616,54 @@ def targets(inp: Input, comps: dict, ideal: dict | None, summary: dict) -> list[
     return out
 
 
+def scale_point(inp: Input) -> dict:
+    """The medians of the warm builds of one --scale corpus, and what it holds."""
+    warm = inp.runs["warm"]
+    s = summarise(warm)
+    return {"articles": len(inp.manifest["articles"]), "photos": inp.images,
+            "image_mb": round(warm[-1]["image_bytes"] / 1e6, 1), "runs": s["runs"],
+            "wall_s": s["wall_s"], "cpu_s": s["cpu_s"], "peak_rss_mb": s["peak_rss_mb"],
+            "pages": s["pages"], "timings": s["timings"],
+            "fill_s": inp.runs["fill"][0]["wall_s"]}
+
+
+def growth(measure: str, unit: str, rows: list[dict], key: str, ref: int) -> dict:
+    """How ``key`` of the largest size compares with that of ``rows[ref]``: "linear" within
+    LINEAR×, else "grows faster than linear"."""
+    out = {"measure": measure, "unit": unit, "ratio": None}
+    if len(rows) < ref + 2:
+        return {**out, "verdict": f"n/a: needs {ref + 2} sizes"}
+    small, large = rows[ref], rows[-1]
+    out.update({"from_articles": small["articles"], "from": small[key],
+                "to_articles": large["articles"], "to": large[key]})
+    if (small[key] or 0) <= 0:
+        return {**out, "verdict": f"n/a: no increase at {small['articles']} articles to "
+                                  "compare with"}
+    r = round(large[key] / small[key], 2)
+    return {**out, "ratio": r,
+            "verdict": "linear" if r <= LINEAR else f"grows faster than linear (×{r:.2f})"}
+
+
+def scaling_summary(points: list[dict], skipped: list[dict]) -> dict:
+    """The --scale sizes, smallest first, each with its wall time per article and the peak RSS
+    it adds per article beyond the smallest size; and a verdict per measure: time per article
+    at the largest size against the smallest, RSS added per article at the largest size against
+    the second smallest (the first size that has an increment)."""
+    rows = []
+    for p in sorted(points, key=lambda p: p["articles"]):
+        row = {**p, "s_per_article": round(p["wall_s"] / p["articles"], 4),
+               "mb_per_article": None}
+        if rows:
+            first = rows[0]
+            row["mb_per_article"] = round((p["peak_rss_mb"] - first["peak_rss_mb"])
+                                          / (p["articles"] - first["articles"]), 3)
+        rows.append(row)
+    return {"points": rows, "skipped": skipped, "linear_within": LINEAR,
+            "verdicts": {"time": growth("wall time per article", "s", rows, "s_per_article", 0),
+                         "rss": growth("peak RSS added per article", "MB", rows,
+                                       "mb_per_article", 1)}}
+
+
 # -- report -------------------------------------------------------------------------------------
 
 def f(v, digits=2, suffix=""):
@@ -640,6 +768,7 @@ def markdown(data: dict) -> str:
                       f"**{f(ideal.get('ratio'))}**."]
         lines.append("")
     lines += layout_md(data.get("layout", {}))
+    lines += scaling_md(data.get("scaling") or {})
     if data["errors"]:
         lines += ["", "## Errors", ""] + [f"- {e}" for e in data["errors"]]
     return "\n".join(lines) + "\n"
@@ -663,6 +792,34 @@ def layout_md(layout: dict) -> list[str]:
     return lines + ([""] if lines else [])
 
 
+def scaling_md(scaling: dict) -> list[str]:
+    """The --scale table, the verdict per measure and the sizes the budget left out."""
+    points, skipped = scaling.get("points") or [], scaling.get("skipped") or []
+    if not points and not skipped:
+        return []
+    lines = ["", "## Scaling", "", "Warm builds of all three formats, one corpus per size (the "
+             "corpus's photos range and seed); medians over the runs; pages of the PDF; peak RSS "
+             "of the child process. *s per article* includes each build's fixed start-up, so "
+             "it falls with size while the growth is linear.", "",
+             "| articles | photos | runs | pages | wall (s) | s per article | peak RSS (MB) | "
+             "MB per article beyond the smallest |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in points:
+        lines.append(f"| {p['articles']} | {p['photos']} | {p['runs']} | "
+                     f"{f(p['pages'].get('pdf'))} | {f(p['wall_s'])} | "
+                     f"{f(p['s_per_article'], 3)} | {f(p['peak_rss_mb'], 0)} | "
+                     f"{f(p['mb_per_article'], 2)} |")
+    lines.append("")
+    for v in (scaling.get("verdicts") or {}).values():
+        if v["ratio"] is None:
+            lines.append(f"- {v['measure']}: {v['verdict']}")
+            continue
+        lines.append(f"- {v['measure']}: {v['from']:.3f} {v['unit']} at {v['from_articles']} "
+                     f"articles, {v['to']:.3f} {v['unit']} at {v['to_articles']} → "
+                     f"×{v['ratio']:.2f}: **{v['verdict']}**")
+    lines += [f"- {s['articles']} articles: skipped, {s['reason']}" for s in skipped]
+    return lines + [""]
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -683,7 +840,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="bytes/s per response in cold runs (0: no cap)")
     p.add_argument("--no-peers", action="store_true", help="do not run the peers")
     p.add_argument("--quick", action="store_true",
-                   help="a tiny corpus (2 articles × 3 photos), one run, corpus only")
+                   help="a tiny corpus (2 articles × 3 photos), one run, corpus only, "
+                        "--scale 2,4")
+    p.add_argument("--scale", default=None,
+                   help="article counts of the scaling builds (default 5,20,60,100; "
+                        "--quick: 2,4; '' for none)")
     p.add_argument("--work", type=Path, default=HERE / "results" / "work",
                    help="where the corpus, caches and outputs go (kept between runs)")
     p.add_argument("--results", type=Path, default=HERE / "results",
@@ -715,6 +876,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         a.layout_seeds = [int(x) for x in a.layout_seeds.split(",") if x.strip()]
     except ValueError:
         p.error(f"bad option value --layout-seeds {a.layout_seeds}")
+    scale = a.scale if a.scale is not None else ("2,4" if a.quick else "5,20,60,100")
+    try:
+        a.scale = sorted({int(x) for x in scale.split(",") if x.strip()})
+    except ValueError:
+        p.error(f"bad option value --scale {scale}")
+    if any(n < 1 for n in a.scale):
+        p.error(f"bad option value --scale {scale}")
     return a
 
 
@@ -748,7 +916,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.run()
         finally:
             if not args.keep:
-                for inp in inputs:
+                for inp in inputs + bench.scaled:
                     for path in inp.root.glob("out-*"):
                         shutil.rmtree(path, ignore_errors=True)
                     for path in inp.root.glob("cache-cold-*"):
@@ -768,7 +936,8 @@ def main(argv: list[str] | None = None) -> int:
                              "latency": args.latency, "bandwidth": args.bandwidth,
                              "articles": args.articles, "photos": list(args.photos),
                              "corpus_seed": args.corpus_seed, "quick": args.quick,
-                             "peers": not args.no_peers, "scenarios": args.scenarios}},
+                             "peers": not args.no_peers, "scenarios": args.scenarios,
+                             "scale": args.scale}},
         "inputs": {}, "scenarios": {}, "peers": {}, "runs": {}, "comparisons": {},
         "fetch_ideal": {}, "targets": [], "dominant_stage": {}, "errors": [], "layout": {},
     }
@@ -793,6 +962,11 @@ def main(argv: list[str] | None = None) -> int:
                                            if v.get("dominant_stage")}
         data["errors"] += inp.errors
         data["layout"][inp.key] = inp.layout
+    data["scaling"] = {**scaling_summary([scale_point(i) for i in bench.scaled
+                                          if i.runs.get("warm")], bench.scale_skipped),
+                       "runs": {i.key: i.runs for i in bench.scaled}}
+    for inp in bench.scaled:
+        data["errors"] += inp.errors
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     text = json.dumps(data, ensure_ascii=False, indent=1)

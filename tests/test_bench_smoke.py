@@ -1,6 +1,7 @@
 """The benchmark harness (bench/run.py) runs end to end on a tiny corpus and writes its results.
 
-Nothing here is timed: the figures themselves are only checked to be there and well formed.
+Nothing here is timed: the figures themselves are only checked to be there and well formed; the
+scaling verdicts are checked on made-up figures.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import subprocess
 import sys
 
 from conftest import ROOT
+
+from bench.run import scaling_md, scaling_summary
 
 SCENARIOS = {"cold", "warm", "rebuild", "epub", "pdf"}
 TARGET_IDS = {"epub_vs_pandoc", "pdf_vs_weasyprint", "cold_fetch_vs_ideal", "rebuild_vs_warm",
@@ -56,8 +59,68 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert "rebuild_vs_warm" in data["comparisons"]["corpus"]
     assert data["peers"]["corpus"] == {}
 
+    scaling = data["scaling"]
+    assert [p["articles"] for p in scaling["points"]] == [2, 4]
+    assert [p["photos"] for p in scaling["points"]] == [6, 12]
+    assert scaling["skipped"] == []
+    for p in scaling["points"]:
+        assert p["runs"] == 1 and p["wall_s"] > 0 and p["peak_rss_mb"] > 0
+        assert p["pages"]["pdf"] > 0 and p["pages"]["booklet"] > 0 and p["image_mb"] > 0
+        assert {"load", "clean", "fetch", "render", "epub", "pdf"} <= set(p["timings"])
+        assert p["s_per_article"] == round(p["wall_s"] / p["articles"], 4)
+    for key, n in (("scale-2", 6), ("scale-4", 12)):
+        runs = scaling["runs"][key]
+        assert runs["fill"][0]["images"]["ok"] == n  # the cache filled once, then warm builds
+        assert runs["warm"][0]["images"] == {"ok": 0, "cached": n, "placeholder": 0}
+        assert set(runs["warm"][0]["outputs"]) == {"epub", "pdf", "booklet"}
+    assert scaling["verdicts"]["time"]["ratio"] > 0
+    assert scaling["verdicts"]["rss"]["verdict"] == "n/a: needs 3 sizes"
+
     md = (results / "latest.md").read_text(encoding="utf-8")
-    for heading in ("## Targets", "## Dominant stage", "## corpus"):
+    for heading in ("## Targets", "## Dominant stage", "## corpus", "## Scaling"):
         assert heading in md
     assert len(list(results.glob("bench-*.json"))) == 1
     assert len(list(results.glob("bench-*.md"))) == 1
+
+
+def point(articles: int, wall: float, rss: float) -> dict:
+    return {"articles": articles, "photos": 20 * articles, "runs": 1, "wall_s": wall,
+            "cpu_s": wall, "peak_rss_mb": rss, "pages": {"pdf": 15 * articles}, "timings": {}}
+
+
+def test_scaling_verdicts_from_the_figures():
+    linear = scaling_summary([point(60, 63.0, 900.0), point(5, 8.0, 240.0),
+                              point(20, 23.0, 420.0)], [])
+    rows = linear["points"]
+    assert [r["articles"] for r in rows] == [5, 20, 60]
+    assert [r["s_per_article"] for r in rows] == [1.6, 1.15, 1.05]
+    assert [r["mb_per_article"] for r in rows] == [None, 12.0, 12.0]
+    assert {"ratio": 0.66, "verdict": "linear", "from_articles": 5,
+            "to_articles": 60}.items() <= linear["verdicts"]["time"].items()
+    assert {"ratio": 1.0, "verdict": "linear", "from_articles": 20,
+            "to_articles": 60}.items() <= linear["verdicts"]["rss"].items()
+
+    faster = scaling_summary([point(5, 5.0, 200.0), point(20, 20.0, 260.0),
+                              point(60, 96.0, 596.0)], [])
+    assert faster["verdicts"]["time"]["verdict"] == "grows faster than linear (×1.60)"
+    assert faster["verdicts"]["rss"]["verdict"] == "grows faster than linear (×1.80)"
+
+    flat = scaling_summary([point(5, 5.0, 300.0), point(20, 20.0, 290.0),
+                            point(60, 60.0, 500.0)], [])
+    assert flat["verdicts"]["rss"]["ratio"] is None
+    assert flat["verdicts"]["rss"]["verdict"].startswith("n/a: no increase at 20 articles")
+    one = scaling_summary([point(5, 5.0, 300.0)], [])
+    assert one["verdicts"]["time"]["verdict"] == "n/a: needs 2 sizes"
+
+
+def test_scaling_markdown_names_every_size_and_verdict():
+    summary = scaling_summary([point(5, 8.0, 240.0), point(20, 23.0, 420.0)],
+                              [{"articles": 60, "reason": "estimated 69 s, 10 s left"}])
+    md = "\n".join(scaling_md(summary))
+    assert "## Scaling" in md
+    assert "| 5 | 100 | 1 | 75 | 8.00 | 1.600 | 240 | – |" in md
+    assert "| 20 | 400 | 1 | 300 | 23.00 | 1.150 | 420 | 12.00 |" in md
+    assert "1.600 s at 5 articles, 1.150 s at 20 → ×0.72: **linear**" in md
+    assert "peak RSS added per article: n/a: needs 3 sizes" in md
+    assert "- 60 articles: skipped, estimated 69 s, 10 s left" in md
+    assert scaling_md(scaling_summary([], [])) == []
