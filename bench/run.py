@@ -9,9 +9,12 @@ Scenarios, each a ``python -m builder build`` child process:
 
 - ``cold``: empty image cache, every image fetched with ``--latency`` (100 ms) before each
   response; all three formats;
-- ``warm``: every image cached; all three formats;
-- ``rebuild``: one article changed since the warm build (one paragraph added); all formats;
-- ``epub``: EPUB only, warm; ``pdf``: PDF only, warm.
+- ``warm``: every image cached and nothing else (``--force``: no kept work, no up-to-date
+  check); all three formats;
+- ``rebuild``: one article changed since the last build into the same folder (one paragraph
+  added), the work of the others kept; all formats;
+- ``noop``: nothing changed since the last build into the same folder ("up to date");
+- ``epub``: EPUB only, ``pdf``: PDF only, each with ``--force`` and the images cached.
 
 Peers (:mod:`bench.peers`), when installed: pandoc HTML → EPUB3, pandoc → PDF through
 WeasyPrint, bare WeasyPrint, calibre's ebook-convert.
@@ -63,19 +66,24 @@ from bench.server import ImageServer  # noqa: E402
 SEED = ROOT / "seeds" / "000_dc99e8bd12c8b5f6.txt"
 EPOCH = "1661924079"
 STAGES = ("load", "clean", "fetch", "render", "epub", "layout", "pdf", "impose")
-SCENARIOS = {  # name: (formats, what it measures)
-    "cold": ("epub,pdf,booklet", "empty cache, every image fetched (latency per request)"),
-    "warm": ("epub,pdf,booklet", "every image cached, all three formats"),
-    "rebuild": ("epub,pdf,booklet", "one article changed since the warm build"),
-    "epub": ("epub", "EPUB only, warm cache"),
-    "pdf": ("pdf", "PDF only, warm cache"),
+SCENARIOS = {  # name: (formats, flags, what it measures)
+    "cold": ("epub,pdf,booklet", (), "empty cache, every image fetched (latency per request)"),
+    "warm": ("epub,pdf,booklet", ("--force",), "every image cached and nothing else, all "
+             "three formats"),
+    "rebuild": ("epub,pdf,booklet", (), "one article changed since the last build"),
+    "noop": ("epub,pdf,booklet", (), "nothing changed since the last build"),
+    "epub": ("epub", ("--force",), "EPUB only, images cached and nothing else"),
+    "pdf": ("pdf", ("--force",), "PDF only, images cached and nothing else"),
 }
+#: The scenarios that build into the folder of the warm build, after it.
+AFTER_WARM = ("rebuild", "noop")
 TARGETS = (
     # id, text, limit
-    ("epub_vs_pandoc", "warm EPUB build ≤ 0.3× pandoc HTML→EPUB (wall)", 0.3),
-    ("pdf_vs_weasyprint", "warm PDF build ≤ 1.0× bare WeasyPrint (wall)", 1.0),
+    ("epub_vs_pandoc", "EPUB-only build (--force) ≤ 0.3× pandoc HTML→EPUB (wall)", 0.3),
+    ("pdf_vs_weasyprint", "PDF-only build (--force) ≤ 1.0× bare WeasyPrint (wall)", 1.0),
     ("cold_fetch_vs_ideal", "cold fetch stage within 1.3× of the ideal", 1.3),
     ("rebuild_vs_warm", "rebuild after one article changed ≤ 0.25× full warm build (wall)", 0.25),
+    ("noop_vs_warm", "no-op build (up to date) ≤ 0.05× full warm build (wall)", 0.05),
     ("epub_size_vs_images", "EPUB size ≤ 1.03× the sum of image bytes", 1.03),
     ("pdf_rss_vs_weasyprint", "PDF build peak RSS ≤ 1.2× bare WeasyPrint's", 1.2),
 )
@@ -263,24 +271,30 @@ class Bench:
 
     # builder ---------------------------------------------------------------------------------
     def builder(self, inp: Input, scenario: str) -> dict:
-        formats, _ = SCENARIOS[scenario]
+        formats, flags, _ = SCENARIOS[scenario]
         k = len(inp.runs.get(scenario, [])) + 1
         cache, out = inp.cache, inp.out(scenario)
         if scenario == "cold":
             n = self.cold_count[inp.key] = self.cold_count.get(inp.key, 0) + 1
             cache = inp.root / f"cache-cold-{n}"
             shutil.rmtree(cache, ignore_errors=True)
-        elif scenario == "rebuild":
+        elif scenario in AFTER_WARM:
             out = inp.out("warm")
             if not (out / f"{inp.name}.report.json").is_file():
-                raise BenchError("rebuild needs a warm build first")
-        if scenario != "rebuild":
+                raise BenchError(f"{scenario} needs a warm build first")
+        if scenario not in AFTER_WARM:
             shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "builder", "build", str(inp.root / "articles"),
                "--out", str(out), "--cache-dir", str(cache), *inp.rewrite,
-               "--format", formats, "--name", inp.name, "-q"]
+               "--format", formats, "--name", inp.name, "-q", *flags]
         if inp.title:
             cmd += ["--title", inp.title]
+        report_file = out / f"{inp.name}.report.json"
+        if scenario == "noop":  # the folder in step with the articles as they are, first
+            synced = measure(cmd, inp.root / f"log-noop-sync-{k}.txt", self.args.timeout)
+            if synced["returncode"] != 0:
+                raise BenchError(f"{inp.key} noop: the build before it failed")
+        before = report_file.stat().st_mtime_ns if report_file.is_file() else None
         original = inp.changed.read_bytes()
         if scenario == "rebuild":
             inp.changed.write_text(corpus_mod.changed_text(original.decode("utf-8"), k),
@@ -295,7 +309,14 @@ class Bench:
         if rec["returncode"] != 0:
             raise BenchError(f"{inp.key} {scenario}: builder exited {rec['returncode']}: "
                              f"{tail(log)}")
-        report = json.loads((out / f"{inp.name}.report.json").read_text(encoding="utf-8"))
+        if scenario == "noop":
+            if report_file.stat().st_mtime_ns != before or served["requests"]:
+                raise BenchError(f"{inp.key} noop: the build wrote or fetched something")
+            rec.update(run=k, timings={}, other_s=rec["wall_s"], outputs={}, pages={},
+                       embedded_images={}, server=served)
+            log.unlink(missing_ok=True)
+            return rec
+        report = json.loads(report_file.read_text(encoding="utf-8"))
         rec["run"] = k
         rec["timings"] = report["timings"]
         rec["other_s"] = round(rec["wall_s"] - sum(report["timings"].values()), 3)
@@ -330,7 +351,7 @@ class Bench:
                 shutil.rmtree(cache, ignore_errors=True)
             elif not inp.cache.exists():
                 cache.rename(inp.cache)  # the first cold run fills the warm cache
-        if scenario not in ("warm", "rebuild") and not self.args.keep:
+        if scenario not in ("warm", *AFTER_WARM) and not self.args.keep:
             shutil.rmtree(out, ignore_errors=True)
         log.unlink(missing_ok=True)
         return rec
@@ -487,18 +508,25 @@ class Bench:
     def run(self) -> None:
         jobs = self.jobs()
         for inp, job in jobs:  # every job once, in order: cold first fills the cache
-            if job in ("rebuild",) and not inp.runs.get("warm"):
+            if job in AFTER_WARM and not inp.runs.get("warm"):
                 self.do(inp, "warm")
             self.do(inp, job)
+        self.layout_builds()
+        self.scaling()
         for _round in range(2, self.args.runs + 1):
             for inp, job in sorted(jobs, key=lambda j: self.estimate(*j)):
                 if len(inp.runs.get(job, [])) >= _round:
                     continue
                 if elapsed() + self.estimate(inp, job) > self.args.budget:
                     continue
+                if job in AFTER_WARM and len(inp.runs.get("warm", [])) < _round:
+                    continue  # after its warm build of the same round, below
                 self.do(inp, job)
-        self.layout_builds()
-        self.scaling()
+                if job == "warm":
+                    for after in AFTER_WARM:
+                        if after in self.args.scenarios and \
+                                len(inp.runs.get(after, [])) < _round:
+                            self.do(inp, after)
 
 
 def elapsed() -> float:
@@ -519,7 +547,7 @@ def summarise(runs: list[dict]) -> dict:
     for key in ("wall_s", "cpu_s", "peak_rss_mb", "other_s"):
         if key in runs[0]:
             s[key] = med([r[key] for r in runs])
-    if "timings" in runs[0]:
+    if runs[0].get("timings"):  # a no-op build has none
         stages = [st for st in STAGES if any(st in r["timings"] for r in runs)]
         stages += sorted({st for r in runs for st in r["timings"]} - set(stages))
         s["timings"] = {st: med([r["timings"].get(st, 0.0) for r in runs]) for st in stages}
@@ -587,6 +615,7 @@ def comparisons(inp: Input) -> dict:
         ("pdf_vs_pandoc-pdf", "pdf", "pandoc-pdf", "wall_s"),
         ("pdf_vs_calibre-pdf", "pdf", "calibre-pdf", "wall_s"),
         ("rebuild_vs_warm", "rebuild", "warm", "wall_s"),
+        ("noop_vs_warm", "noop", "warm", "wall_s"),
         ("warm_vs_cold", "warm", "cold", "wall_s"),
     ):
         value = ratio(r.get(a, []), r.get(b, []), key)
@@ -601,6 +630,7 @@ def targets(inp: Input, comps: dict, ideal: dict | None, summary: dict) -> list[
         "pdf_vs_weasyprint": (comps.get("pdf_vs_weasyprint") or {}).get("median"),
         "cold_fetch_vs_ideal": (ideal or {}).get("ratio"),
         "rebuild_vs_warm": (comps.get("rebuild_vs_warm") or {}).get("median"),
+        "noop_vs_warm": (comps.get("noop_vs_warm") or {}).get("median"),
         "epub_size_vs_images": None,
         "pdf_rss_vs_weasyprint": (comps.get("pdf_vs_weasyprint_rss") or {}).get("median"),
     }
@@ -730,7 +760,7 @@ def markdown(data: dict) -> str:
         for name, s in data["scenarios"][key].items():
             if not s:
                 continue
-            t = s["timings"]
+            t = s.get("timings", {})
             outs, pages, photos = _output_cells(s, inp)
             lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
                          f"{f(s['peak_rss_mb'], 0)} | "
@@ -830,7 +860,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--corpus-seed", type=int, default=7, help="random seed of the corpus")
     p.add_argument("--runs", type=int, default=None, help="runs of each scenario at most "
                    "(default 3); the budget may allow fewer for the expensive ones")
-    p.add_argument("--budget", type=float, default=520.0,
+    p.add_argument("--budget", type=float, default=900.0,
                    help="seconds: no extra run is started that would end after this")
     p.add_argument("--inputs", default=None, help="seed,corpus (default: both; --quick: corpus)")
     p.add_argument("--scenarios", default=",".join(SCENARIOS),
@@ -867,8 +897,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         [s for s in a.inputs if s not in ("seed", "corpus")]
     if bad or a.runs < 1 or a.articles < 1 or not (1 <= a.photos[0] <= a.photos[1]):
         p.error(f"bad option value {bad[0] if bad else ''}".strip())
-    if "rebuild" in a.scenarios and "warm" not in a.scenarios:
-        a.scenarios.insert(a.scenarios.index("rebuild"), "warm")
+    for after in AFTER_WARM:
+        if after in a.scenarios and "warm" not in a.scenarios:
+            a.scenarios.insert(a.scenarios.index(after), "warm")
     if "cold" in a.scenarios:  # the first cold run fills the cache of the warm ones
         a.scenarios.remove("cold")
     a.scenarios.insert(0, "cold")

@@ -14,8 +14,9 @@ from conftest import ROOT
 
 from bench.run import scaling_md, scaling_summary
 
-SCENARIOS = {"cold", "warm", "rebuild", "epub", "pdf"}
+SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf"}
 TARGET_IDS = {"epub_vs_pandoc", "pdf_vs_weasyprint", "cold_fetch_vs_ideal", "rebuild_vs_warm",
+              "noop_vs_warm",
               "epub_size_vs_images", "pdf_rss_vs_weasyprint"}
 
 
@@ -39,9 +40,12 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert set(scenarios) == SCENARIOS
     for name, s in scenarios.items():
         assert s["runs"] == 1
+        assert s["wall_s"] > 0 and s["cpu_s"] > 0 and s["peak_rss_mb"] > 0
+        if name == "noop":  # nothing done: no stage, no output written
+            assert "timings" not in s and s["outputs"] == {}
+            continue
         assert {"wall_s", "cpu_s", "peak_rss_mb", "timings", "outputs", "pages",
                 "embedded_images", "dominant_stage", "size_vs_images"} <= set(s), name
-        assert s["wall_s"] > 0 and s["cpu_s"] > 0 and s["peak_rss_mb"] > 0
         assert {"load", "clean", "fetch", "render"} <= set(s["timings"])
     assert set(scenarios["cold"]["outputs"]) == {"epub", "pdf", "booklet"}
     assert set(scenarios["epub"]["outputs"]) == {"epub"}
@@ -57,6 +61,7 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert ideal["requests"] == 6 and ideal["ideal_s"] > 0 and ideal["ratio"] > 0
     assert {t["id"] for t in data["targets"]} == TARGET_IDS
     assert "rebuild_vs_warm" in data["comparisons"]["corpus"]
+    assert data["comparisons"]["corpus"]["noop_vs_warm"]["median"] < 1
     assert data["peers"]["corpus"] == {}
 
     scaling = data["scaling"]
