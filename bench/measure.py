@@ -10,7 +10,11 @@ benchmark's own peak. Spawned from this launcher, which imports nothing but a fe
 modules, a child's figure is exact down to this launcher's own ~10 MB.
 
 The command's output goes to LOG; it is killed after TIMEOUT seconds. Uses ``os.wait4`` for
-the rusage of that child (and of the children it waited for, e.g. WeasyPrint under pandoc).
+the rusage of that child (and of the children it waited for, e.g. WeasyPrint under pandoc):
+its ``ru_maxrss`` is the largest of those processes, not their sum. So the memory of the whole
+process tree is also sampled every 20 ms (the sum of each process's PSS, from
+``/proc/PID/smaps_rollup``): ``peak_tree_mb``, the figure to compare when a command runs
+several processes at once (the builder's parallel layout, pandoc and its PDF engine).
 """
 
 import json
@@ -33,15 +37,49 @@ def main() -> int:
     pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=actions)
     signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
     signal.setitimer(signal.ITIMER_REAL, timeout)
-    _, status, usage = os.wait4(pid, 0)
+    tree_peak = 0
+    while True:  # the process tree's memory, sampled, until the child ends
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            break
+        tree_peak = max(tree_peak, tree_pss(pid))
+        time.sleep(SAMPLE_S)
     signal.setitimer(signal.ITIMER_REAL, 0)
     wall = time.perf_counter() - start
     print(json.dumps({
         "wall_s": round(wall, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "user_s": round(usage.ru_utime, 3), "sys_s": round(usage.ru_stime, 3),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_tree_mb": round(tree_peak / 1024, 1),
         "returncode": os.waitstatus_to_exitcode(status)}))
     return 0
+
+
+SAMPLE_S = 0.02
+
+
+def tree_pss(pid: int) -> int:
+    """The PSS (kB) of ``pid`` and all its descendants: what they hold together, each shared
+    page counted once in all (a forked worker's pages shared with its parent are not counted
+    twice, as the sum of their RSS would)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue  # it ended meanwhile
+    return total
 
 
 if __name__ == "__main__":

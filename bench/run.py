@@ -19,7 +19,8 @@ Scenarios, each a ``python -m builder build`` child process:
 Peers (:mod:`bench.peers`), when installed: pandoc HTML → EPUB3, pandoc → PDF through
 WeasyPrint, bare WeasyPrint, calibre's ebook-convert.
 
-For each run: wall time, CPU time (user + system) and peak RSS of the child (``os.wait4``), the
+For each run: wall time, CPU time (user + system) and peak RSS of the child (``os.wait4``),
+the peak memory of its process tree (summed PSS, sampled), the
 stages of the report's ``timings``, output sizes against the image bytes, PDF page counts. Every
 scenario and peer runs once; then more runs (up to ``--runs``) are added, cheapest first, while
 the estimated total stays within ``--budget`` seconds. Medians are reported.
@@ -74,6 +75,7 @@ SCENARIOS = {  # name: (formats, flags, what it measures)
     "noop": ("epub,pdf,booklet", (), "nothing changed since the last build"),
     "epub": ("epub", ("--force",), "EPUB only, images cached and nothing else"),
     "pdf": ("pdf", ("--force",), "PDF only, images cached and nothing else"),
+    "pdf-1": ("pdf", ("--force", "--jobs", "1"), "PDF only, as pdf, laid out in one process"),
 }
 #: The scenarios that build into the folder of the warm build, after it.
 AFTER_WARM = ("rebuild", "noop")
@@ -85,7 +87,8 @@ TARGETS = (
     ("rebuild_vs_warm", "rebuild after one article changed ≤ 0.25× full warm build (wall)", 0.25),
     ("noop_vs_warm", "no-op build (up to date) ≤ 0.05× full warm build (wall)", 0.05),
     ("epub_size_vs_images", "EPUB size ≤ 1.03× the sum of image bytes", 1.03),
-    ("pdf_rss_vs_weasyprint", "PDF build peak RSS ≤ 1.2× bare WeasyPrint's", 1.2),
+    ("pdf_rss_vs_weasyprint", "PDF-only build's peak memory (process tree) ≤ 1.2× bare "
+     "WeasyPrint's", 1.2),
 )
 LINEAR = 1.25  # per-article growth, smallest --scale size to largest, that is still linear
 
@@ -396,7 +399,7 @@ class Bench:
         inp.runs.setdefault(job, []).append(rec)
         extra = f", fetch {rec['timings']['fetch']:.2f} s" if job == "cold" else ""
         say(f"{inp.key} {job} #{rec['run']}: {rec['wall_s']:.2f} s wall, {rec['cpu_s']:.2f} s "
-            f"CPU, {rec['peak_rss_mb']:.0f} MB{extra}")
+            f"CPU, {rec['peak_tree_mb']:.0f} MB{extra}")
 
     def estimate(self, inp: Input, job: str) -> float:
         walls = [r["wall_s"] for r in inp.runs.get(job, [])]
@@ -544,7 +547,7 @@ def summarise(runs: list[dict]) -> dict:
     if not runs:
         return {}
     s = {"runs": len(runs)}
-    for key in ("wall_s", "cpu_s", "peak_rss_mb", "other_s"):
+    for key in ("wall_s", "cpu_s", "peak_rss_mb", "peak_tree_mb", "other_s"):
         if key in runs[0]:
             s[key] = med([r[key] for r in runs])
     if runs[0].get("timings"):  # a no-op build has none
@@ -610,7 +613,7 @@ def comparisons(inp: Input) -> dict:
         ("epub_vs_pandoc-epub", "epub", "pandoc-epub", "wall_s"),
         ("epub_vs_calibre-epub", "epub", "calibre-epub", "wall_s"),
         ("pdf_vs_weasyprint", "pdf", "weasyprint", "wall_s"),
-        ("pdf_vs_weasyprint_rss", "pdf", "weasyprint", "peak_rss_mb"),
+        ("pdf_vs_weasyprint_rss", "pdf", "weasyprint", "peak_tree_mb"),
         ("pdf_vs_weasyprint_cpu", "pdf", "weasyprint", "cpu_s"),
         ("pdf_vs_pandoc-pdf", "pdf", "pandoc-pdf", "wall_s"),
         ("pdf_vs_calibre-pdf", "pdf", "calibre-pdf", "wall_s"),
@@ -652,7 +655,7 @@ def scale_point(inp: Input) -> dict:
     s = summarise(warm)
     return {"articles": len(inp.manifest["articles"]), "photos": inp.images,
             "image_mb": round(warm[-1]["image_bytes"] / 1e6, 1), "runs": s["runs"],
-            "wall_s": s["wall_s"], "cpu_s": s["cpu_s"], "peak_rss_mb": s["peak_rss_mb"],
+            "wall_s": s["wall_s"], "cpu_s": s["cpu_s"], "peak_tree_mb": s["peak_tree_mb"],
             "pages": s["pages"], "timings": s["timings"],
             "fill_s": inp.runs["fill"][0]["wall_s"]}
 
@@ -685,12 +688,12 @@ def scaling_summary(points: list[dict], skipped: list[dict]) -> dict:
                "mb_per_article": None}
         if rows:
             first = rows[0]
-            row["mb_per_article"] = round((p["peak_rss_mb"] - first["peak_rss_mb"])
+            row["mb_per_article"] = round((p["peak_tree_mb"] - first["peak_tree_mb"])
                                           / (p["articles"] - first["articles"]), 3)
         rows.append(row)
     return {"points": rows, "skipped": skipped, "linear_within": LINEAR,
             "verdicts": {"time": growth("wall time per article", "s", rows, "s_per_article", 0),
-                         "rss": growth("peak RSS added per article", "MB", rows,
+                         "rss": growth("peak memory added per article", "MB", rows,
                                        "mb_per_article", 1)}}
 
 
@@ -749,12 +752,13 @@ def markdown(data: dict) -> str:
               "(s); *other* = wall − sum of stages (interpreter start-up, imports, exit); "
               "outputs: size (× the sum of image bytes); photos in: distinct images embedded "
               "in each output / photos of the input (an EPUB counts its image files, a PDF "
-              "its image objects); peak RSS of the child process and the children it waited "
-              "for.", ""]
+              "its image objects); peak memory: the sum of the PSS of the child's process tree "
+              "(its parallel workers included), sampled every 20 ms (the JSON also has "
+              "`peak_rss_mb`, the largest single process's RSS).", ""]
     for key, inp in data["inputs"].items():
         lines += [f"## {key}: {inp['articles']} article(s), {inp['images']} photos, "
                   f"{mb(inp['image_bytes'])} of images", ""]
-        lines += ["| scenario | runs | wall (s) | CPU (s) | peak RSS (MB) | "
+        lines += ["| scenario | runs | wall (s) | CPU (s) | peak memory (MB) | "
                   + " | ".join(STAGES) + " | other | outputs | pages | photos in |",
                   "|---|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---|---|---|"]
         for name, s in data["scenarios"][key].items():
@@ -763,12 +767,12 @@ def markdown(data: dict) -> str:
             t = s.get("timings", {})
             outs, pages, photos = _output_cells(s, inp)
             lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
-                         f"{f(s['peak_rss_mb'], 0)} | "
+                         f"{f(s['peak_tree_mb'], 0)} | "
                          + " | ".join(f(t.get(st)) for st in STAGES)
                          + f" | {f(s['other_s'])} | {outs} | {pages} | {photos} |")
         peers = data["peers"][key]
         if peers:
-            lines += ["", "| peer | runs | wall (s) | CPU (s) | peak RSS (MB) | output | pages "
+            lines += ["", "| peer | runs | wall (s) | CPU (s) | peak memory (MB) | output | pages "
                       "| photos in |", "|---|---:|---:|---:|---:|---|---|---|"]
             for name, s in peers.items():
                 if "skipped" in s:
@@ -779,7 +783,7 @@ def markdown(data: dict) -> str:
                     continue
                 outs, pages, photos = _output_cells(s, inp)
                 lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
-                             f"{f(s['peak_rss_mb'], 0)} | {outs} | {pages} | {photos} |")
+                             f"{f(s['peak_tree_mb'], 0)} | {outs} | {pages} | {photos} |")
         comps = data["comparisons"][key]
         if comps:
             lines += ["", "| ratio | measure | per run pair | median | of medians |",
@@ -828,15 +832,15 @@ def scaling_md(scaling: dict) -> list[str]:
     if not points and not skipped:
         return []
     lines = ["", "## Scaling", "", "Warm builds of all three formats, one corpus per size (the "
-             "corpus's photos range and seed); medians over the runs; pages of the PDF; peak RSS "
-             "of the child process. *s per article* includes each build's fixed start-up, so "
+             "corpus's photos range and seed); medians over the runs; pages of the PDF; peak "
+             "memory of the process tree. *s per article* includes each build's fixed start-up, so "
              "it falls with size while the growth is linear.", "",
-             "| articles | photos | runs | pages | wall (s) | s per article | peak RSS (MB) | "
+             "| articles | photos | runs | pages | wall (s) | s per article | peak memory (MB) | "
              "MB per article beyond the smallest |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for p in points:
         lines.append(f"| {p['articles']} | {p['photos']} | {p['runs']} | "
                      f"{f(p['pages'].get('pdf'))} | {f(p['wall_s'])} | "
-                     f"{f(p['s_per_article'], 3)} | {f(p['peak_rss_mb'], 0)} | "
+                     f"{f(p['s_per_article'], 3)} | {f(p['peak_tree_mb'], 0)} | "
                      f"{f(p['mb_per_article'], 2)} |")
     lines.append("")
     for v in (scaling.get("verdicts") or {}).values():

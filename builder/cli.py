@@ -26,6 +26,12 @@ def _pair(value: str) -> tuple[str, str]:
     return old, new
 
 
+def _jobs(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, got {value!r}")
+    return int(value)
+
+
 def _formats(value: str) -> list[str]:
     items = [v.strip().lower() for v in value.split(",") if v.strip()]
     bad = [v for v in items if v not in ("epub", "pdf", "booklet")]
@@ -91,6 +97,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true",
                    help="rebuild everything, even when nothing changed; only the image cache "
                    "is used")
+    b.add_argument("--jobs", type=_jobs, metavar="N",
+                   help="lay out N parts of the PDF at a time, each in a process of its own "
+                   "(default: the number of CPUs, at most 4); 1 for the least memory")
     b.add_argument("--strict", action="store_true",
                    help="fail (exit 1) when the book would be degraded: an image that could "
                    "not be fetched, an article left out, a caption without its photo")
@@ -130,7 +139,7 @@ FLAGS = {
     "book.formats": "--format", "pdf.page_size": "--page-size", "pdf.bleed": "--bleed",
     "pdf.marks": "--marks", "pdf.variant": "--pdf-variant", "fetch.rewrite": "--rewrite",
     "fetch.allow_hosts": "--allow-host", "clean.cjk_digit_spacing": "--digit-spacing",
-    "clean.cjk_quotes": "--no-cjk-quotes", "book.keep_going": "--keep-going",
+    "clean.cjk_quotes": "--no-cjk-quotes", "book.keep_going": "--keep-going", "jobs": "--jobs",
 }
 
 
@@ -141,6 +150,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "cache_dir": opt("cache_dir"), "theme_dir": opt("theme"),
         "offline": opt("offline") or None, "refresh": opt("refresh") or None,
         "strict": opt("strict") or None, "force": opt("force") or None,
+        "jobs": opt("jobs"),
         "book.title": opt("title"), "book.author": opt("author"), "book.name": opt("name"),
         "book.formats": opt("format"), "pdf.page_size": opt("page_size"),
         "pdf.bleed": opt("bleed"), "pdf.marks": opt("marks") or None,

@@ -21,12 +21,12 @@ from dataclasses import dataclass, replace
 
 import lxml.html
 from lxml import etree
-from weasyprint.text.fonts import FontConfiguration
 
 from . import pdf
 from .memo import Memo, code_version, digest
 from .model import PRINT_BASE, Box, PrintRendition
 from .plan import SLACK, Area, ArticlePlan, Block, PagePlan, plan_article, shapes_for
+from .workers import fork_map
 
 PROBE = PRINT_BASE + "layout/probe.png"
 PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
@@ -279,15 +279,19 @@ def _key(html: str, rendition: PrintRendition) -> str:
                   *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
 
 
+def _measure(rendition: PrintRendition, doc: str) -> dict[str, Box]:
+    return pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})
+
+
 # -- planning -----------------------------------------------------------------------------------
 
 def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo,
-               count: Callable[[str, bool], None] = lambda kind, kept: None) -> Layout:
+               count: Callable[[str, bool], None] = lambda kind, kept: None,
+               workers: int = 1) -> Layout:
     """The print document with its pages planned: ``page`` is the trimmed page's size in mm;
     measurements are kept in ``cache``; ``count("measured articles", kept)`` is told of each
-    article's."""
+    article's; the articles not kept are measured ``workers`` at a time."""
     root = lxml.html.document_fromstring(rendition.html)
-    fonts = FontConfiguration()
     head = _head(root)
     area = _area(rendition, head, page, cache)
     found = _articles(root)
@@ -308,13 +312,14 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo
             wanted[article.get("id")] = (key, html)
         else:
             measured[article.get("id")] = found
-    for article, blocks in articles:  # one document each: memory bounded by an article
+    docs = [(f"<!DOCTYPE html><html>{head}<style>@page {{ size: {area.width + 400:.0f}mm "
+             f"{MEASURE_PAGE:.0f}mm; }}</style><body>{html}</body></html>")
+            for _, html in wanted.values()]  # one document each: memory bounded by an article
+    found_boxes = dict(zip(wanted, fork_map(_measure, docs, workers, rendition), strict=True))
+    for article, blocks in articles:
         aid = article.get("id")
-        if aid in wanted:
-            doc = (f"<!DOCTYPE html><html>{head}<style>@page {{ size: {area.width + 400:.0f}mm "
-                   f"{MEASURE_PAGE:.0f}mm; }}</style><body>{wanted[aid][1]}</body></html>")
-            boxes = pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")}, fonts)
-            measured[aid] = _read(aid, blocks, boxes, widths, area.top)
+        if aid in found_boxes:
+            measured[aid] = _read(aid, blocks, found_boxes[aid], widths, area.top)
             cache.put_record(wanted[aid][0], measured[aid])
     plans: dict[str, ArticlePlan] = {}
     for article, blocks in articles:

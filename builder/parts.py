@@ -32,13 +32,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import lxml.html
-from weasyprint.text.fonts import FontConfiguration
 
 from . import pdf
 from .join import Piece, join
 from .memo import Memo, code_version, digest
 from .model import Box, PrintRendition
 from .printcheck import Placed, resolution
+from .workers import fork_map
 
 #: A part holds consecutive articles until their planned pages reach this: fewer parts cost
 #: less (each embeds its own subset of every font, about 140 KB and 36 ms per CJK face),
@@ -66,11 +66,12 @@ class Book:
     placed: list[Placed]
 
 
-def split(html: str, planned: dict[str, int], least: int = PART_PAGES) -> list[Part]:
+def split(html: str, planned: dict[str, int], least: int | None = None) -> list[Part]:
     """The planned print document as parts: everything before the first ``<article>`` (the
     front matter), then runs of articles (each with the elements after it up to the next one)
     of at least ``least`` planned pages (``planned``: pages by article id). Each part is a
-    whole document with the book's ``<head>``."""
+    whole document with the book's ``<head>``. ``least`` is :data:`PART_PAGES` by default."""
+    least = PART_PAGES if least is None else least
     root = lxml.html.document_fromstring(html)
     head = lxml.html.tostring(root.find("head"), encoding="unicode")
     body = root.find("body")
@@ -112,18 +113,29 @@ class _Laid:
         return self.pages - self.lead - self.stubs
 
 
+@dataclass(frozen=True)
+class _Job:
+    """A part as it is to be laid out: its document, extra stylesheet and key."""
+
+    key: str
+    html: str
+    css: str
+    lead: int
+    stubs: int
+
+
 class _Writer:
-    """Lays parts out, or finds them in the memo."""
+    """Lays parts out, or finds them in the memo (or among those laid out ahead, in parallel)."""
 
     def __init__(self, rendition: PrintRendition, kept: Memo, scratch: Path,
                  count: Callable[[str, bool], None]):
         self.rendition, self.kept, self.scratch, self.count = rendition, kept, scratch, count
-        self.fonts = FontConfiguration()
+        self.ahead: dict[str, dict] = {}  # records of the parts laid out ahead, by key
         self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
                            rendition.variant,
                            *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
 
-    def part(self, part: Part, after: int, starts: dict[str, int]) -> _Laid:
+    def job(self, part: Part, after: int, starts: dict[str, int]) -> _Job:
         """``part`` laid out after ``after`` pages of the book; ``starts``: the first page
         number of each article, for the front's stubs."""
         lead = 0 if after == 0 else (1 if after % 2 else 2)
@@ -141,51 +153,95 @@ class _Writer:
                 'break-before: page"></div>' for n, aid in enumerate(stubs)) + html[at:]
             css += "".join(f"@page plan-stub-{n} {{ counter-reset: page {starts[aid]}; }}"
                            for n, aid in enumerate(stubs))
-        key = digest(self.base, html, css)
-        record = self.kept.get_record(key, {"pages": int, "boxes": dict, "refused": list,
-                                            "placed": list, "sha256": str})
-        path = self.kept.file(key, ".pdf")
-        if record is not None and path is not None and _sha256(path) == record["sha256"]:
-            try:
-                laid = self._laid(path, record, lead, len(stubs))
-                self.count("PDF parts", True)
-                return laid
-            except (TypeError, ValueError, KeyError):
-                pass  # a damaged record: laid out again
-        self.count("PDF parts", False)
-        path = self.scratch / f"{key}.pdf"
-        written = pdf.write_pdf(replace(self.rendition, html=html), path, css, self.fonts)
-        placed = resolution(path, self.rendition.assets)
-        data = path.read_bytes()
-        record = {"pages": written.pages, "refused": written.refused,
-                  "sha256": hashlib.sha256(data).hexdigest(),
-                  "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1]
-                            for k, b in written.boxes.items()},
-                  "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
-        kept = self.kept.put_file(key, ".pdf", data)
+        return _Job(digest(self.base, html, css), html, css, lead, len(stubs))
+
+    def found(self, job: _Job) -> _Laid | None:
+        """The part of ``job`` from the memo, if it is there and sound."""
+        record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
+                                                "placed": list, "sha256": str})
+        path = self.kept.file(job.key, ".pdf")
+        if record is None or path is None or _sha256(path) != record["sha256"]:
+            return None
+        try:
+            return self._laid(path, record, job)
+        except (TypeError, ValueError, KeyError):
+            return None  # a damaged record: laid out again
+
+    def part(self, part: Part, after: int, starts: dict[str, int]) -> _Laid:
+        """``part`` after ``after`` pages: kept, laid out ahead, or laid out now."""
+        job = self.job(part, after, starts)
+        laid = self.found(job)
+        self.count("PDF parts", laid is not None)
+        if laid is not None:
+            return laid
+        record = self.ahead.pop(job.key, None) or \
+            _lay_out(self.rendition, job, self.scratch)
+        path = self.scratch / f"{job.key}.pdf"
+        kept = self.kept.put_file(job.key, ".pdf", path.read_bytes())
         if kept is not None:
-            self.kept.put_record(key, record)
+            self.kept.put_record(job.key, record)
             path.unlink()
             path = kept
-        return self._laid(path, record, lead, len(stubs))
+        return self._laid(path, record, job)
+
+    def ahead_of_time(self, jobs: list[_Job], workers: int) -> None:
+        """Lay out ``jobs`` (those not in the memo) in ``workers`` processes, so that
+        :meth:`part` finds them laid out when it asks for them in order."""
+        todo = [j for j in jobs if self.found(j) is None and j.key not in self.ahead]
+        if workers < 2 or len(todo) < 2:
+            return
+        records = fork_map(_lay_out_in_worker, todo, workers, (self.rendition, self.scratch))
+        self.ahead.update({j.key: r for j, r in zip(todo, records, strict=True)})
 
     @staticmethod
-    def _laid(path: Path, record: dict, lead: int, stubs: int) -> _Laid:
+    def _laid(path: Path, record: dict, job: _Job) -> _Laid:
         boxes = {k: Box(int(v[0]), *(float(x) for x in v[1:5]))
                  for k, v in record["boxes"].items()}
         placed = tuple(Placed(str(u), int(p), float(i), float(d))
                        for u, p, i, d in record["placed"])
-        laid = _Laid(path, int(record["pages"]), lead, stubs, boxes,
+        laid = _Laid(path, int(record["pages"]), job.lead, job.stubs, boxes,
                      tuple(str(r) for r in record["refused"]), placed)
         if laid.kept < 1:
             raise ValueError("a part without pages of its own")
         return laid
 
 
+def _lay_out_in_worker(shared: tuple[PrintRendition, Path], job: _Job) -> dict:
+    rendition, scratch = shared
+    return _lay_out(rendition, job, scratch)
+
+
+def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path) -> dict:
+    """Write the part of ``job`` to ``scratch/KEY.pdf``; return its record."""
+    path = scratch / f"{job.key}.pdf"
+    written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css)
+    placed = resolution(path, rendition.assets)
+    return {"pages": written.pages, "refused": written.refused, "sha256": _sha256(path),
+            "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
+            "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
+
+
+def _predicted(parts: list[Part], after: int, planned: dict[str, int],
+               open_right: bool) -> list[int]:
+    """Where each part will start (the pages before it), from the planned page counts: an
+    article opens on a right-hand page (an odd one) when ``open_right``."""
+    out = []
+    for part in parts:
+        out.append(after)
+        for aid in part.articles:
+            if open_right and after % 2:
+                after += 1
+            after += planned.get(aid, 1)
+    return out
+
+
 def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[str, int],
+               open_right: bool = True, workers: int = 1,
                count: Callable[[str, bool], None] = lambda kind, kept: None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
-    ``planned``: each article's planned pages) and return what it holds. ``count("PDF parts",
+    ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
+    the parts are laid out that many at a time, each in a process of its own, where the plan
+    says they will start (one that starts elsewhere is laid out again). ``count("PDF parts",
     kept)`` is told of each part laid out or kept."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
@@ -194,6 +250,9 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         starts = {aid: 0 for p in articles for aid in p.articles}
         laid_front = writer.part(front, 0, starts)
         for _ in range(3):  # the front's length may change with its page numbers: rarely
+            afters = _predicted(articles, laid_front.kept, planned, open_right)
+            writer.ahead_of_time([writer.job(p, a, {}) for p, a in zip(articles, afters,
+                                                                        strict=True)], workers)
             after, laid = laid_front.kept, []
             for part in articles:
                 laid.append(writer.part(part, after, {}))
@@ -223,8 +282,6 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         refused += [r for r in piece.refused if r not in refused]
         offset += piece.kept
     return Book(refused, boxes, offset, placed)
-
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:

@@ -4,6 +4,7 @@ network fetch, no data: URL from outside."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,13 +59,11 @@ class Written:
     pages: int
 
 
-def write_pdf(rendition: PrintRendition, path: Path, css: str = "",
-              fonts: FontConfiguration | None = None) -> Written:
-    """Render ``rendition`` (with the extra stylesheet ``css``, and ``fonts`` shared between
-    documents) to ``path``; return the URLs the fetcher refused and the boxes of the elements
-    with an id."""
+def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
+    """Render ``rendition`` (with the extra stylesheet ``css``) to ``path``; return the URLs
+    the fetcher refused and the boxes of the elements with an id."""
     fetcher = StoreFetcher(rendition)
-    fonts = fonts or FontConfiguration()
+    fonts = process_fonts()
     extra = [CSS(string=css, font_config=fonts)] if css else []
     document = HTML(string=rendition.html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
         stylesheets=_fonts(rendition) + extra, font_config=fonts)
@@ -74,14 +73,21 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "",
     return Written(fetcher.refused, _boxes(document), len(document.pages))
 
 
-def measure(rendition: PrintRendition, html: str, extra: dict[str, tuple[bytes, str]],
-            fonts: FontConfiguration | None = None) -> dict[str, Box]:
+def measure(rendition: PrintRendition, html: str,
+            extra: dict[str, tuple[bytes, str]]) -> dict[str, Box]:
     """Lay ``html`` out with the rendition's stylesheets and fonts (and ``extra`` files by
     URL) and return the box of each element with an id; nothing is written."""
     fetcher = StoreFetcher(rendition, extra)
     document = HTML(string=html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
-        stylesheets=_fonts(rendition), font_config=fonts or FontConfiguration())
+        stylesheets=_fonts(rendition), font_config=process_fonts())
     return _boxes(document)
+
+
+@functools.cache
+def process_fonts() -> FontConfiguration:
+    """One font configuration per process (a forked worker makes its own on first use):
+    fonts found once are reused by every document the process lays out."""
+    return FontConfiguration()
 
 
 def _boxes(document) -> dict[str, Box]:

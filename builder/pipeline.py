@@ -255,12 +255,12 @@ def write_outputs(rendition: Rendition, settings: Settings, name: str, tmp: Path
 
         with report.timed("layout"):
             laid = plan_print(rendition.print, settings.pdf.size_mm, memo(settings, "layout"),
-                              report.count)
+                              report.count, settings.jobs)
         with report.timed("pdf"):
             written["pdf"] = tmp / f"{name}.pdf"
             result = write_book(laid.rendition, written["pdf"], memo(settings, "parts"),
                                 {aid: len(plan.pages) for aid, plan in laid.plans.items()},
-                                report.count)
+                                settings.pdf.open_right, settings.jobs, report.count)
         for url in result.refused:
             report.warn(f"PDF: refused to load {url}")
         report.layout = check(laid, result.boxes, result.pages)

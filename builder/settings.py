@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import tomllib
 import typing
@@ -142,6 +143,19 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("builder")) / "images"
 
 
+#: Most parts of the PDF laid out at once by default (each process holds one part's pages).
+MAX_JOBS = 4
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use, at most :data:`MAX_JOBS`."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_JOBS, cpus))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one build needs to know; made by :func:`load_settings`."""
@@ -165,6 +179,8 @@ class Settings:
     refresh: bool = False
     #: Rebuild everything but the downloads: no up-to-date check, no kept work but the images.
     force: bool = False
+    #: Parts of the PDF laid out at a time, each in a process of its own.
+    jobs: int = field(default_factory=default_jobs)
     #: A degraded result (an image that failed) fails the build.
     strict: bool = False
     #: The book.toml read, if any.
@@ -358,6 +374,10 @@ def _run_fields(run: dict[str, Any], flags: dict[str, str]) -> dict[str, Any]:
             value = Path(value)
             if name in ("out_dir", "cache_dir") and value.exists() and not value.is_dir():
                 raise ConfigError(f"{value} is a file, not a folder", where)
+        elif name == "jobs":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+                raise ConfigError(f"'jobs' must be a whole number from 1 to 64, not {value!r}",
+                                  where)
         elif not isinstance(value, bool):
             raise ConfigError(f"'{name}' must be true or false, not {value!r}", where)
         out[name] = value

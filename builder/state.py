@@ -28,11 +28,11 @@ STATE = ".builder-state.json"
 
 def inputs_digest(settings: Settings, sources: list[Path], theme: Theme) -> str:
     """The digest of the settings, the article files (names and bytes), the theme's files and
-    the builder's code. What only decides whether a build fails (``strict``) or how and where
+    the builder's code. What only decides whether a build fails (``strict``), how and where
     images are had (``[fetch]``, ``offline``: each image is checked against the cache
-    instead) is left out."""
+    instead) or how many processes lay the PDF out (``jobs``) is left out."""
     run = replace(settings, fetch=FetchSettings(), strict=False, offline=False, refresh=False,
-                  force=False, config_file=None)
+                  force=False, jobs=1, config_file=None)
     themed = sorted(p for d in theme.dirs for sub in ("templates", "styles")
                     for p in (d / sub).rglob("*") if p.is_file())
     return digest(code_version(), repr(run),

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from bench.run import scaling_md, scaling_summary
 
-SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf"}
+SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf", "pdf-1"}
 TARGET_IDS = {"epub_vs_pandoc", "pdf_vs_weasyprint", "cold_fetch_vs_ideal", "rebuild_vs_warm",
               "noop_vs_warm",
               "epub_size_vs_images", "pdf_rss_vs_weasyprint"}
@@ -40,7 +40,7 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert set(scenarios) == SCENARIOS
     for name, s in scenarios.items():
         assert s["runs"] == 1
-        assert s["wall_s"] > 0 and s["cpu_s"] > 0 and s["peak_rss_mb"] > 0
+        assert s["wall_s"] > 0 and s["cpu_s"] > 0 and s["peak_rss_mb"] > 0 and s["peak_tree_mb"] > 0
         if name == "noop":  # nothing done: no stage, no output written
             assert "timings" not in s and s["outputs"] == {}
             continue
@@ -69,7 +69,7 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert [p["photos"] for p in scaling["points"]] == [6, 12]
     assert scaling["skipped"] == []
     for p in scaling["points"]:
-        assert p["runs"] == 1 and p["wall_s"] > 0 and p["peak_rss_mb"] > 0
+        assert p["runs"] == 1 and p["wall_s"] > 0 and p["peak_tree_mb"] > 0
         assert p["pages"]["pdf"] > 0 and p["pages"]["booklet"] > 0 and p["image_mb"] > 0
         assert {"load", "clean", "fetch", "render", "epub", "pdf"} <= set(p["timings"])
         assert p["s_per_article"] == round(p["wall_s"] / p["articles"], 4)
@@ -90,7 +90,7 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
 
 def point(articles: int, wall: float, rss: float) -> dict:
     return {"articles": articles, "photos": 20 * articles, "runs": 1, "wall_s": wall,
-            "cpu_s": wall, "peak_rss_mb": rss, "pages": {"pdf": 15 * articles}, "timings": {}}
+            "cpu_s": wall, "peak_tree_mb": rss, "pages": {"pdf": 15 * articles}, "timings": {}}
 
 
 def test_scaling_verdicts_from_the_figures():
@@ -126,6 +126,6 @@ def test_scaling_markdown_names_every_size_and_verdict():
     assert "| 5 | 100 | 1 | 75 | 8.00 | 1.600 | 240 | – |" in md
     assert "| 20 | 400 | 1 | 300 | 23.00 | 1.150 | 420 | 12.00 |" in md
     assert "1.600 s at 5 articles, 1.150 s at 20 → ×0.72: **linear**" in md
-    assert "peak RSS added per article: n/a: needs 3 sizes" in md
+    assert "peak memory added per article: n/a: needs 3 sizes" in md
     assert "- 60 articles: skipped, estimated 69 s, 10 s left" in md
     assert scaling_md(scaling_summary([], [])) == []

@@ -173,3 +173,33 @@ def test_a_changed_theme_file_or_cached_image_is_not_up_to_date(photos, tmp_path
     record.write_text(json.dumps({**entry, "sha256": other.name}))
     result, _ = build(photos, src, out, cache, "--theme", theme)
     assert not result.stdout.startswith("up to date")
+
+
+def test_parts_laid_out_in_parallel_make_the_same_book(photos, tmp_path, monkeypatch):
+    """Several parts (one article each), laid out two at a time in forked processes and in
+    this one: the same bytes, and every part was laid out."""
+    import builder
+    import builder.parts
+    from builder.settings import load_settings
+
+    monkeypatch.setattr(builder.parts, "PART_PAGES", 1)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    src = tmp_path / "src"
+    write_articles(src)
+    made = {}
+    for jobs in (2, 1):
+        out = tmp_path / f"out{jobs}"
+        settings = load_settings(None, {
+            "paths": (src,), "out_dir": out, "cache_dir": tmp_path / "cache", "jobs": jobs,
+            "force": True, "book.title": "合集", "book.name": "book",
+            "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
+            "fetch.allow_hosts": [f"127.0.0.1:{photos.port}"]})
+        report = builder.build(settings)
+        assert report.work["PDF parts"] == {"done": 6, "kept": 0}  # the front twice, 4 articles
+        made[jobs] = books(out)
+    assert made[2] == made[1]
+
+
+def test_jobs_must_be_a_whole_number(tmp_path):
+    result = run_cli("build", tmp_path, "--jobs", "0")
+    assert result.returncode == 2 and "--jobs" in result.stderr

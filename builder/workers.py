@@ -1,0 +1,39 @@
+"""Work spread over processes: the PDF's parts and the print blocks' measurements are laid
+out by WeasyPrint, which holds the GIL, so two of them at once need two processes.
+
+The processes are forked from the build, so that they inherit what it has loaded (the
+rendition, its assets, WeasyPrint and the fonts it found) instead of receiving it pickled;
+only each item and its result cross between processes. Each process holds the pages of the
+one document it lays out, so the memory of the build grows with the number of workers, not
+with the book.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+_SHARED: Any = None  # what the forked workers inherit: set only while a pool runs
+
+
+def fork_map(fn: Callable[[Any, Any], Any], items: Sequence[Any], workers: int,
+             shared: Any) -> list[Any]:
+    """``[fn(shared, item) for item in items]``, in ``workers`` forked processes at most
+    (here, in this process, when that is one or there is one item). An exception in ``fn`` is
+    raised here."""
+    if workers < 2 or len(items) < 2:
+        return [fn(shared, item) for item in items]
+    global _SHARED
+    _SHARED = shared
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(items)),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_call, [fn] * len(items), items))
+    finally:
+        _SHARED = None
+
+
+def _call(fn: Callable[[Any, Any], Any], item: Any) -> Any:
+    return fn(_SHARED, item)
