@@ -8,7 +8,8 @@ entry is checked when it is read — a JSON record with typed fields, or a datac
 field by field from its type hints (never unpickled: a cache folder is not trusted to run
 code) — and one that is unreadable, damaged or of the wrong shape is a miss: the work
 is done again and the entry replaced. A memo that cannot be written only costs time. A memo
-without a folder (``--force``) keeps nothing and finds nothing.
+that does not ``reuse`` (``--force``) finds nothing but still keeps what is done, for the next
+build; one without a folder keeps nothing.
 """
 
 from __future__ import annotations
@@ -108,13 +109,17 @@ def _typed(value: Any, kind: type) -> bool:
 
 
 class Memo:
-    """Entries under ``root`` (None: nothing is kept)."""
+    """Entries under ``root`` (None: nothing is kept); with ``reuse`` false, entries are
+    written but never read."""
 
-    def __init__(self, root: Path | None):
-        self.root = root
+    def __init__(self, root: Path | None, reuse: bool = True):
+        self.root, self.reuse = root, reuse
 
     def _path(self, key: str, suffix: str) -> Path | None:
         return None if self.root is None else self.root / f"{key}{suffix}"
+
+    def _found(self, key: str, suffix: str) -> Path | None:
+        return self._path(key, suffix) if self.reuse else None
 
     def _write(self, path: Path | None, data: bytes) -> None:
         if path is None:
@@ -133,7 +138,7 @@ class Memo:
     def get_record(self, key: str, fields: dict[str, type]) -> dict | None:
         """The JSON record under ``key`` if it has ``fields`` of their types (a float field
         takes an int too); None if not, or unreadable."""
-        path = self._path(key, ".json")
+        path = self._found(key, ".json")
         try:
             found = json.loads(path.read_text(encoding="utf-8")) if path else None
         except (OSError, ValueError):
@@ -147,7 +152,7 @@ class Memo:
     def get_value(self, key: str, kind: type) -> Any | None:
         """The dataclass ``kind`` kept under ``key``, rebuilt and type-checked field by field
         from its JSON; None when absent or when anything does not match."""
-        path = self._path(key, ".json")
+        path = self._found(key, ".json")
         try:
             return decode(kind, json.loads(path.read_text(encoding="utf-8"))) if path else None
         except (OSError, ValueError, TypeError):
@@ -159,7 +164,7 @@ class Memo:
 
     def file(self, key: str, suffix: str) -> Path | None:
         """The path of the file entry ``key`` when it exists; None if not (or no memo)."""
-        path = self._path(key, suffix)
+        path = self._found(key, suffix)
         return path if path is not None and path.is_file() else None
 
     def put_file(self, key: str, suffix: str, data: bytes) -> Path | None:

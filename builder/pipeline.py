@@ -87,8 +87,9 @@ class Loaded:
 
 
 def memo(settings: Settings, kind: str) -> Memo:
-    """The kept work of ``kind`` (``articles``, ``layout``, ``parts``); none with ``--force``."""
-    return Memo(None if settings.force else settings.cache_dir / kind)
+    """The kept work of ``kind`` (``articles``, ``layout``, ``parts``): with ``--force``,
+    nothing kept is used, and what is done is kept for the next build."""
+    return Memo(settings.cache_dir / kind, reuse=not settings.force)
 
 
 def _load(source: Path, kept: Memo) -> tuple[Loaded, str]:

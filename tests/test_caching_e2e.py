@@ -60,11 +60,15 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def cli(photos, src: Path, out: Path, cache: Path, *extra):
+    return run_cli("build", src, "--out", out, "--cache-dir", cache, "--title", "合集",
+                   "--name", "book", "--rewrite", f"http://photos.example/={photos.url_for('/')}",
+                   "--allow-host", f"127.0.0.1:{photos.port}", *extra,
+                   env={"SOURCE_DATE_EPOCH": EPOCH})
+
+
 def build(photos, src: Path, out: Path, cache: Path, *extra):
-    result = run_cli("build", src, "--out", out, "--cache-dir", cache, "--title", "合集",
-                     "--name", "book", "--rewrite", f"http://photos.example/={photos.url_for('/')}",
-                     "--allow-host", f"127.0.0.1:{photos.port}", *extra,
-                     env={"SOURCE_DATE_EPOCH": EPOCH})
+    result = cli(photos, src, out, cache, *extra)
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((out / "book.report.json").read_text(encoding="utf-8"))
     return result, report
@@ -85,9 +89,7 @@ def test_nothing_changed_means_nothing_done(photos, tmp_path):
     build(photos, src, out, cache)
     before = stamps(out)
     requests = len(photos.log)
-    result = run_cli("build", src, "--out", out, "--cache-dir", cache, "--title", "合集",
-                     "--name", "book", "--rewrite", f"http://photos.example/={photos.url_for('/')}",
-                     "--allow-host", f"127.0.0.1:{photos.port}", env={"SOURCE_DATE_EPOCH": EPOCH})
+    result = cli(photos, src, out, cache)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("up to date: nothing changed since the last build")
     assert str(out / "book.pdf") in result.stdout
@@ -121,7 +123,7 @@ def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):
 
 def test_force_does_everything_again_with_the_same_bytes(photos, tmp_path):
     src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
-    write_articles(src)
+    paths = write_articles(src)
     build(photos, src, out, cache)
     kept = books(out)
     requests = len(photos.log)
@@ -130,6 +132,11 @@ def test_force_does_everything_again_with_the_same_bytes(photos, tmp_path):
     assert {i["status"] for i in forced["images"]} == {"cached"}  # the image cache is used
     assert len(photos.log) == requests
     assert books(out) == kept
+    # What the forced build did is kept for the next one.
+    paths[0].write_text(paths[0].read_text(encoding="utf-8") + "<p>又一段。</p>\n",
+                        encoding="utf-8")
+    _, after = build(photos, src, out, cache)
+    assert after["work"]["cleaned articles"] == {"done": 1, "kept": 3}
 
 
 def test_a_damaged_entry_is_done_again(photos, tmp_path):
