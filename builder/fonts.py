@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from functools import cache
+from pathlib import Path
+
+#: Where fontconfig looks for fonts on a Debian-like system and for the user.
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts")
+
+
+@cache
+def fingerprint() -> str:
+    """What changes when a font is installed or removed: every folder under the font folders,
+    with its modification time (adding or removing a file changes its folder's), and
+    ``FONTCONFIG_FILE``. Cheap: no font is read."""
+    parts = [os.environ.get("FONTCONFIG_FILE", "")]
+    for top in FONT_DIRS:
+        for folder, dirs, _ in os.walk(Path(top).expanduser()):
+            dirs.sort()
+            try:
+                parts.append(f"{folder}\0{os.stat(folder).st_mtime_ns}")
+            except OSError:
+                continue
+    return "\n".join(parts)
 
 
 @cache

@@ -45,7 +45,10 @@ def impose_booklet(pdf_path: Path, out_path: Path) -> int:
                 if index is None:
                     continue
                 if index not in forms:
-                    forms[index] = sheets.copy_foreign(book.pages[index].as_form_xobject())
+                    page = book.pages[index]
+                    form = page.as_form_xobject()  # clipped to the trim box: widen it
+                    form.BBox = pikepdf.Array([float(v) for v in page.mediabox])
+                    forms[index] = sheets.copy_foreign(form)
                 xobjects[f"/P{index}"] = forms[index]
                 ops.append(f"q 1 0 0 1 {dx - left0:.4f} {-bottom0:.4f} cm /P{index} Do Q")
             sheet.Resources = Dictionary(XObject=xobjects)

@@ -8,9 +8,10 @@ are (no stream is decoded again). Links keep working across parts: WeasyPrint wr
 internal link as a named destination, and the book's name tree is the union of the parts'
 (for a name on a dropped page, the entry of the part that keeps it). The outline is the
 parts' outlines in order, each part's top entries under the front matter's last top entry
-(the book's title), as WeasyPrint nests them in one document. The catalog's other entries
-(language, PDF/A metadata and output intent, viewer preferences) and the document information
-come from the first part. The file is written deterministically: same parts, same bytes.
+(the book's title), as WeasyPrint nests them in one document. Some of the catalog's entries
+(:data:`CARRIED`: language, PDF/A metadata and output intent, viewer preferences) and the
+document information come from the first part. The file is written deterministically: same
+parts, same bytes.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, OutlineItem, Pdf, String
 
-#: Catalog entries that the join makes for the whole book instead of taking the first part's.
-OWN = {"/Type", "/Pages", "/Names", "/Outlines", "/Dests", "/PageLabels", "/AcroForm",
-       "/StructTreeRoot"}
+#: The catalog entries taken from the first part (the rest the join makes for the whole book;
+#: nothing that acts, such as /OpenAction or /AA, is carried over).
+CARRIED = ("/Lang", "/Metadata", "/OutputIntents", "/ViewerPreferences", "/PageMode",
+           "/PageLayout", "/MarkInfo", "/Version")
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,9 @@ def join(pieces: list[Piece], out: Path) -> None:
 
 
 def _catalog(book: Pdf, src: Pdf) -> None:
-    for key, value in src.Root.items():
-        if key not in OWN:
-            book.Root[key] = _copy(book, src, value)
+    for key in CARRIED:
+        if key in src.Root:
+            book.Root[key] = _copy(book, src, src.Root[key])
     if src.trailer.get("/Info") is not None:
         book.trailer.Info = _copy(book, src, src.trailer.Info)
 

@@ -279,6 +279,19 @@ def _key(html: str, rendition: PrintRendition) -> str:
                   *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
 
 
+def _sound(found: dict) -> bool:
+    """Whether a kept measurement has the shape :func:`_read` gives one: each block's
+    ``[height, top, bottom, broke]`` and each frame's ``[[width, height], …]``."""
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    return all(isinstance(v, list) and len(v) == 4 and all(map(number, v[:3]))
+               and isinstance(v[3], bool) for v in found["blocks"].values()) and \
+        all(isinstance(v, list) and all(isinstance(p, list) and len(p) == 2
+                                        and all(map(number, p)) for p in v)
+            for v in found["frames"].values())
+
+
 def _measure(rendition: PrintRendition, doc: str) -> dict[str, Box]:
     return pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})
 
@@ -307,6 +320,7 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo
         html = _measure_html(article, blocks, area.width, widths)
         key = _key(head + html, rendition)
         found = cache.get_record(key, {"blocks": dict, "frames": dict, "line": float})
+        found = found if found is not None and _sound(found) else None
         count("measured articles", found is not None)
         if found is None:
             wanted[article.get("id")] = (key, html)

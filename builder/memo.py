@@ -7,7 +7,9 @@ including :func:`code_version`, so that a new builder never reads an old builder
 entry is checked when it is read — a JSON record with typed fields, or a dataclass rebuilt
 field by field from its type hints (never unpickled: a cache folder is not trusted to run
 code) — and one that is unreadable, damaged or of the wrong shape is a miss: the work
-is done again and the entry replaced. A memo that cannot be written only costs time. A memo
+is done again and the entry replaced. A memo that cannot be written only costs time. Like the
+image cache, the memo is trusted with its content: it is the user's own folder, and an entry
+is checked for its shape and its key, not for what a hostile hand could have put in it. A memo
 that does not ``reuse`` (``--force``) finds nothing but still keeps what is done, for the next
 build; one without a folder keeps nothing.
 """
@@ -20,6 +22,8 @@ import functools
 import hashlib
 import json
 import os
+import shutil
+import sys
 import tempfile
 import types
 import typing
@@ -37,15 +41,31 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
+#: The libraries whose output the kept work is made of: a new version of any makes it again.
+LIBRARIES = ("weasyprint", "pydyf", "pikepdf", "pypdf", "lxml", "beautifulsoup4", "nh3",
+             "pillow", "ebooklib", "jinja2", "python-frontmatter", "markdown", "pypinyin")
+
+
 @functools.cache
 def code_version() -> str:
-    """The builder's version and the digest of its own source files: an edited builder
-    invalidates what an earlier one kept."""
+    """The builder's version, the digest of its own source files, the Python and library
+    versions it runs with, and the installed fonts: an edited or upgraded builder, or a font
+    installed, invalidates what an earlier build kept."""
+    from importlib.metadata import PackageNotFoundError, version
+
     from . import __version__
+    from .fonts import fingerprint
+
+    def have(name: str) -> str:
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            return f"{name} -"
 
     package = Path(__file__).resolve().parent
     files = sorted(package.rglob("*.py"))
-    return digest(__version__, *(p.relative_to(package).as_posix() for p in files),
+    return digest(__version__, sys.version, *(have(n) for n in LIBRARIES), fingerprint(),
+                  *(p.relative_to(package).as_posix() for p in files),
                   *(p.read_bytes() for p in files))
 
 
@@ -121,7 +141,9 @@ class Memo:
     def _found(self, key: str, suffix: str) -> Path | None:
         return self._path(key, suffix) if self.reuse else None
 
-    def _write(self, path: Path | None, data: bytes) -> None:
+    def _write(self, path: Path | None, data: bytes | Path) -> None:
+        """``data`` (bytes, or a file's) into ``path`` through a temporary file, so that a
+        reader never sees half an entry."""
         if path is None:
             return
         tmp = None
@@ -129,7 +151,11 @@ class Memo:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                if isinstance(data, Path):
+                    with data.open("rb") as src:
+                        shutil.copyfileobj(src, fh, 1 << 20)
+                else:
+                    fh.write(data)
             os.replace(tmp, path)
         except OSError:  # a memo that cannot be written only costs time
             if tmp is not None:
@@ -167,8 +193,6 @@ class Memo:
         path = self._found(key, suffix)
         return path if path is not None and path.is_file() else None
 
-    def put_file(self, key: str, suffix: str, data: bytes) -> Path | None:
-        """Keep ``data`` as the file entry ``key``; its path, or None when not kept."""
-        path = self._path(key, suffix)
-        self._write(path, data)
-        return path if path is not None and path.is_file() else None
+    def put_copy(self, key: str, suffix: str, source: Path) -> None:
+        """Keep a copy of the file ``source`` as the file entry ``key``."""
+        self._write(self._path(key, suffix), source)

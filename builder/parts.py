@@ -34,6 +34,7 @@ from pathlib import Path
 import lxml.html
 
 from . import pdf
+from .errors import OutputError
 from .join import Piece, join
 from .memo import Memo, code_version, digest
 from .model import Box, PrintRendition
@@ -131,6 +132,7 @@ class _Writer:
                  count: Callable[[str, bool], None]):
         self.rendition, self.kept, self.scratch, self.count = rendition, kept, scratch, count
         self.ahead: dict[str, dict] = {}  # records of the parts laid out ahead, by key
+        self.looked: dict[str, _Laid | None] = {}  # what the memo gave, by key
         self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
                            rendition.variant,
                            *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
@@ -156,7 +158,12 @@ class _Writer:
         return _Job(digest(self.base, html, css), html, css, lead, len(stubs))
 
     def found(self, job: _Job) -> _Laid | None:
-        """The part of ``job`` from the memo, if it is there and sound."""
+        """The part of ``job`` from the memo, if it is there and sound (looked up once)."""
+        if job.key not in self.looked:
+            self.looked[job.key] = self._find(job)
+        return self.looked[job.key]
+
+    def _find(self, job: _Job) -> _Laid | None:
         record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
                                                 "placed": list, "sha256": str})
         path = self.kept.file(job.key, ".pdf")
@@ -177,11 +184,8 @@ class _Writer:
         record = self.ahead.pop(job.key, None) or \
             _lay_out(self.rendition, job, self.scratch)
         path = self.scratch / f"{job.key}.pdf"
-        kept = self.kept.put_file(job.key, ".pdf", path.read_bytes())
-        if kept is not None:
-            self.kept.put_record(job.key, record)
-            path.unlink()
-            path = kept
+        self.kept.put_copy(job.key, ".pdf", path)  # the book is joined from the scratch copy
+        self.kept.put_record(job.key, record)
         return self._laid(path, record, job)
 
     def ahead_of_time(self, jobs: list[_Job], workers: int) -> None:
@@ -266,6 +270,9 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                 laid_front = again
                 break
             laid_front = again
+        else:  # pragma: no cover - a contents whose length keeps changing with its numbers
+            raise OutputError("the contents' page numbers did not settle after three layouts; "
+                              "please report this book", str(path))
         pieces = [laid_front, *laid]
         join([Piece(p.path, p.lead, p.pages - p.stubs) for p in pieces], path)
     boxes: dict[str, Box] = {}

@@ -85,8 +85,8 @@ def measure(rendition: PrintRendition, html: str,
 
 @functools.cache
 def process_fonts() -> FontConfiguration:
-    """One font configuration per process (a forked worker makes its own on first use):
-    fonts found once are reused by every document the process lays out."""
+    """One font configuration per process: fonts found once are reused by every document the
+    process lays out (a forked worker inherits the one its parent had made, if any)."""
     return FontConfiguration()
 
 

@@ -98,7 +98,7 @@ def _load(source: Path, kept: Memo) -> tuple[Loaded, str]:
     data = read_source(source)
     key = digest(code_version(), "load", str(source), data)
     loaded = kept.get_value(key, Loaded)
-    if loaded is None:
+    if loaded is None or loaded.article.source != source:  # kept for this file only
         article, warnings = load_article(source, data)
         loaded = Loaded(article, tuple(warnings))
         kept.put_value(key, loaded)
@@ -336,7 +336,10 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
         written["report"] = tmp / f"{name}.report.json"
         report.outputs = {kind: str(settings.out_dir / p.name) for kind, p in written.items()}
         written["report"].write_text(report.to_json(), encoding="utf-8")
-        record(tmp, inputs, settings.cache_dir, book.assets, written)
+        t = report.tally()
+        record(tmp, inputs, settings.cache_dir, book.assets, written,
+               degraded=bool(report.skipped or t.stranded or t.unexplained
+                             or report.layout.get("disagreement_count")))
     return report
 
 

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
+from urllib.request import url2pathname
 
 from .fetch import Store
+from .load import MAX_FILE_BYTES
 from .memo import code_version, digest
 from .model import GENERATED_COVER, Asset, is_local
 from .settings import FetchSettings, Settings
@@ -35,21 +38,34 @@ def inputs_digest(settings: Settings, sources: list[Path], theme: Theme) -> str:
                   force=False, jobs=1, config_file=None)
     themed = sorted(p for d in theme.dirs for sub in ("templates", "styles")
                     for p in (d / sub).rglob("*") if p.is_file())
-    return digest(code_version(), repr(run),
-                  *(part for p in sources for part in (str(p), p.read_bytes())),
-                  *(part for p in themed for part in (str(p), p.read_bytes())))
+    return digest(code_version(), repr(run), os.environ.get("SOURCE_DATE_EPOCH", ""),
+                  *(part for p in [*sources, *themed] for part in (str(p), _file_digest(p))))
+
+
+def _file_digest(path: Path) -> str:
+    """The SHA-256 of a regular file of at most :data:`MAX_FILE_BYTES`, or why not: the build
+    that follows reports an unreadable article in its own words."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+            return "unreadable"
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return "unreadable"
 
 
 def _image_digest(key: str, store: Store) -> str | None:
-    """What ``key`` gives now: the image cache's record, or a local file's SHA-256."""
+    """What ``key`` gives now: the image cache's record, or a local file's SHA-256 (its path
+    spelt as the fetcher reads it: ``%E5%9B%BE.jpg`` is ``图.jpg``)."""
     if key == GENERATED_COVER:
         return "drawn"
     if not is_local(key):
         return store.recorded(key)
-    try:
-        return hashlib.sha256(Path(key).read_bytes()).hexdigest()
-    except OSError:
-        return None
+    found = _file_digest(Path(url2pathname(key)))
+    return None if found == "unreadable" else found
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -87,13 +103,18 @@ def unchanged(settings: Settings, key: str) -> dict[str, str] | None:
 
 
 def record(tmp: Path, key: str, cache_dir: Path, assets: dict[str, Asset],
-           written: dict[str, Path]) -> None:
+           written: dict[str, Path], degraded: bool) -> None:
     """Write the state of this build into the staging folder ``tmp``, beside its outputs
-    (``written``: kind → file in ``tmp``), unless an image had to be replaced."""
-    if any(a.status == "placeholder" for a in assets.values()):
+    (``written``: kind → file in ``tmp``), unless the book is ``degraded`` (an image had to
+    be replaced, an article left out, a caption stranded: the next build tries again, and
+    ``--strict`` fails it). A remote image is recorded as the build had it; a local file as
+    it is now."""
+    if degraded or any(a.status == "placeholder" for a in assets.values()):
         return
     store = Store(cache_dir)
-    images = {k: _image_digest(k, store) for k in sorted(assets)
+    images = {k: ("drawn" if k == GENERATED_COVER else
+                  assets[k].sha256 if not is_local(k) else _image_digest(k, store))
+              for k in sorted(assets)
               if not k.lower().startswith("data:")}  # a data: URL is part of its article file
     if None in images.values():
         return

@@ -11,9 +11,13 @@ with the book.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from .errors import OutputError
 
 _SHARED: Any = None  # what the forked workers inherit: set only while a pool runs
 
@@ -21,16 +25,23 @@ _SHARED: Any = None  # what the forked workers inherit: set only while a pool ru
 def fork_map(fn: Callable[[Any, Any], Any], items: Sequence[Any], workers: int,
              shared: Any) -> list[Any]:
     """``[fn(shared, item) for item in items]``, in ``workers`` forked processes at most
-    (here, in this process, when that is one or there is one item). An exception in ``fn`` is
-    raised here."""
-    if workers < 2 or len(items) < 2:
+    (here, in this process, when that is one, there is one item, or the system cannot fork).
+    An exception in ``fn`` is raised here; a worker that dies (out of memory, say) is an
+    :class:`OutputError` that suggests ``--jobs 1``. Ctrl-C stops the build, not the workers
+    one by one: they ignore it and end with the pool."""
+    if workers < 2 or len(items) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [fn(shared, item) for item in items]
     global _SHARED
     _SHARED = shared
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(items)),
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
+                                 mp_context=multiprocessing.get_context("fork"),
+                                 initializer=signal.signal,
+                                 initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
             return list(pool.map(_call, [fn] * len(items), items))
+    except BrokenProcessPool:
+        raise OutputError(f"a layout process ended abruptly (out of memory?); run again with "
+                          f"--jobs 1 (it was {workers})", "--jobs") from None
     finally:
         _SHARED = None
 

@@ -210,3 +210,36 @@ def test_parts_laid_out_in_parallel_make_the_same_book(photos, tmp_path, monkeyp
 def test_jobs_must_be_a_whole_number(tmp_path):
     result = run_cli("build", tmp_path, "--jobs", "0")
     assert result.returncode == 2 and "--jobs" in result.stderr
+
+
+def test_up_to_date_is_only_said_of_a_whole_book_built_the_same_way(photos, tmp_path):
+    """A book that left an article out is never up to date (the next build, --strict or
+    not, looks again); another SOURCE_DATE_EPOCH is another book; a local photo whose name is
+    percent-encoded in the article is followed by its real name."""
+    from PIL import Image
+
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src, 2)
+    Image.new("RGB", (640, 480), (30, 120, 90)).save(src / "图.png")
+    with (src / "a1.txt").open("a", encoding="utf-8") as fh:
+        fh.write('<p><img src="%E5%9B%BE.png"></p>\n')
+    (src / "broken.txt").write_bytes(b"---\ntitle: [unclosed\n---\n<p>x</p>")
+    build(photos, src, out, cache, "--keep-going")
+    again = cli(photos, src, out, cache, "--keep-going")
+    assert again.returncode == 0 and not again.stdout.startswith("up to date")
+    strict = cli(photos, src, out, cache, "--keep-going", "--strict")
+    assert strict.returncode == 1 and "could not be read" in strict.stderr
+    (src / "broken.txt").unlink()
+    build(photos, src, out, cache)
+    assert cli(photos, src, out, cache).stdout.startswith("up to date")
+    other = run_cli("build", src, "--out", out, "--cache-dir", cache, "--title", "合集",
+                    "--name", "book", "--rewrite",
+                    f"http://photos.example/={photos.url_for('/')}",
+                    "--allow-host", f"127.0.0.1:{photos.port}",
+                    env={"SOURCE_DATE_EPOCH": str(int(EPOCH) + 86400)})
+    assert other.returncode == 0 and not other.stdout.startswith("up to date")
+    build(photos, src, out, cache)
+    assert cli(photos, src, out, cache).stdout.startswith("up to date")
+    Image.new("RGB", (640, 480), (200, 20, 20)).save(src / "图.png")  # the local photo changed
+    _, report = build(photos, src, out, cache)
+    assert report["work"]["cleaned articles"] == {"done": 0, "kept": 2}  # built again

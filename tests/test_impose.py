@@ -71,3 +71,26 @@ def test_every_page_appears_once():
     for pages in range(1, 41):
         placed = [p for side in booklet_order(pages) for p in side if p is not None]
         assert sorted(placed) == list(range(pages))
+
+
+def test_bleed_and_marks_reach_the_sheet(tmp_path):
+    """With bleed, each page is drawn whole on its sheet — its bleed and crop marks too —
+    not clipped to its trim box."""
+    from PIL import Image
+
+    src, out = tmp_path / "in.pdf", tmp_path / "booklet.pdf"
+    body = "".join(f'<p style="break-after: page">P{n}</p>' for n in range(1, 5))
+    HTML(string="<style>@page { size: 148mm 210mm; bleed: 3mm; marks: crop; "
+                f"background: rgb(200, 0, 0) }}</style>{body}").write_pdf(src)
+    impose_booklet(src, out)
+    page = PdfReader(src).pages[0]
+    assert float(page.trimbox.width) < float(page.mediabox.width)  # the bleed is there
+    sheet = PdfReader(out).pages[0]
+    assert float(sheet.mediabox.width) == pytest.approx(2 * float(page.mediabox.width))
+    subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(out),
+                    str(tmp_path / "s")], check=True)
+    image = Image.open(next(tmp_path.glob("s*.png"))).convert("RGB")
+    w, h = image.size
+    # Inside the bleed, just off the trimmed edge of the left page: the page's red, not paper.
+    r, g, b = image.getpixel((int(w * 0.5 * 2 / 160), h // 2))
+    assert r > 150 and g < 80 and b < 80
