@@ -295,6 +295,7 @@ class Bench:
         report_file = out / f"{inp.name}.report.json"
         if scenario == "noop":  # the folder in step with the articles as they are, first
             synced = measure(cmd, inp.root / f"log-noop-sync-{k}.txt", self.args.timeout)
+            (inp.root / f"log-noop-sync-{k}.txt").unlink(missing_ok=True)
             if synced["returncode"] != 0:
                 raise BenchError(f"{inp.key} noop: the build before it failed")
         before = report_file.stat().st_mtime_ns if report_file.is_file() else None
