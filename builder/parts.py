@@ -186,7 +186,8 @@ class _Writer:
         path = self.scratch / f"{job.key}.pdf"
         self.kept.put_copy(job.key, ".pdf", path)  # the book is joined from the scratch copy
         self.kept.put_record(job.key, record)
-        return self._laid(path, record, job)
+        self.looked[job.key] = self._laid(path, record, job)  # asked again: not laid out again
+        return self.looked[job.key]
 
     def ahead_of_time(self, jobs: list[_Job], workers: int) -> None:
         """Lay out ``jobs`` (those not in the memo) in ``workers`` processes, so that
