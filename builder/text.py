@@ -67,10 +67,13 @@ def slugify(text: str, fallback: str = "book", limit: int = 60) -> str:
 
     Only ``[a-z0-9-]`` survive, so no path separator, dot or ``..`` can reach a file name.
     """
-    from pypinyin import lazy_pinyin
-
     text = one_line(text)
-    parts = lazy_pinyin(text) if has_cjk(text) else [text]  # other characters stay whole
+    if has_cjk(text):  # pypinyin is loaded only for a name that needs it
+        from pypinyin import lazy_pinyin
+
+        parts = lazy_pinyin(text)
+    else:
+        parts = [text]  # other characters stay whole
     ascii_text = " ".join(parts)
     ascii_text = unicodedata.normalize("NFKD", ascii_text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
@@ -83,9 +86,11 @@ def release_pinyin() -> None:
     """Let go of pypinyin once every slug is made: its dictionaries hold about 55 MB for as long
     as the module is loaded, which is the whole build otherwise. The next :func:`slugify`
     loads it again."""
-    for name in [n for n in sys.modules if n == "pypinyin" or n.startswith("pypinyin.")]:
+    loaded = [n for n in sys.modules if n == "pypinyin" or n.startswith("pypinyin.")]
+    for name in loaded:
         del sys.modules[name]
-    gc.collect()
+    if loaded:
+        gc.collect()
 
 
 def shown_url(url: str, limit: int = 300) -> str:

@@ -681,3 +681,16 @@ def test_site_rule_removal_counts_each_image_once():
 def test_a_body_that_reads_like_a_file_name_gives_no_warning(recwarn):
     assert "a.txt" in clean_article(article("photos/2022/a.txt")).body
     assert not [w for w in recwarn if "filename" in str(w.message)]
+
+
+@pytest.mark.parametrize("selector", ["div.img_box", ".img_box", "div", "p", "div.x-y",
+                                      "div > p", "div.img_box.content", "[data-x]"])
+def test_site_rule_selectors_match_as_css_does(selector):
+    from bs4 import BeautifulSoup
+
+    from builder.clean.sites import select
+
+    soup = BeautifulSoup('<div class="img_box content"><p>a</p><div class="x-y">'
+                         '<p data-x="1">b</p></div></div><span class="img_box">c</span>',
+                         "html.parser")
+    assert select(soup, selector) == soup.select(selector)
