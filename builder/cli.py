@@ -41,6 +41,17 @@ def _formats(value: str) -> list[str]:
     return items
 
 
+def _devices(value: str) -> list[str]:
+    from .devices import DEVICES
+
+    items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if v not in DEVICES]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"unknown device {bad[0] if bad else value!r} "
+                                         f"(choose from {', '.join(DEVICES)})")
+    return items
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="builder", description="Turn articles collected from the web into an EPUB and a "
@@ -84,6 +95,15 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--author", help="book author or editor")
     b.add_argument("--format", type=_formats, metavar="LIST",
                    help="what to write: epub,pdf,booklet (default: all three)")
+    b.add_argument("--device", type=_devices, metavar="LIST",
+                   help="the e-readers to make the EPUB for, one book each: generic (NAME.epub, "
+                   "the default), kindle (NAME.kindle.epub, at most 45MB), kobo "
+                   "(NAME.kobo.kepub.epub), koreader, apple; e.g. --device kobo,kindle")
+    b.add_argument("--max-size", metavar="SIZE",
+                   help="largest EPUB, e.g. 45MB: photos are re-encoded until the book fits "
+                   "(default: the device's own budget; 0 for none)")
+    b.add_argument("--grayscale", action="store_true",
+                   help="EPUB photos in shades of grey, for e-ink")
     b.add_argument("--theme", type=Path, metavar="DIR",
                    help="a theme folder with templates/ and styles/ that override the default "
                    "one file at a time")
@@ -140,6 +160,7 @@ FLAGS = {
     "pdf.marks": "--marks", "pdf.variant": "--pdf-variant", "fetch.rewrite": "--rewrite",
     "fetch.allow_hosts": "--allow-host", "clean.cjk_digit_spacing": "--digit-spacing",
     "clean.cjk_quotes": "--no-cjk-quotes", "book.keep_going": "--keep-going", "jobs": "--jobs",
+    "epub.device": "--device", "epub.max_size": "--max-size", "epub.grayscale": "--grayscale",
 }
 
 
@@ -160,6 +181,8 @@ def _overrides(args: argparse.Namespace) -> dict:
         "clean.cjk_digit_spacing": opt("digit_spacing"),
         "clean.cjk_quotes": False if opt("no_cjk_quotes") else None,
         "book.keep_going": opt("keep_going") or None,
+        "epub.device": opt("device"), "epub.max_size": opt("max_size"),
+        "epub.grayscale": opt("grayscale") or None,
     }
 
 
@@ -189,8 +212,9 @@ def run_build(args: argparse.Namespace) -> int:
     if not args.quiet:
         for line in report.summary(listed=args.verbose):
             print(line)
-    if args.check and "epub" in report.outputs:
-        return run_check(Path(report.outputs["epub"]), args.quiet)
+    if args.check:
+        books = [Path(p) for kind, p in report.outputs.items() if kind.startswith("epub")]
+        return max((run_check(book, args.quiet) for book in books), default=0)
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 from ebooklib import epub
@@ -39,20 +40,30 @@ class _Entries:
         self.entries[str(name)] = data.encode("utf-8") if isinstance(data, str) else data
 
 
+#: Languages written right to left: their books turn pages leftwards.
+RTL_LANGUAGES = {"ar", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"}
+
+
 class _Writer(epub.EpubWriter):
-    """ebooklib's writer: its package (OPF, nav, NCX, items) kept by name, then zipped once,
+    """ebooklib's writer: its package (OPF, nav, NCX, items) kept by name, to be zipped once,
     deterministically (:func:`_zip`)."""
 
-    def write(self):
+    def entries(self) -> dict[str, bytes | Path]:
         self.out = _Entries()
         self._write_container()
         self._write_opf()
         self._write_items()
-        _zip(self.out.entries, Path(self.file_name))
+        return self.out.entries
 
 
-def write_epub(rendition: EpubRendition, path: Path) -> None:
-    """Write ``rendition`` as EPUB 3 (with an NCX) to ``path``."""
+def write_epub(rendition: EpubRendition, path: Path) -> int:
+    """Write ``rendition`` as EPUB 3 (with an NCX) to ``path``; return its size in bytes."""
+    _zip(package(rendition), path)
+    return path.stat().st_size
+
+
+def package(rendition: EpubRendition) -> dict[str, bytes | Path]:
+    """The files of the EPUB of ``rendition`` by name: text as bytes, photos as paths."""
     meta = rendition.meta
     docs = rendition.docs
     eb = epub.EpubBook()
@@ -72,6 +83,20 @@ def write_epub(rendition: EpubRendition, path: Path) -> None:
         eb.add_metadata("DC", "source", source)
     for prop, value in _accessibility(rendition):
         eb.add_metadata(None, "meta", value, {"property": prop})
+    if meta.series:  # calibre and KOReader read the first two, Kobo and EPUB 3 readers the rest
+        index = f"{meta.series_index:g}"
+        eb.add_metadata(None, "meta", "", {"name": "calibre:series", "content": meta.series})
+        eb.add_metadata(None, "meta", "", {"name": "calibre:series_index", "content": index})
+        eb.add_metadata(None, "meta", meta.series,
+                        {"property": "belongs-to-collection", "id": "series"})
+        eb.add_metadata(None, "meta", "series",
+                        {"refines": "#series", "property": "collection-type"})
+        eb.add_metadata(None, "meta", index, {"refines": "#series", "property": "group-position"})
+    rtl = meta.lang.split("-")[0].lower() in RTL_LANGUAGES
+    if rtl:  # Kindle reads the writing mode from the metadata, others from the spine
+        eb.set_direction("rtl")
+        eb.add_metadata(None, "meta", "", {"name": "primary-writing-mode",
+                                           "content": "horizontal-rl"})
 
     for image in rendition.images:
         if image.cover:  # the theme's page shows it
@@ -86,7 +111,8 @@ def write_epub(rendition: EpubRendition, path: Path) -> None:
     chapters = []
     for doc in docs:
         item = epub.EpubHtml(title=doc.title, file_name=doc.file_name, lang=doc.lang,
-                             uid=doc.file_name.rsplit(".", 1)[0])
+                             uid=doc.file_name.rsplit(".", 1)[0],
+                             direction="rtl" if rtl else None)
         item.content = doc.body
         item.add_item(css)
         eb.add_item(item)
@@ -106,10 +132,25 @@ def write_epub(rendition: EpubRendition, path: Path) -> None:
     eb.add_item(epub.EpubNav())
     covers = [c for c, d in zip(chapters, docs, strict=True) if d.kind == "cover"]
     eb.spine = covers + ["nav"] + [c for c in chapters if c not in covers]
-    writer = _Writer(str(path), eb, {"raise_exceptions": True, "mtime": meta.modified,
+    writer = _Writer("", eb, {"raise_exceptions": True, "mtime": meta.modified,
                                      "epub3_landmark": True, "landmark_title": words.landmarks})
     writer.process()
-    writer.write()
+    return writer.entries()
+
+
+def zip_size(entries: dict[str, bytes | Path]) -> int:
+    """The size of the zip :func:`_zip` writes of ``entries``, to the byte, without writing
+    it."""
+    total = 22  # the end of the central directory
+    for name, data in {"mimetype": b"application/epub+zip", **entries}.items():
+        if name.lower().endswith(STORED_SUFFIXES) or name == "mimetype":
+            size = data.stat().st_size if isinstance(data, Path) else len(data)
+        else:
+            raw = data.read_bytes() if isinstance(data, Path) else data
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+            size = len(packer.compress(raw) + packer.flush())
+        total += 30 + 46 + 2 * len(name.encode("utf-8")) + size
+    return total
 
 
 def _accessibility(rendition: EpubRendition) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from bs4 import BeautifulSoup
 
 from .errors import SourceError
 from .model import Article, ImageRef
-from .text import detect_language, one_line, scrub, slugify
+from .text import detect_language, language_tag, one_line, scrub, slugify
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +261,12 @@ def load_article(path: Path, data: bytes | None = None) -> tuple[Article, list[s
 
     cover_url = field("headimg") or field("thumbnail") or field("cover") or field("image")
     lang = field("lang") or field("language")
+    if lang and language_tag(lang) is None:
+        warnings.append(f"{where}: field 'lang': {lang!r} is not a language tag (e.g. zh, "
+                        "en, zh-Hant); the language is guessed from the text")
+        lang = ""
+    elif lang:
+        lang = language_tag(lang)
     if not lang:
         lang = detect_language(title + " " + _visible_text(body[:LANGUAGE_SAMPLE]))
 

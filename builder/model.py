@@ -110,6 +110,8 @@ EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
 
 #: The key of the typographic cover drawn for a book without a photo.
 GENERATED_COVER = "builder:typographic-cover"
+#: The key of the still picture a book's animated (GIF) cover photo becomes.
+COVER_STILL = "builder:cover-still"
 #: How an image whose URL names no image at all (``javascript:``, ``about:`` …) is keyed: the
 #: URL itself never travels further than cleaning. The image stage gives it a placeholder.
 REFUSED = "builder:refused/"
@@ -204,6 +206,8 @@ class BookMeta:
     keywords: tuple[str, ...]
     sources: tuple[str, ...]  # the articles' page URLs
     modified: dt.datetime  # the build's fixed modification time
+    series: str = ""  # the series the book belongs to, if any
+    series_index: float = 1.0  # its number in the series
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,7 @@ class EpubRendition:
     stylesheet: str
     has_headings: bool
     descriptions: ImageDescriptions = ImageDescriptions()
+    device: str = "generic"  # the e-reader it is made for (see builder.devices)
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,80 @@ def reencode(im: Image.Image, quality: int = 92) -> Prepared:
     return Prepared(out.getvalue(), media, im.width, im.height)
 
 
+def fitted(width: int, height: int, within: tuple[int, int]) -> tuple[int, int]:
+    """``width`` × ``height`` scaled down (never up) to fit ``within``, ratio kept."""
+    scale = min(1.0, within[0] / max(1, width), within[1] / max(1, height))
+    if scale >= 1.0:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+@dataclass(frozen=True)
+class Screen:
+    """How an e-reader's book holds a photo: scaled into ``box`` (width, height), transparent
+    ones set on white (``flatten``), opaque many-coloured PNGs as JPEG (``photo_jpeg``), in
+    shades of grey (``gray``), and a JPEG at ``quality`` (0: kept as it is when nothing else
+    changes, else 88)."""
+
+    box: tuple[int, int]
+    flatten: bool = False
+    photo_jpeg: bool = False
+    gray: bool = False
+    quality: int = 0
+
+    @property
+    def key(self) -> str:
+        flags = "".join(c for c, on in (("f", self.flatten), ("j", self.photo_jpeg),
+                                         ("g", self.gray)) if on)
+        return f"{self.box[0]}x{self.box[1]}/{flags or '-'}/q{self.quality}"
+
+
+def for_screen(data: bytes, media_type: str, screen: Screen) -> Prepared:
+    """The image as ``screen`` holds it: the bytes as they are when nothing needs to change;
+    an animation is never re-encoded (its frames would be lost)."""
+    if media_type == "image/svg+xml":
+        return check_svg(data)
+    im = Image.open(io.BytesIO(data))
+    if getattr(im, "n_frames", 1) > 1:
+        return Prepared(data, media_type, im.width, im.height)
+    changed = screen.quality > 0
+    target = fitted(im.width, im.height, screen.box)
+    if target != im.size:
+        im.draft(im.mode, target)  # a JPEG decoded at the smallest scale still over the target
+        im = im.resize(target, Image.Resampling.LANCZOS)
+        changed = True
+    alpha = _has_alpha(im)
+    if alpha and screen.flatten:
+        ground = Image.new("RGB", im.size, (255, 255, 255))
+        rgba = im.convert("RGBA")
+        ground.paste(rgba, mask=rgba.getchannel("A"))
+        im, alpha, changed = ground, False, True
+    if screen.gray and im.mode not in ("L", "LA", "1"):
+        im, changed = im.convert("LA" if alpha else "L"), True
+    keep_png = media_type in ("image/png", "image/gif") and (
+        alpha or not screen.photo_jpeg or im.convert("RGB").getcolors(256) is not None)
+    if media_type == "image/png" and not keep_png:
+        changed = True
+    if not changed:
+        return Prepared(data, media_type, im.width, im.height)
+    out = io.BytesIO()
+    if keep_png:
+        im.save(out, "PNG", optimize=True)
+        return Prepared(out.getvalue(), "image/png", im.width, im.height)
+    if im.mode not in ("RGB", "L"):
+        im = im.convert("RGB")
+    im.save(out, "JPEG", quality=screen.quality or 88, optimize=True, progressive=False)
+    return Prepared(out.getvalue(), "image/jpeg", im.width, im.height)
+
+
+def first_frame(data: bytes) -> Prepared:
+    """An image's first frame, as a still PNG (or JPEG when opaque): what stands for an
+    animation where only a still picture will do."""
+    im = Image.open(io.BytesIO(data))
+    im.seek(0)
+    return reencode(im.convert("RGBA") if _has_alpha(im) else im.convert("RGB"))
+
+
 def fit(data: bytes, media_type: str, max_edge: int) -> Prepared:
     """The image scaled down so that its longest edge is at most ``max_edge`` pixels."""
     if media_type == "image/svg+xml":

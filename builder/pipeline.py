@@ -16,14 +16,27 @@ from pathlib import Path
 
 from . import fonts
 from .clean import clean_article
+from .devices import MB, device, parse_size
 from .drawn import typographic_cover
+from .epub import write_epub
+from .ereader import FLOOR_EDGE, FLOOR_QUALITY, Made
+from .ereader import make as make_epub
 from .errors import OutputError, SourceError
 from .fetch import Progress, Request, Store, fetch_assets
 from .load import find_sources, load_article, read_source
 from .memo import Memo, code_version, digest
-from .model import GENERATED_COVER, Article, Asset, Book, ImageRef, Rendition
+from .model import (
+    COVER_STILL,
+    GENERATED_COVER,
+    Article,
+    Asset,
+    Book,
+    ImageRef,
+    Rendition,
+    asset_key,
+)
 from .output import staged
-from .photos import fit
+from .photos import first_frame
 from .render import format_date, render
 from .report import BuildReport
 from .settings import Settings, load_settings
@@ -198,12 +211,28 @@ def modified_time(book_date: dt.datetime | None) -> dt.datetime:
     return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
+def _raster(assets: dict[str, Asset], ref: ImageRef, folder: Path) -> bool:
+    """Whether the image can be a cover: not an SVG (e-readers' libraries show none)."""
+    asset = assets.get(asset_key(ref.url, folder))
+    return asset is not None and asset.media_type != "image/svg+xml"
+
+
 def assemble(settings: Settings, title: str, articles: list[Article],
              assets: dict[str, Asset]) -> Book:
     """The book: its articles, assets, cover, date and content-derived identifier."""
     dates = [a.date for a in articles if a.date]
-    cover, cover_folder = next(((a.cover, a.source.parent) for a in articles if a.cover),
+    cover, cover_folder = next(((a.cover, a.source.parent) for a in articles
+                                if a.cover and _raster(assets, a.cover, a.source.parent)),
                                (None, None))
+    if cover is not None and assets[asset_key(cover.url, cover_folder)].media_type == "image/gif":
+        # A cover is a still picture in JPEG or PNG (what Send-to-Kindle and the readers'
+        # libraries show): an animation's first frame.
+        gif = assets[asset_key(cover.url, cover_folder)]
+        key = f"builder:still/{gif.sha256}"
+        store = Store(settings.cache_dir)
+        still = store.get(key) or store.put(key, first_frame(gif.path.read_bytes()))
+        assets = {**assets, COVER_STILL: still}
+        cover, cover_folder = ImageRef(COVER_STILL, cover.alt), Path(".")
     if cover is None and "epub" in settings.formats:
         # No photo to open the book with: e-readers get a typographic cover.
         subtitle = " · ".join(x for x in (format_date(max(dates), articles[0].lang)
@@ -219,36 +248,45 @@ def assemble(settings: Settings, title: str, articles: list[Article],
                 cover=cover, cover_folder=cover_folder)
 
 
-def epub_images(settings: Settings, book: Book) -> Book:
-    """The book with its photos as the EPUB holds them: scaled down to ``[images]
-    epub_max_edge`` and named and typed by their new bytes (an opaque PNG may become a JPEG).
-    Each scaling is kept in the store by (photo, size), so a warm build does none."""
-    edge = settings.images.epub_max_edge
+def make_epubs(settings: Settings, book: Book, theme: Theme, modified: dt.datetime,
+               report: BuildReport) -> list[Made]:
+    """One EPUB per device of ``[epub] device``, each within its size budget where it has one;
+    what each budget did goes to ``report``."""
     store = Store(settings.cache_dir)
-    held: dict[str, Asset] = {}
-    for key, asset in book.assets.items():
-        if max(asset.width, asset.height) <= edge or asset.media_type == "image/svg+xml":
-            held[key] = asset
-            continue
-        derived = f"builder:fit/{edge}/{asset.sha256}"
-        scaled = store.get(derived) or store.put(derived, fit(asset.path.read_bytes(),
-                                                               asset.media_type, edge))
-        held[key] = replace(scaled, url=asset.url, status=asset.status, reason=asset.reason,
-                            bytes=asset.bytes)
-    return replace(book, epub_assets=held)
+    kept = memo(settings, "epub")
+    out = []
+    for name in settings.epub.device:
+        dev = device(name)
+        budget = dev.max_size if settings.epub.max_size == "" else \
+            parse_size(settings.epub.max_size)
+        made = make_epub(settings, book, theme, modified, dev, budget, store, kept,
+                         settings.jobs)
+        report.add_epub(made)
+        if made.budget and made.size > made.budget:
+            problem = (f"{dev.name}: the EPUB is {made.size / MB:.1f} MB, over its budget of "
+                       f"{made.budget / MB:.1f} MB, with every photo at its floor (JPEG "
+                       f"quality {FLOOR_QUALITY}, {FLOOR_EDGE} px on the long edge)")
+            if settings.strict:
+                raise OutputError(problem + " (--strict); raise --max-size or leave out "
+                                  "articles", "--max-size")
+            report.warn(problem)
+        out.append(made)
+    return out
 
 
-def write_outputs(rendition: Rendition, settings: Settings, name: str, tmp: Path,
-                  report: BuildReport) -> dict[str, Path]:
+def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, name: str,
+                  tmp: Path, report: BuildReport) -> dict[str, Path]:
     """Write the formats of ``settings`` into ``tmp``; return them by kind. Each writer is
     imported when its format is asked for: an EPUB-only build loads no PDF library."""
     written: dict[str, Path] = {}
-    if rendition.epub is not None:
-        from .epub import write_epub
-
+    for made in epubs:
         with report.timed("epub"):
-            written["epub"] = tmp / f"{name}.epub"
-            write_epub(rendition.epub, written["epub"])
+            path = written[made.device.output_kind] = tmp / made.device.file_name(name)
+            size = write_epub(made.rendition, path)
+        report.epubs[made.device.name]["size"] = size
+        if made.budget and size > made.budget >= made.size:  # the estimate errs by bytes
+            report.warn(f"{made.device.name}: the EPUB came out at {size:,} bytes, over its "
+                        f"budget of {made.budget:,}")
     if rendition.print is not None:
         from .impose import impose_booklet
         from .layout import check, plan_print
@@ -325,14 +363,15 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
     if settings.prints and not fonts.cjk_families():
         report.warn("no CJK font found: Chinese text will not print; install one, e.g. "
                     "'apt-get install fonts-noto-cjk'")
+    modified = modified_time(book.date)
+    epubs = []
     if "epub" in settings.formats:
         with report.timed("epub images"):
-            book = epub_images(settings, book)
+            epubs = make_epubs(settings, book, theme, modified, report)
     with report.timed("render"):
-        rendition = render(book, theme, modified_time(book.date),
-                           epub="epub" in settings.formats, prints=settings.prints)
+        rendition = render(book, theme, modified, epub=False, prints=settings.prints)
     with staged(settings.out_dir) as tmp:
-        written = write_outputs(rendition, settings, name, tmp, report)
+        written = write_outputs(epubs, rendition, settings, name, tmp, report)
         written["report"] = tmp / f"{name}.report.json"
         report.outputs = {kind: str(settings.out_dir / p.name) for kind, p in written.items()}
         written["report"].write_text(report.to_json(), encoding="utf-8")

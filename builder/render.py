@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .markup import put_in_place
 from .model import (
     EPUB_IMAGES,
     GENERATED_COVER,
@@ -69,7 +70,8 @@ def book_meta(book: Book, modified: dt.datetime) -> BookMeta:
         publisher=s.book.publisher, date=book.date, date_text=date,
         subtitle=" · ".join(x for x in (date, author) if x),
         keywords=tuple(sorted({c for a in book.articles for c in a.categories})),
-        sources=tuple(a.base_url for a in book.articles if a.base_url), modified=modified)
+        sources=tuple(a.base_url for a in book.articles if a.base_url), modified=modified,
+        series=s.book.series, series_index=s.book.series_index)
 
 
 def _meta_context(meta: BookMeta) -> dict:
@@ -165,14 +167,7 @@ def _wrap(parent, before, text: str) -> None:
         else:
             pieces.append(run)
     lead = pieces.pop(0) if isinstance(pieces[0], str) else ""
-    if before is None:
-        parent.text = lead
-        at = 0
-    else:
-        before.tail = lead
-        at = parent.index(before) + 1
-    for k, span in enumerate(pieces):
-        parent.insert(at + k, span)
+    put_in_place(parent, before, lead, pieces)
 
 
 def _namer(book: Book, folder: Path | None, prefix: str, epub: bool = False):
@@ -282,10 +277,18 @@ def _print(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> Pri
                           variant=pdf.variant)
 
 
+def _bodies(book: Book) -> list[_Body]:
+    return [_Body(a.body, f"a{i:03d}") for i, a in enumerate(book.articles, 1)]
+
+
 def render(book: Book, theme: Theme, modified: dt.datetime, epub: bool = True,
            prints: bool = True) -> Rendition:
     """The book laid out for the EPUB (when ``epub``) and for print (when ``prints``)."""
     meta = book_meta(book, modified)
-    bodies = [_Body(a.body, f"a{i:03d}") for i, a in enumerate(book.articles, 1)]
-    return Rendition(epub=_epub(book, theme, meta, bodies) if epub else None,
-                     print=_print(book, theme, meta, bodies) if prints else None)
+    return Rendition(epub=_epub(book, theme, meta, _bodies(book)) if epub else None,
+                     print=_print(book, theme, meta, _bodies(book)) if prints else None)
+
+
+def render_epub(book: Book, theme: Theme, modified: dt.datetime) -> EpubRendition:
+    """The book laid out for the EPUB, with the photos of ``book.epub_assets``."""
+    return _epub(book, theme, book_meta(book, modified), _bodies(book))

@@ -32,6 +32,8 @@ class BuildReport:
     #: What was done again and what was kept from an earlier build, by kind of work:
     #: ``{"cleaned articles": {"done": 1, "kept": 19}, "PDF parts": …}``.
     work: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Each device's EPUB: its size, its budget and the photos re-encoded to meet it.
+    epubs: dict[str, dict] = field(default_factory=dict)
 
     def count(self, kind: str, kept: bool) -> None:
         tally = self.work.setdefault(kind, {"done": 0, "kept": 0})
@@ -66,6 +68,13 @@ class BuildReport:
         for article in articles:
             by_source[str(article.source)]["audit"] = article_audit(article, assets)
 
+    def add_epub(self, made) -> None:
+        """What :func:`builder.ereader.make` made for a device (its budget's work)."""
+        self.epubs[made.device.name] = {
+            "device": made.device.name, "size": made.size, "budget": made.budget,
+            "at_floor": made.floor, "reduced": [
+                {**r, "url": shown_url(r["url"])} for r in made.reduced]}
+
     def tally(self) -> Tally:
         return tally(self.articles)
 
@@ -93,7 +102,7 @@ class BuildReport:
         data = {"name": self.name, "title": self.title, "outputs": self.outputs,
                 "articles": self.articles, "images": self.images, "warnings": self.warnings,
                 "timings": self.timings, "print": self.placed, "skipped": self.skipped,
-                "layout": self.layout, "work": self.work}
+                "layout": self.layout, "work": self.work, "epubs": self.epubs}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def summary(self, listed: bool = False) -> list[str]:
@@ -113,6 +122,12 @@ class BuildReport:
             lines.append(f"{len(self.warnings)} warning(s); {where}")
         if any("audit" in entry for entry in self.articles):
             lines.append(summary_line(self.tally()))
+        for name, e in self.epubs.items():
+            if e["reduced"]:
+                saved = sum(r["before"] - r["after"] for r in e["reduced"])
+                lines.append(f"{name}: {len(e['reduced'])} photo(s) re-encoded to fit "
+                             f"{e['budget'] / 1e6:.1f} MB: {(e['size'] + saved) / 1e6:.1f} → "
+                             f"{e['size'] / 1e6:.1f} MB")
         kept = [f"{t['kept']} of {t['kept'] + t['done']} {kind}"
                 for kind, t in self.work.items() if t["kept"]]
         if kept:

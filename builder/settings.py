@@ -24,7 +24,9 @@ from typing import Any
 import platformdirs
 
 from . import fonts
+from .devices import DEVICES, parse_size
 from .errors import BuilderError, ConfigError
+from .text import language_tag
 
 FORMATS = ("epub", "pdf", "booklet")
 PAGE_SIZES = {"a5": (148.0, 210.0), "a4": (210.0, 297.0), "letter": (215.9, 279.4),
@@ -48,6 +50,10 @@ class BookSettings:
     name: str = ""
     #: What to write: any of epub, pdf, booklet (written in that order).
     formats: tuple[str, ...] = FORMATS
+    #: The series the book belongs to (e-readers group and order its books by it).
+    series: str = ""
+    #: The book's number in its series (1, 2, 2.5 …).
+    series_index: float = 1.0
     #: Build the book without the articles that cannot be read (each is named in the report
     #: and on stderr), instead of stopping at the first.
     keep_going: bool = False
@@ -79,6 +85,18 @@ class ImagesSettings:
     epub_max_edge: int = 1600
     #: Largest image accepted, in pixels (width × height); beyond: a decompression bomb.
     max_pixels: int = 80_000_000
+
+
+@dataclass(frozen=True)
+class EpubSettings:
+    #: The e-readers to make the EPUB for, one book each: generic (NAME.epub), kindle,
+    #: kobo (a kepub), koreader, apple (NAME.kindle.epub, NAME.kobo.kepub.epub …).
+    device: tuple[str, ...] = ("generic",)
+    #: Largest size of each EPUB, e.g. "45MB": photos are re-encoded until it fits (""
+    #: the device's own budget: 45MB for kindle, none for the others; "0": no budget).
+    max_size: str = ""
+    #: Photos in shades of grey, for e-ink screens (it saves little: resolution is the lever).
+    grayscale: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,7 @@ class CleanSettings:
 
 #: The sections of ``book.toml``, by name.
 SECTIONS: dict[str, type] = {"book": BookSettings, "fetch": FetchSettings,
-                             "images": ImagesSettings, "pdf": PdfSettings,
+                             "images": ImagesSettings, "epub": EpubSettings, "pdf": PdfSettings,
                              "clean": CleanSettings}
 
 #: Keys whose value is one of a few words.
@@ -127,13 +145,15 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("pdf", "variant"): ("", "pdf/a-3b"),
 }
 #: List keys whose items are one of a few words.
-ITEM_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {("book", "formats"): FORMATS}
+ITEM_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {("book", "formats"): FORMATS,
+                                                        ("epub", "device"): tuple(DEVICES)}
 #: The largest value a number may have: beyond, a setting is a mistake (and a timeout of
 #: 1e300 seconds overflows the platform's clock).
 MAXIMA: dict[tuple[str, str], float] = {
     ("fetch", "concurrency"): 64, ("fetch", "per_host"): 64, ("fetch", "timeout"): 600,
     ("fetch", "deadline"): 3600, ("fetch", "retries"): 20, ("fetch", "max_bytes"): 2_000_000_000,
     ("images", "epub_max_edge"): 20_000, ("images", "max_pixels"): 2_000_000_000,
+    ("book", "series_index"): 1_000_000,
 }
 #: Overrides of these keys add to the file's value instead of replacing it.
 ADDITIVE = {("fetch", "allow_hosts"), ("fetch", "rewrite")}
@@ -163,6 +183,7 @@ class Settings:
     book: BookSettings = BookSettings()
     fetch: FetchSettings = FetchSettings()
     images: ImagesSettings = ImagesSettings()
+    epub: EpubSettings = EpubSettings()
     pdf: PdfSettings = PdfSettings()
     clean: CleanSettings = CleanSettings()
     #: Article files or folders.
@@ -230,7 +251,14 @@ def bleed_mm(value: str) -> float:
 
 
 #: Checks of one value beyond its type; each raises ValueError with what is allowed.
-VALUE_CHECKS = {("pdf", "page_size"): page_size_mm, ("pdf", "bleed"): bleed_mm}
+def _language(value: str) -> str:
+    if value and language_tag(value) is None:
+        raise ValueError(f"{value!r} is not a language tag (e.g. zh, en, zh-Hant)")
+    return value
+
+
+VALUE_CHECKS = {("book", "language"): _language, ("pdf", "page_size"): page_size_mm,
+                ("pdf", "bleed"): bleed_mm, ("epub", "max_size"): parse_size}
 
 _TYPE_WORDS = {str: "text", bool: "true or false", int: "a whole number", float: "a number"}
 

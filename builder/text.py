@@ -46,6 +46,33 @@ def has_cjk(text: str) -> bool:
     return bool(_HAN.search(text))
 
 
+#: ISO 639-1: the two-letter primary language subtags (what e-readers and Send-to-Kindle
+#: know; a tag like "us" or "C" in an article's front matter is a mistake, not a language).
+ISO_639_1 = frozenset("""
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy
+da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu
+hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb
+lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om
+or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw
+ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+""".split())
+_TAG = re.compile(r"^([A-Za-z]{2,3})(?:-[A-Za-z0-9]{1,8})*$")
+
+
+def language_tag(value: str) -> str | None:
+    """``value`` as a BCP 47 tag (``zh``, ``zh-Hant-TW``, ``yue``), or None when it is not one
+    (``C``, ``us``, ``zh_CN`` is mended to ``zh-CN``). Three-letter primary tags pass as they
+    are: ISO 639-3 is too long a list to carry, and a typo there is rare."""
+    tag = value.strip().replace("_", "-")
+    m = _TAG.match(tag)
+    if not m:
+        return None
+    primary = m.group(1).lower()
+    if len(primary) == 2 and primary not in ISO_639_1:
+        return None
+    return primary + tag[len(primary):]
+
+
 def detect_language(text: str) -> str:
     """A BCP 47 primary tag guessed from the letters of ``text``: zh, ja, ko or en."""
     letters = [c for c in text if c.isalpha()]

@@ -14,10 +14,10 @@ from conftest import ROOT
 
 from bench.run import scaling_md, scaling_summary
 
-SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf", "pdf-1"}
+SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf", "pdf-1", "kindle"}
 TARGET_IDS = {"epub_vs_pandoc", "pdf_vs_weasyprint", "cold_fetch_vs_ideal", "rebuild_vs_warm",
-              "noop_vs_warm",
-              "epub_size_vs_images", "pdf_rss_vs_weasyprint"}
+              "noop_vs_warm", "epub_size_vs_images", "pdf_rss_vs_weasyprint", "kindle_vs_epub",
+              "kindle_mb"}
 
 
 def test_bench_quick_writes_json_and_markdown(tmp_path):
@@ -51,6 +51,8 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert set(scenarios["epub"]["outputs"]) == {"epub"}
     assert set(scenarios["pdf"]["outputs"]) == {"pdf"} and scenarios["pdf"]["pages"]["pdf"] > 0
     assert scenarios["epub"]["embedded_images"]["epub"] == 6
+    assert set(scenarios["kindle"]["outputs"]) == {"epub-kindle"}
+    assert scenarios["kindle"]["embedded_images"]["epub-kindle"] == 6
 
     run = data["runs"]["corpus"]["cold"][0]
     assert run["images"] == {"ok": 6, "cached": 0, "placeholder": 0}
@@ -61,6 +63,9 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert ideal["requests"] == 6 and ideal["ideal_s"] > 0 and ideal["ratio"] > 0
     assert {t["id"] for t in data["targets"]} == TARGET_IDS
     assert "rebuild_vs_warm" in data["comparisons"]["corpus"]
+    assert "kindle_vs_epub" in data["comparisons"]["corpus"]
+    kindle_mb = next(t for t in data["targets"] if t["id"] == "kindle_mb")
+    assert 0 < kindle_mb["value"] <= 45 and kindle_mb["met"]
     assert data["comparisons"]["corpus"]["noop_vs_warm"]["median"] < 1
     assert data["peers"]["corpus"] == {}
 

@@ -182,3 +182,30 @@ def test_an_epub_only_build_imports_no_pdf_library_and_stores_photos_as_they_are
         (photo,) = [i for i in z.infolist() if i.filename.endswith(".jpg")]
         assert photo.compress_type == zipfile.ZIP_STORED
         assert z.read(photo) == (src / "photo.jpg").read_bytes()
+
+
+def test_the_size_of_an_epub_is_known_to_the_byte_before_it_is_written(tmp_path):
+    """What the size budget counts on: :func:`builder.epub.zip_size` of a package is the size
+    of the file written from it."""
+    from helpers_corpus import photo_jpeg
+
+    from builder.epub import package, write_epub, zip_size
+    from builder.pipeline import assemble, fetch_images, modified_time, prepare_articles
+    from builder.render import render_epub
+    from builder.report import BuildReport
+    from builder.settings import load_settings
+    from builder.theme import Theme
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "photo.jpg").write_bytes(photo_jpeg(500, 300))
+    (src / "a.md").write_text("---\ntitle: 一篇\n---\n正文。\n\n![图](photo.jpg)\n\n" + "字" * 5000,
+                              "utf-8")
+    settings = load_settings(None, {"paths": (src,), "cache_dir": tmp_path / "cache",
+                                    "book.formats": ["epub"]})
+    report = BuildReport()
+    articles = prepare_articles(settings, report)
+    book = assemble(settings, articles[0].title, articles,
+                    fetch_images(settings, articles, report))
+    rendition = render_epub(book, Theme(None), modified_time(book.date))
+    assert write_epub(rendition, tmp_path / "b.epub") == zip_size(package(rendition))
