@@ -111,6 +111,13 @@ def parser() -> argparse.ArgumentParser:
                    help="PDF page: A5 (default), A4, letter, square210 or WxH in mm")
     b.add_argument("--bleed", metavar="MM", help="PDF bleed for a print shop, e.g. 3mm "
                    "(the cover photo runs into it)")
+    b.add_argument("--signature", type=int, metavar="N",
+                   help="booklet in signatures of N pages (a multiple of 4) to fold, stack and "
+                   "sew or glue; 0: one saddle-stitched booklet (default: one booklet up to 64 "
+                   "pages, signatures of 16 beyond)")
+    b.add_argument("--creep", metavar="MM",
+                   help="move the pages of each booklet's inner sheets toward the fold, the "
+                   "innermost by MM (e.g. 0.5mm), so that trimmed margins come out equal")
     b.add_argument("--marks", action="store_true", help="PDF crop marks (use with --bleed)")
     b.add_argument("--pdf-variant", choices=["pdf/a-3b"], help="write the PDF as PDF/A-3b")
     b.add_argument("--offline", action="store_true", help="use cached images only")
@@ -160,6 +167,7 @@ FLAGS = {
     "pdf.marks": "--marks", "pdf.variant": "--pdf-variant", "fetch.rewrite": "--rewrite",
     "fetch.allow_hosts": "--allow-host", "clean.cjk_digit_spacing": "--digit-spacing",
     "clean.cjk_quotes": "--no-cjk-quotes", "book.keep_going": "--keep-going", "jobs": "--jobs",
+    "pdf.signature": "--signature", "pdf.creep": "--creep",
     "epub.device": "--device", "epub.max_size": "--max-size", "epub.grayscale": "--grayscale",
 }
 
@@ -181,6 +189,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "clean.cjk_digit_spacing": opt("digit_spacing"),
         "clean.cjk_quotes": False if opt("no_cjk_quotes") else None,
         "book.keep_going": opt("keep_going") or None,
+        "pdf.signature": opt("signature"), "pdf.creep": opt("creep"),
         "epub.device": opt("device"), "epub.max_size": opt("max_size"),
         "epub.grayscale": opt("grayscale") or None,
     }

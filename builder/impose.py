@@ -1,47 +1,127 @@
-"""Impose a PDF for saddle stitching: pages padded with blanks to a multiple of four, two pages
-side by side on a sheet twice the page width, in the order that comes out right when printed
-double-sided (flip on the short edge) and folded. Nothing is re-rendered.
+"""Impose a PDF for binding: two pages side by side on a sheet twice the page width, in the order
+that comes out right when printed double-sided (flip on the short edge) and folded. Nothing is
+re-rendered.
+
+A thin book is one saddle-stitched booklet: its sheets folded together and stapled. A thick
+one is folded in *signatures* (:func:`plan`): booklets of a few sheets each, stacked in order
+and sewn or glued; the outermost sheet of each carries a collation mark on its fold, a little
+lower from one signature to the next, so that the stacked spines show a staircase and a
+signature out of place shows at once.
+
+*Creep*: in a folded booklet the inner sheets stick out at the fore-edge, and trimming takes
+their outer margins. With ``creep_mm`` the pages of the innermost sheet move that far toward
+the fold, those of the outermost not at all, the sheets between by linear steps; each half
+sheet is clipped at the fold.
 
 Each page becomes a Form XObject that a sheet draws where it belongs, its resources shared,
-not copied (merging page content instead copies the resources of every page into every sheet,
-which grows with pages × images). pikepdf (qpdf) copies the pages with their image streams as
-they are, and writes deterministically.
+not copied. pikepdf (qpdf) copies the pages with their image streams as they are, and writes
+deterministically.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 
 #: The document information carried over from the book to its booklet.
-INFO = ("/Title", "/Author", "/CreationDate", "/ModDate", "/Producer")
+INFO = ("/Title", "/Author", "/CreationDate", "/ModDate", "/Producer", "/GTS_PDFXVersion",
+        "/GTS_PDFXConformance", "/Trapped")
+#: The most pages one saddle-stitched booklet holds well; a longer book goes in signatures.
+SADDLE_MAX_PAGES = 64
+#: Pages per signature of a book too long for one booklet, when the settings name none.
+DEFAULT_SIGNATURE = 16
+PT_PER_MM = 72 / 25.4
+MARK_WIDTH_MM, MARK_HEIGHT_MM, MARK_STEP_MM, MARK_TOP_MM = 3.0, 5.0, 7.0, 8.0
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a sheet: the page on its left half and on its right (indices; None is a
+    blank), which signature and which of its sheets (0 the outermost) it belongs to."""
+
+    left: int | None
+    right: int | None
+    signature: int
+    sheet: int
+    sheets: int  # in its signature
+    front: bool
+
+
+@dataclass(frozen=True)
+class Imposed:
+    sides: int
+    signatures: tuple[int, ...]  # pages in each signature
+    creep_mm: float
+
+    def how(self, name: str) -> str:
+        """How to print, fold and bind it, in a sentence or two."""
+        sheets = self.sides // 2
+        print_it = (f"print {name} double-sided, flipping on the short edge ({sheets} sheet(s))")
+        if len(self.signatures) == 1:
+            return f"{print_it}; fold the stack of sheets in half together and staple on the fold"
+        last = "" if len(set(self.signatures)) == 1 else f", the last of {self.signatures[-1]}"
+        return (f"{print_it}; it is {len(self.signatures)} signatures of "
+                f"{self.signatures[0]} pages{last}: fold each signature's "
+                f"{self.signatures[0] // 4} sheets in half together, stack the signatures in "
+                "order (the marks on their folds make a staircase), then sew or glue them "
+                "at the spine")
+
+
+def signature_pages(pages: int, signature: int) -> int:
+    """The pages per signature for a book of ``pages``: ``signature`` when the settings name
+    one (0: the whole book is one booklet), else one booklet up to
+    :data:`SADDLE_MAX_PAGES` and :data:`DEFAULT_SIGNATURE` beyond."""
+    padded = -(-pages // 4) * 4
+    if signature == 0 or (signature < 0 and padded <= SADDLE_MAX_PAGES):
+        return padded
+    return DEFAULT_SIGNATURE if signature < 0 else signature
 
 
 def booklet_order(pages: int) -> list[tuple[int | None, int | None]]:
-    """(left, right) page indices per sheet side, front then back; None is a blank."""
+    """(left, right) page indices per sheet side of one booklet, front then back, outermost
+    sheet first; None is a blank."""
+    return [(s.left, s.right) for s in plan(pages, 0)]
+
+
+def plan(pages: int, signature: int) -> list[Side]:
+    """Every sheet side, in printing order, of a book of ``pages`` in signatures of
+    ``signature`` pages (see :func:`signature_pages`); the last signature may be shorter (a
+    multiple of four); pages beyond the book are blanks."""
     n = -(-pages // 4) * 4 if pages else 0
-    idx = [i if i < pages else None for i in range(n)]
-    order = []
-    for sheet in range(n // 4):
-        a, b = 2 * sheet, n - 1 - 2 * sheet
-        order.append((idx[b], idx[a]))          # front: last … first
-        order.append((idx[a + 1], idx[b - 1]))  # back: second … second to last
-    return order
+    per = signature_pages(pages, signature) or 4
+    out = []
+    for number, start in enumerate(range(0, n, per)):
+        size = min(per, n - start)
+
+        def page(i: int, start: int = start) -> int | None:
+            return start + i if start + i < pages else None
+
+        sheets = size // 4
+        for sheet in range(sheets):
+            a, b = 2 * sheet, size - 1 - 2 * sheet
+            out.append(Side(page(b), page(a), number, sheet, sheets, True))   # last … first
+            out.append(Side(page(a + 1), page(b - 1), number, sheet, sheets, False))
+    return out
 
 
-def impose_booklet(pdf_path: Path, out_path: Path) -> int:
-    """Write the imposed booklet of ``pdf_path`` to ``out_path``; return its sheet sides."""
+def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
+                   creep_mm: float = 0.0) -> Imposed:
+    """Write the imposed booklet (or signatures) of ``pdf_path`` to ``out_path``."""
     with Pdf.open(pdf_path) as book, Pdf.new() as sheets:
         box = book.pages[0].mediabox
         left0, bottom0 = float(box[0]), float(box[1])
         width, height = float(box[2]) - left0, float(box[3]) - bottom0
+        sides = plan(len(book.pages), signature)
+        count = max(s.signature for s in sides) + 1
         forms: dict[int, pikepdf.Object] = {}
-        for left, right in booklet_order(len(book.pages)):
+        for side in sides:
             sheet = sheets.add_blank_page(page_size=(2 * width, height))
+            shift = creep_mm * PT_PER_MM * side.sheet / max(1, side.sheets - 1)
             xobjects, ops = Dictionary(), []
-            for index, dx in ((left, 0.0), (right, width)):
+            for index, x0, dx in ((side.left, 0.0, shift), (side.right, width, -shift)):
                 if index is None:
                     continue
                 if index not in forms:
@@ -50,7 +130,10 @@ def impose_booklet(pdf_path: Path, out_path: Path) -> int:
                     form.BBox = pikepdf.Array([float(v) for v in page.mediabox])
                     forms[index] = sheets.copy_foreign(form)
                 xobjects[f"/P{index}"] = forms[index]
-                ops.append(f"q 1 0 0 1 {dx - left0:.4f} {-bottom0:.4f} cm /P{index} Do Q")
+                ops.append(f"q {x0:.4f} 0 {width:.4f} {height:.4f} re W n "
+                           f"1 0 0 1 {x0 + dx - left0:.4f} {-bottom0:.4f} cm /P{index} Do Q")
+            if count > 1 and side.front and side.sheet == 0:
+                ops.append(_collation_mark(side.signature, width, height))
             sheet.Resources = Dictionary(XObject=xobjects)
             sheet.Contents = sheets.make_stream(" ".join(ops).encode("ascii"))
         info = book.trailer.get("/Info")
@@ -60,4 +143,16 @@ def impose_booklet(pdf_path: Path, out_path: Path) -> int:
         sheets.save(out_path, deterministic_id=True,
                     stream_decode_level=pikepdf.StreamDecodeLevel.none,
                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
-        return len(sheets.pages)
+        per_signature: dict[int, int] = {}
+        for s in sides:
+            per_signature[s.signature] = 4 * s.sheets
+        return Imposed(len(sides), tuple(per_signature[k] for k in range(count)), creep_mm)
+
+
+def _collation_mark(signature: int, width: float, height: float) -> str:
+    """A black bar across the fold, lower by a step per signature (back to the top when the
+    page is full)."""
+    steps = max(1, int((height / PT_PER_MM - 2 * MARK_TOP_MM) // MARK_STEP_MM))
+    top = height - (MARK_TOP_MM + (signature % steps) * MARK_STEP_MM) * PT_PER_MM
+    w, h = MARK_WIDTH_MM * PT_PER_MM, MARK_HEIGHT_MM * PT_PER_MM
+    return f"q 0 0 0 1 k {width - w / 2:.4f} {top - h:.4f} {w:.4f} {h:.4f} re f Q"

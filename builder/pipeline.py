@@ -315,7 +315,12 @@ def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, n
         if "booklet" in settings.formats:
             with report.timed("impose"):
                 written["booklet"] = tmp / f"{name}-booklet.pdf"
-                impose_booklet(written["pdf"], written["booklet"])
+                imposed = impose_booklet(written["pdf"], written["booklet"],
+                                         settings.pdf.signature, settings.pdf.creep_mm)
+            report.imposition = {"sheet_sides": imposed.sides,
+                                 "signatures": list(imposed.signatures),
+                                 "creep_mm": imposed.creep_mm,
+                                 "how": imposed.how(f"{name}-booklet.pdf")}
         if "pdf" not in settings.formats:
             written.pop("pdf").unlink()
     return written

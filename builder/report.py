@@ -32,6 +32,8 @@ class BuildReport:
     #: What was done again and what was kept from an earlier build, by kind of work:
     #: ``{"cleaned articles": {"done": 1, "kept": 19}, "PDF parts": …}``.
     work: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The booklet: its sheet sides, pages per signature, creep, and how to print and bind it.
+    imposition: dict = field(default_factory=dict)
     #: Each device's EPUB: its size, its budget and the photos re-encoded to meet it.
     epubs: dict[str, dict] = field(default_factory=dict)
 
@@ -102,7 +104,8 @@ class BuildReport:
         data = {"name": self.name, "title": self.title, "outputs": self.outputs,
                 "articles": self.articles, "images": self.images, "warnings": self.warnings,
                 "timings": self.timings, "print": self.placed, "skipped": self.skipped,
-                "layout": self.layout, "work": self.work, "epubs": self.epubs}
+                "layout": self.layout, "work": self.work, "epubs": self.epubs,
+                "imposition": self.imposition}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def summary(self, listed: bool = False) -> list[str]:
@@ -122,6 +125,8 @@ class BuildReport:
             lines.append(f"{len(self.warnings)} warning(s); {where}")
         if any("audit" in entry for entry in self.articles):
             lines.append(summary_line(self.tally()))
+        if self.imposition:
+            lines.append("booklet: " + self.imposition["how"])
         for name, e in self.epubs.items():
             if e["reduced"]:
                 saved = sum(r["before"] - r["after"] for r in e["reduced"])

@@ -109,6 +109,12 @@ class PdfSettings:
     bleed: str = "0mm"
     #: Crop marks outside the page (they need a bleed to have room).
     marks: bool = False
+    #: Pages per signature of the booklet, a multiple of 4 (0: one saddle-stitched booklet
+    #: however long; -1, the default: one booklet up to 64 pages, signatures of 16 beyond).
+    signature: int = -1
+    #: How far the pages of a booklet's (or signature's) innermost sheet move toward the fold,
+    #: e.g. "0.5mm", so that trimming leaves equal margins ("0mm": none; at most 5mm).
+    creep: str = "0mm"
     #: A PDF variant for archiving or print workflows: "" or "pdf/a-3b".
     variant: str = ""
     #: Body font family (fontconfig name).
@@ -124,6 +130,10 @@ class PdfSettings:
     @property
     def bleed_mm(self) -> float:
         return bleed_mm(self.bleed)
+
+    @property
+    def creep_mm(self) -> float:
+        return creep_mm(self.creep)
 
 
 @dataclass(frozen=True)
@@ -250,6 +260,25 @@ def bleed_mm(value: str) -> float:
     return float(m.group(1))
 
 
+MAX_CREEP_MM = 5.0
+
+
+def creep_mm(value: str) -> float:
+    """A creep such as ``0.5mm`` (or ``0.5``) in millimetres, 0 to 5."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(mm)?\s*$", value.lower())
+    if not m or float(m.group(1)) > MAX_CREEP_MM:
+        raise ValueError(f"unknown creep {value!r}: give millimetres from 0 to "
+                         f"{MAX_CREEP_MM:g}, e.g. 0.5mm")
+    return float(m.group(1))
+
+
+def _signature(value: int) -> int:
+    if value % 4 or value > 256:
+        raise ValueError(f"{value} pages per signature: give a multiple of 4 up to 256 (16 is "
+                         "usual), or 0 for one saddle-stitched booklet")
+    return value
+
+
 #: Checks of one value beyond its type; each raises ValueError with what is allowed.
 def _language(value: str) -> str:
     if value and language_tag(value) is None:
@@ -258,7 +287,10 @@ def _language(value: str) -> str:
 
 
 VALUE_CHECKS = {("book", "language"): _language, ("pdf", "page_size"): page_size_mm,
-                ("pdf", "bleed"): bleed_mm, ("epub", "max_size"): parse_size}
+                ("pdf", "bleed"): bleed_mm, ("epub", "max_size"): parse_size,
+                ("pdf", "creep"): creep_mm, ("pdf", "signature"): _signature}
+#: Numbers that may be 0 (they are otherwise positive).
+ZERO_ALLOWED = {("pdf", "signature")}
 
 _TYPE_WORDS = {str: "text", bool: "true or false", int: "a whole number", float: "a number"}
 
@@ -298,8 +330,10 @@ def _check(section: str, key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{name} must be {_TYPE_WORDS[kind]}, not {value!r}", where)
     if kind is float and not math.isfinite(value):
         raise ConfigError(f"{name} must be a finite number, not {value!r}", where)
-    if kind in (int, float) and value <= 0:
-        raise ConfigError(f"{name} must be positive, not {value!r}", where)
+    zero = (section, key) in ZERO_ALLOWED
+    if kind in (int, float) and (value < 0 if zero else value <= 0):
+        raise ConfigError(f"{name} must be {'0 or more' if zero else 'positive'}, not {value!r}",
+                          where)
     most = MAXIMA.get((section, key))
     if most is not None and value > most:
         raise ConfigError(f"{name} must be at most {most:,g}, not {value!r}", where)

@@ -403,6 +403,42 @@ def test_bad_bleed_flag_names_the_flag():
     assert_names(error, "--bleed", "'pdf.bleed'", "'20mm'", "10")
 
 
+# --- signatures and creep -----------------------------------------------------------------------
+
+def test_signature_and_creep_defaults():
+    s = load_settings(None)
+    assert (s.pdf.signature, s.pdf.creep_mm) == (-1, 0.0)
+
+
+@pytest.mark.parametrize("value", [0, 4, 16, 32, 256])
+def test_signatures_accepted(value):
+    assert load_settings(None, {"pdf.signature": value}).pdf.signature == value
+
+
+@pytest.mark.parametrize(("value", "words"), [(6, "multiple of 4"), (260, "multiple of 4"),
+                                              (-4, "0 or more")])
+def test_bad_signature_flag_names_the_flag(value, words):
+    error = config_error(None, {"pdf.signature": value}, {"pdf.signature": "--signature"})
+    assert_names(error, "--signature", words)
+
+
+def test_signature_of_the_wrong_type(tmp_path):
+    path = write(tmp_path, '[pdf]\nsignature = "16"\n')
+    assert_names(config_error(path), path, "'pdf.signature'", "whole number")
+
+
+@pytest.mark.parametrize(("value", "mm"), [("0mm", 0.0), ("0.5mm", 0.5), ("1", 1.0),
+                                           ("5 mm", 5.0)])
+def test_creeps_accepted(value, mm):
+    assert load_settings(None, {"pdf.creep": value}).pdf.creep_mm == mm
+
+
+@pytest.mark.parametrize("value", ["6mm", "-1mm", "0.5in", "", "some"])
+def test_bad_creep_in_the_file_names_key_and_file(tmp_path, value):
+    path = write(tmp_path, f'[pdf]\ncreep = "{value}"\n')
+    assert_names(config_error(path), path, "'pdf.creep'", "unknown creep")
+
+
 # --- the theme folder ----------------------------------------------------------------------------
 
 def theme_error(theme: Path) -> ConfigError:
