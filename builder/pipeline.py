@@ -45,7 +45,6 @@ from .text import one_line, release_pinyin, slugify
 from .theme import Theme
 
 #: Below this effective resolution at its printed size, a photo prints visibly soft.
-MIN_DPI = 150
 
 
 @dataclass(frozen=True)
@@ -288,41 +287,10 @@ def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, n
             report.warn(f"{made.device.name}: the EPUB came out at {size:,} bytes, over its "
                         f"budget of {made.budget:,}")
     if rendition.print is not None:
-        from .impose import impose_booklet
-        from .layout import check, plan_print
-        from .parts import write_book
+        from .printing import write_print
 
-        with report.timed("layout"):
-            laid = plan_print(rendition.print, settings.pdf.size_mm, memo(settings, "layout"),
-                              report.count, settings.jobs)
-        with report.timed("pdf"):
-            written["pdf"] = tmp / f"{name}.pdf"
-            result = write_book(laid.rendition, written["pdf"], memo(settings, "parts"),
-                                {aid: len(plan.pages) for aid, plan in laid.plans.items()},
-                                settings.pdf.open_right, settings.jobs, report.count)
-        for url in result.refused:
-            report.warn(f"PDF: refused to load {url}")
-        report.layout = check(laid, result.boxes, result.pages)
-        if report.layout["disagreement_count"]:
-            report.warn(f"print: {report.layout['disagreement_count']} block(s) did not land "
-                        f"on their planned page, e.g. {report.layout['disagreements'][0]}")
-        report.placed = [vars(p) for p in result.placed]
-        for p in result.placed:
-            if p.dpi < MIN_DPI:
-                report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
-                            f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it will "
-                            "print soft)")
-        if "booklet" in settings.formats:
-            with report.timed("impose"):
-                written["booklet"] = tmp / f"{name}-booklet.pdf"
-                imposed = impose_booklet(written["pdf"], written["booklet"],
-                                         settings.pdf.signature, settings.pdf.creep_mm)
-            report.imposition = {"sheet_sides": imposed.sides,
-                                 "signatures": list(imposed.signatures),
-                                 "creep_mm": imposed.creep_mm,
-                                 "how": imposed.how(f"{name}-booklet.pdf")}
-        if "pdf" not in settings.formats:
-            written.pop("pdf").unlink()
+        written.update(write_print(rendition.print, settings, name, tmp, report,
+                                   lambda kind: memo(settings, kind)))
     return written
 
 

@@ -34,6 +34,8 @@ class BuildReport:
     work: dict[str, dict[str, int]] = field(default_factory=dict)
     #: The booklet: its sheet sides, pages per signature, creep, and how to print and bind it.
     imposition: dict = field(default_factory=dict)
+    #: The preflight of the PDF (and of its separate cover): its profile, problems, warnings.
+    preflight: dict[str, dict] = field(default_factory=dict)
     #: Each device's EPUB: its size, its budget and the photos re-encoded to meet it.
     epubs: dict[str, dict] = field(default_factory=dict)
 
@@ -105,7 +107,7 @@ class BuildReport:
                 "articles": self.articles, "images": self.images, "warnings": self.warnings,
                 "timings": self.timings, "print": self.placed, "skipped": self.skipped,
                 "layout": self.layout, "work": self.work, "epubs": self.epubs,
-                "imposition": self.imposition}
+                "imposition": self.imposition, "preflight": self.preflight}
         return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     def summary(self, listed: bool = False) -> list[str]:
@@ -123,10 +125,15 @@ class BuildReport:
         if self.warnings:
             where = "above and in the report" if listed else "see the report, or run with -v"
             lines.append(f"{len(self.warnings)} warning(s); {where}")
-        if any("audit" in entry for entry in self.articles):
-            lines.append(summary_line(self.tally()))
+        for kind, result in self.preflight.items():
+            if result["profile"] != "home" or result["problems"]:
+                lines.append(f"preflight of the {kind} for {result['profile']}: "
+                             f"{'passed' if result['passed'] else 'FAILED'}, "
+                             f"{len(result['warnings'])} warning(s)")
         if self.imposition:
             lines.append("booklet: " + self.imposition["how"])
+        if any("audit" in entry for entry in self.articles):
+            lines.append(summary_line(self.tally()))
         for name, e in self.epubs.items():
             if e["reduced"]:
                 saved = sum(r["before"] - r["after"] for r in e["reduced"])

@@ -109,13 +109,17 @@ class PdfSettings:
     bleed: str = "0mm"
     #: Crop marks outside the page (they need a bleed to have room).
     marks: bool = False
+    #: Also write NAME-cover.pdf: the cover's outside and inside, with the bleed, for a print
+    #: shop that prints the cover on other paper.
+    cover_separate: bool = False
     #: Pages per signature of the booklet, a multiple of 4 (0: one saddle-stitched booklet
     #: however long; -1, the default: one booklet up to 64 pages, signatures of 16 beyond).
     signature: int = -1
     #: How far the pages of a booklet's (or signature's) innermost sheet move toward the fold,
     #: e.g. "0.5mm", so that trimming leaves equal margins ("0mm": none; at most 5mm).
     creep: str = "0mm"
-    #: A PDF variant for archiving or print workflows: "" or "pdf/a-3b".
+    #: A PDF variant: "" (none), "pdf/a-3b" (archiving), "pdf/x-4" (a print shop, RGB photos
+    #: ICC-tagged) or "pdf/x-1a" (a print shop, everything CMYK, no transparency).
     variant: str = ""
     #: Body font family (fontconfig name).
     serif_font: str = "Noto Serif CJK SC"
@@ -152,7 +156,7 @@ SECTIONS: dict[str, type] = {"book": BookSettings, "fetch": FetchSettings,
 #: Keys whose value is one of a few words.
 CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("clean", "cjk_digit_spacing"): ("remove", "keep", "add"),
-    ("pdf", "variant"): ("", "pdf/a-3b"),
+    ("pdf", "variant"): ("", "pdf/a-3b", "pdf/x-4", "pdf/x-1a"),
 }
 #: List keys whose items are one of a few words.
 ITEM_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {("book", "formats"): FORMATS,
@@ -286,7 +290,19 @@ def _language(value: str) -> str:
     return value
 
 
-VALUE_CHECKS = {("book", "language"): _language, ("pdf", "page_size"): page_size_mm,
+def _variant(value: str) -> str:
+    if value.startswith("pdf/x"):
+        from .press import ProfileMissing, profile_bytes
+
+        try:
+            profile_bytes()
+        except ProfileMissing as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+VALUE_CHECKS = {("pdf", "variant"): _variant, ("book", "language"): _language,
+                ("pdf", "page_size"): page_size_mm,
                 ("pdf", "bleed"): bleed_mm, ("epub", "max_size"): parse_size,
                 ("pdf", "creep"): creep_mm, ("pdf", "signature"): _signature}
 #: Numbers that may be 0 (they are otherwise positive).

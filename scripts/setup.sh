@@ -15,6 +15,10 @@ fi
 if ! ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then
   need_apt+=(libharfbuzz-subset0)
 fi
+# PDF/X takes its CMYK output intent from Ghostscript's profile (Artifex CMYK SWOP).
+if [ ! -f /usr/share/color/icc/ghostscript/default_cmyk.icc ]; then
+  need_apt+=(libgs-common)
+fi
 if [ "$what" = bench ]; then
   # The benchmark compares against pandoc when it is there (calibre too, if installed by hand).
   command -v pandoc >/dev/null 2>&1 || need_apt+=(pandoc)
@@ -31,7 +35,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   else
     echo "setup: missing system packages: ${need_apt[*]}" >&2
     echo "setup: install them with: sudo apt-get install ${need_apt[*]}" >&2
-    echo "setup: (fonts-noto-cjk gives the Chinese text a real font; Java runs EPUBCheck)" >&2
+    echo "setup: (fonts-noto-cjk gives the Chinese text a real font; Java runs EPUBCheck;" >&2
+    echo "setup: libgs-common holds the CMYK profile of PDF/X)" >&2
     exit 1
   fi
 fi

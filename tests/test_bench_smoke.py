@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from bench.run import scaling_md, scaling_summary
 
-SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf", "pdf-1", "kindle"}
+SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf", "pdf-1", "kindle", "pdfx"}
 TARGET_IDS = {"epub_vs_pandoc", "pdf_vs_weasyprint", "cold_fetch_vs_ideal", "rebuild_vs_warm",
               "noop_vs_warm", "epub_size_vs_images", "pdf_rss_vs_weasyprint", "kindle_vs_epub",
               "kindle_mb"}
@@ -64,6 +64,8 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert {t["id"] for t in data["targets"]} == TARGET_IDS
     assert "rebuild_vs_warm" in data["comparisons"]["corpus"]
     assert "kindle_vs_epub" in data["comparisons"]["corpus"]
+    assert set(scenarios["pdfx"]["outputs"]) == {"pdf"}
+    assert "pdfx_vs_pdf" in data["comparisons"]["corpus"]
     kindle_mb = next(t for t in data["targets"] if t["id"] == "kindle_mb")
     assert 0 < kindle_mb["value"] <= 45 and kindle_mb["met"]
     assert data["comparisons"]["corpus"]["noop_vs_warm"]["median"] < 1

@@ -439,6 +439,20 @@ def test_bad_creep_in_the_file_names_key_and_file(tmp_path, value):
     assert_names(config_error(path), path, "'pdf.creep'", "unknown creep")
 
 
+@pytest.mark.parametrize("value", ["pdf/x-4", "pdf/x-1a", "pdf/a-3b", ""])
+def test_pdf_variants_accepted(value):
+    assert load_settings(None, {"pdf.variant": value}).pdf.variant == value
+
+
+def test_pdfx_without_its_cmyk_profile_says_what_to_install(monkeypatch, tmp_path):
+    from builder import press
+
+    monkeypatch.setattr(press, "CMYK_PROFILE", tmp_path / "missing.icc")
+    error = config_error(None, {"pdf.variant": "pdf/x-1a"}, {"pdf.variant": "--pdf-variant"})
+    assert_names(error, "--pdf-variant", "missing.icc", "apt-get install libgs-common")
+    assert load_settings(None, {"pdf.variant": "pdf/a-3b"}).pdf.variant == "pdf/a-3b"
+
+
 # --- the theme folder ----------------------------------------------------------------------------
 
 def theme_error(theme: Path) -> ConfigError:

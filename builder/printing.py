@@ -1,0 +1,108 @@
+"""The print outputs of a build: the book's PDF laid out and written in parts, made a PDF/X
+when the settings ask (:mod:`.press`), preflighted (:mod:`.preflight`), imposed as a booklet
+(:mod:`.impose`), and the cover on its own for a print shop. Each PDF library is imported here,
+so an EPUB-only build loads none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import OutputError
+from .fetch import Store
+from .impose import cover_spreads, impose_booklet
+from .layout import check, plan_print
+from .memo import Memo
+from .model import PrintRendition
+from .parts import write_book
+from .photos import Prepared
+from .preflight import NAMES, preflight
+from .report import BuildReport
+from .settings import Settings
+
+#: Below this effective resolution a placed photo prints soft (a warning).
+MIN_DPI = 150
+#: How many of a failed preflight's problems the error names.
+NAMED_PROBLEMS = 3
+
+
+def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
+                report: BuildReport, memo: Callable[[str], Memo]) -> dict[str, Path]:
+    """Write the PDF (and the booklet, and the separate cover) of ``rendition`` into ``tmp``;
+    return them by kind."""
+    pdf = settings.pdf
+    written: dict[str, Path] = {}
+    with report.timed("layout"):
+        laid = plan_print(rendition, pdf.size_mm, memo("layout"), report.count, settings.jobs)
+    with report.timed("pdf"):
+        book = written["pdf"] = tmp / f"{name}.pdf"
+        result = write_book(laid.rendition, book, memo("parts"),
+                            {aid: len(plan.pages) for aid, plan in laid.plans.items()},
+                            pdf.open_right, settings.jobs, report.count)
+    for url in result.refused:
+        report.warn(f"PDF: refused to load {url}")
+    report.layout = check(laid, result.boxes, result.pages)
+    if report.layout["disagreement_count"]:
+        report.warn(f"print: {report.layout['disagreement_count']} block(s) did not land "
+                    f"on their planned page, e.g. {report.layout['disagreements'][0]}")
+    report.placed = [vars(p) for p in result.placed]
+    for p in result.placed:
+        if p.dpi < MIN_DPI:
+            report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
+                        f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it will "
+                        "print soft)")
+    shop = pdf.variant.startswith("pdf/x")
+    if shop:
+        from .press import convert
+
+        with report.timed("press"):
+            convert(book, pdf.variant, _cache(Store(settings.cache_dir)))
+    if pdf.cover_separate:
+        written["cover"] = tmp / f"{name}-cover.pdf"
+        cover_spreads(book, written["cover"])
+        if shop:
+            convert(written["cover"], pdf.variant)
+    with report.timed("preflight"):
+        _preflight(written, pdf.variant if shop else "home", report)
+    if "booklet" in settings.formats:
+        with report.timed("impose"):
+            written["booklet"] = tmp / f"{name}-booklet.pdf"
+            imposed = impose_booklet(book, written["booklet"], pdf.signature, pdf.creep_mm)
+        report.imposition = {"sheet_sides": imposed.sides, "signatures": list(imposed.signatures),
+                             "creep_mm": imposed.creep_mm,
+                             "how": imposed.how(f"{name}-booklet.pdf")}
+    if "pdf" not in settings.formats:
+        written.pop("pdf").unlink()
+    return written
+
+
+def _preflight(written: dict[str, Path], profile: str, report: BuildReport) -> None:
+    """The preflight of the book (and of its separate cover) into the report; a PDF/X that
+    does not conform fails the build, naming what does not."""
+    for kind in ("pdf", "cover"):
+        if kind not in written:
+            continue
+        result = preflight(written[kind], profile, booklet=profile != "home")
+        report.preflight[kind] = result.to_json()
+        if not result.passed:
+            named = "; ".join(f.line().removeprefix("problem: ")
+                              for f in result.problems[:NAMED_PROBLEMS])
+            more = len(result.problems) - NAMED_PROBLEMS
+            raise OutputError(
+                f"the {kind} is not a {NAMES[profile]}: {named}"
+                + (f"; and {more} more" if more > 0 else "")
+                + " (run 'builder preflight' on a build without --pdf-variant to see all)",
+                "--pdf-variant")
+
+
+def _cache(store: Store):
+    """Converted photos kept in the image store, by the key :mod:`.press` gives."""
+    def cached(key: str, make: Callable[[], bytes]) -> bytes:
+        got = store.get(key)
+        if got is not None:
+            return got.path.read_bytes()
+        data = make()
+        store.put(key, Prepared(data, "image/jpeg", 0, 0))
+        return data
+
+    return cached
