@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 
-from . import __version__
+from . import __version__, signals
 from .console import ConsoleProgress
-from .errors import BuilderError, ConfigError, SourceError
+from .errors import BuilderError, ConfigError, SourceError, Terminated
 from .log import configure
 from .text import one_line
 
@@ -232,9 +233,12 @@ def _settings(args: argparse.Namespace):
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from .pipeline import build
+    with signals.shielded():
+        from .pipeline import build
 
-    report = build(_settings(args), ConsoleProgress(args.quiet))
+    settings = _settings(args)
+    args.out_dir_ = settings.out_dir
+    report = build(settings, ConsoleProgress(args.quiet))
     if not args.quiet and not args.verbose:  # with -v the log has shown them already
         for entry in report.skipped:
             print(f"warning: left out {entry['where'] or entry['source']}: {entry['error']}",
@@ -249,7 +253,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from .pipeline import fetch_images, prepare_articles
+    with signals.shielded():
+        from .pipeline import fetch_images, prepare_articles
     from .report import BuildReport
 
     settings = _settings(args)
@@ -325,8 +330,31 @@ def run_check(path: Path, quiet: bool = False) -> int:
     return 0 if passed else 1
 
 
+def _interrupted(args: argparse.Namespace, terminated: bool) -> int:
+    """Ctrl-C or SIGTERM: one line naming the output folder (left as it was: the staging
+    folder went when the build unwound), exit 130 or 143 — at once, not after the downloads
+    or layout processes still running, which end with the process."""
+    import multiprocessing
+    import threading
+
+    from .fetch.store import remove_spares
+
+    out = getattr(args, "out_dir_", None) or getattr(args, "out", None) or Path("dist")
+    what = "stopped by SIGTERM" if terminated else "interrupted"
+    print(f"builder: {what}; {out} is as it was", file=sys.stderr)
+    code = 143 if terminated else 130
+    remove_spares()
+    if threading.active_count() > 1 or multiprocessing.active_children():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signals.install()
     if args.command is None:
         parser().print_help()
         return 2
@@ -349,9 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a pager or head that closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
-        print("builder: interrupted; dist/ is as it was", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(args, isinstance(exc, Terminated))
     except Exception as exc:  # a bug: one line unless --debug
         if getattr(args, "debug", False):
             raise

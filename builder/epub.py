@@ -5,6 +5,7 @@ timestamps, images stored as they are (never deflated), text deflated."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import zipfile
 import zlib
@@ -118,7 +119,8 @@ def package(rendition: EpubRendition) -> dict[str, bytes | Path]:
         eb.add_item(item)
         chapters.append(item)
     eb.toc = [(epub.Link(d.file_name, d.title, d.file_name.rsplit(".", 1)[0]),
-               [epub.Link(f"{d.file_name}#{sid}", text, f"{d.file_name}-{sid}")
+               [epub.Link(_target(d.file_name, sid), text,
+                          re.sub(r"[^\w.-]", "-", f"{d.file_name}-{sid}"))
                 for sid, text in d.sections]) if d.sections else c
               for c, d in zip(chapters, docs, strict=True) if d.kind == "chapter"]
     first = next(c for c, d in zip(chapters, docs, strict=True) if d.kind == "chapter")
@@ -136,6 +138,12 @@ def package(rendition: EpubRendition) -> dict[str, bytes | Path]:
                                      "epub3_landmark": True, "landmark_title": words.landmarks})
     writer.process()
     return writer.entries()
+
+
+def _target(file_name: str, section: str) -> str:
+    """A section's link: ``file#id``, in the chapter's own file unless it names another (a
+    long chapter goes on in files of its own)."""
+    return section if "#" in section else f"{file_name}#{section}"
 
 
 def zip_size(entries: dict[str, bytes | Path]) -> int:

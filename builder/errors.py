@@ -42,3 +42,8 @@ class OutputError(BuilderError):
     """An output that cannot be written, or a strict build that degraded."""
 
     category = "output"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the build's main thread as Ctrl-C is, so that it unwinds the same
+    way (the staging folder removed, the downloads cancelled)."""

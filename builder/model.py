@@ -218,8 +218,9 @@ class EpubDoc:
     title: str
     lang: str
     body: str
-    kind: str  # cover | title | chapter | colophon
-    sections: tuple[tuple[str, str], ...] = ()  # (id, title) of the chapter's headings
+    kind: str  # cover | title | chapter | continued (a long chapter's next file) | colophon
+    #: (id, title) of the chapter's headings; ``file#id`` for one in a continued file.
+    sections: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

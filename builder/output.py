@@ -1,33 +1,166 @@
 """Atomic output: everything is written into a temporary folder inside the output folder and
 moved into place only when the whole build succeeded, so that a failed or interrupted build
-leaves the previous outputs as they were."""
+leaves the previous outputs as they were.
+
+The output folder is created only when the build gets to write (and removed again, with the
+parents it needed, when the build fails before anything landed in it). A staging folder is
+named after the process that made it (``.builder-tmp-<pid>-…``): a build that starts removes
+those an earlier build left when it was killed — their process gone and the folder a minute
+old, or any such folder a day old — and nothing else.
+
+A write that fails (a full disk, an I/O error) is an :class:`~builder.errors.OutputError`
+naming the output it was for.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
 
 STAGING_PREFIX = ".builder-tmp-"
+_STAGING = re.compile(rf"^{re.escape(STAGING_PREFIX)}(?:(\d+)-)?[\w-]+$")
+#: A staging folder whose process is gone is left alone this long (its build may be ending).
+ORPHAN_AGE_S = 60
+#: Any staging folder this old is an orphan, whatever process has its number now.
+STALE_AGE_S = 24 * 3600
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+MB = 1_000_000
 
 
 @contextmanager
-def staged(out_dir: Path):
+def staged(out_dir: Path, needs: int = 0):
     """A temporary folder inside ``out_dir`` whose files replace those of ``out_dir`` only when
-    the block ends without an error; otherwise ``out_dir`` stays as it was."""
+    the block ends without an error; otherwise ``out_dir`` stays as it was. ``needs``: about
+    how many bytes the outputs take, for the message when the disk is full."""
+    created = _missing(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+        tmp = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out_dir))
     except OSError as exc:
+        _remove_empty(created)
         raise OutputError(f"cannot write to the output folder: {exc.strerror or exc}",
                           str(out_dir)) from None
+    landed = False
     try:
-        yield tmp
-        for path in sorted(tmp.iterdir()):
-            os.replace(path, out_dir / path.name)
+        try:
+            yield tmp
+            for path in sorted(tmp.iterdir()):
+                os.replace(path, out_dir / path.name)
+                landed = True
+        except OSError as exc:
+            raise write_error(exc, out_dir, tmp, needs) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if not landed:
+            _remove_empty(created)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Before any work: the output folder (or the folder it will be made in) can be
+    written."""
+    folder = out_dir
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"{folder} is a file, not a folder: give --out a folder",
+                          str(out_dir))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError("cannot write to the output folder: permission denied (or a "
+                          "read-only file system)", str(out_dir))
+
+
+@contextmanager
+def writing(path: Path):
+    """Around the making of the output ``path``: a failed write in it is said to be for
+    ``path``, wherever the bytes were going (a part of the PDF, a scratch file)."""
+    try:
+        yield path
+    except OSError as exc:
+        if not hasattr(exc, "builder_output"):
+            exc.builder_output = path
+        raise
+
+
+def write_error(exc: OSError, out_dir: Path, tmp: Path, needs: int) -> OutputError:
+    """The user's error for a write into ``tmp`` that failed: the output it was for, why,
+    and for a full disk about how much room the build needs."""
+    output = getattr(exc, "builder_output", None)
+    name = output.name if isinstance(output, Path) else \
+        Path(exc.filename).name if isinstance(exc.filename, str) and \
+        Path(exc.filename).parent == tmp else _newest(tmp)
+    target = out_dir / name if name else out_dir
+    reason = (exc.strerror or str(exc)).lower()
+    if exc.errno in _FULL:
+        reason = "no space left on device"
+        if needs:
+            reason += f" (needs about {max(1, round(needs / MB))} MB)"
+    return OutputError(f"cannot write {target}: {reason}")
+
+
+def _newest(folder: Path) -> str | None:
+    """The name of the file last written in ``folder``: the one a failed write was for."""
+    try:
+        files = [(p.stat().st_mtime_ns, p.name) for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return None
+    return max(files)[1] if files else None
+
+
+def sweep(out_dir: Path) -> list[Path]:
+    """Remove the staging folders that earlier builds, killed, left in ``out_dir``; return
+    them."""
+    removed = []
+    now = time.time()
+    try:
+        entries = list(out_dir.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        m = _STAGING.match(path.name)
+        if not m or not path.is_dir() or path.is_symlink():
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            continue
+        pid = int(m.group(1)) if m.group(1) else None
+        orphan = age > STALE_AGE_S or (age > ORPHAN_AGE_S and (pid is None or not _alive(pid)))
+        if orphan and pid != os.getpid():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _missing(path: Path) -> list[Path]:
+    """The folders ``path.mkdir(parents=True)`` would create, deepest first."""
+    out = []
+    while not path.exists() and path != path.parent:
+        out.append(path)
+        path = path.parent
+    return out
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return

@@ -35,11 +35,12 @@ from .model import (
     Rendition,
     asset_key,
 )
-from .output import staged
+from .output import check_writable, staged, sweep, writing
 from .photos import first_frame
 from .render import format_date, render
 from .report import BuildReport
 from .settings import Settings, load_settings
+from .signals import shielded
 from .state import inputs_digest, record, unchanged
 from .text import one_line, release_pinyin, slugify
 from .theme import Theme
@@ -171,13 +172,18 @@ def prepare_articles(settings: Settings, report: BuildReport,
 
 
 def fetch_images(settings: Settings, articles: list[Article], report: BuildReport,
-                 progress: Progress | None = None) -> dict[str, Asset]:
+                 progress: Progress | None = None, store: Store | None = None
+                 ) -> dict[str, Asset]:
     """Every image of ``articles`` from the cache or the web; outcomes go to ``report``."""
     requests = [Request(ref, a.source.parent) for a in articles for ref in a.images]
+    store = store or Store(settings.cache_dir)
     with report.timed("fetch"):
         assets = fetch_assets(requests, settings.fetch, settings.cache_dir,
                               offline=settings.offline, refresh=settings.refresh,
-                              max_pixels=settings.images.max_pixels, progress=progress)
+                              max_pixels=settings.images.max_pixels, progress=progress,
+                              store=store)
+    if store.degraded:
+        report.warn(store.degraded)
     report.add_images(assets)
     for image in report.images:
         if image["status"] == "placeholder":
@@ -279,15 +285,16 @@ def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, n
     imported when its format is asked for: an EPUB-only build loads no PDF library."""
     written: dict[str, Path] = {}
     for made in epubs:
-        with report.timed("epub"):
-            path = written[made.device.output_kind] = tmp / made.device.file_name(name)
+        path = written[made.device.output_kind] = tmp / made.device.file_name(name)
+        with report.timed("epub"), writing(path):
             size = write_epub(made.rendition, path)
         report.epubs[made.device.name]["size"] = size
         if made.budget and size > made.budget >= made.size:  # the estimate errs by bytes
             report.warn(f"{made.device.name}: the EPUB came out at {size:,} bytes, over its "
                         f"budget of {made.budget:,}")
     if rendition.print is not None:
-        from .printing import write_print
+        with shielded():  # its libraries' native parts
+            from .printing import write_print
 
         written.update(write_print(rendition.print, settings, name, tmp, report,
                                    lambda kind: memo(settings, kind)))
@@ -316,6 +323,9 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
     report. Raises :class:`~builder.errors.BuilderError` on bad input; ``settings.out_dir`` is
     left as it was unless every output was written."""
     report = BuildReport()
+    check_writable(settings.out_dir)  # before any article is read or image fetched
+    sweep(settings.out_dir)  # what a killed build left
+    store = Store(settings.cache_dir)
     theme = Theme(settings.theme_dir)
     with report.timed("up to date"):
         inputs = inputs_digest(settings, find_sources(list(settings.paths)), theme)
@@ -328,7 +338,7 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
     name = slugify(settings.book.name or title)
     release_pinyin()
     report.name, report.title = name, title
-    assets = fetch_images(settings, articles, report, progress)
+    assets = fetch_images(settings, articles, report, progress, store)
     report.add_audits(articles, assets)
     if settings.strict:
         strict_check(settings, report)
@@ -343,16 +353,25 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
             epubs = make_epubs(settings, book, theme, modified, report)
     with report.timed("render"):
         rendition = render(book, theme, modified, epub=False, prints=settings.prints)
-    with staged(settings.out_dir) as tmp:
+    with staged(settings.out_dir, needs=_needs(settings, book)) as tmp:
         written = write_outputs(epubs, rendition, settings, name, tmp, report)
         written["report"] = tmp / f"{name}.report.json"
         report.outputs = {kind: str(settings.out_dir / p.name) for kind, p in written.items()}
-        written["report"].write_text(report.to_json(), encoding="utf-8")
-        t = report.tally()
-        record(tmp, inputs, settings.cache_dir, book.assets, written,
-               degraded=bool(report.skipped or t.stranded or t.unexplained
-                             or report.layout.get("disagreement_count")))
+        with writing(written["report"]):
+            written["report"].write_text(report.to_json(), encoding="utf-8")
+            t = report.tally()
+            record(tmp, inputs, settings.cache_dir, book.assets, written,
+                   degraded=bool(report.skipped or t.stranded or t.unexplained
+                                 or report.layout.get("disagreement_count")))
     return report
+
+
+def _needs(settings: Settings, book) -> int:
+    """About how many bytes the outputs take: the photos once per output that holds them."""
+    photos = sum(a.path.stat().st_size for a in book.assets.values() if a.path.is_file())
+    outputs = len(settings.epub.device if "epub" in settings.formats else ()) + \
+        sum(kind in settings.formats for kind in ("pdf", "booklet"))
+    return photos * max(1, outputs)
 
 
 def inspect(path: Path | str, settings: Settings | None = None) -> Inspection:

@@ -14,11 +14,13 @@ from .impose import cover_spreads, impose_booklet
 from .layout import check, plan_print
 from .memo import Memo
 from .model import PrintRendition
+from .output import writing
 from .parts import write_book
 from .photos import Prepared
 from .preflight import NAMES, preflight
 from .report import BuildReport
 from .settings import Settings
+from .signals import shielded
 
 #: Below this effective resolution a placed photo prints soft (a warning).
 MIN_DPI = 150
@@ -34,8 +36,8 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
     written: dict[str, Path] = {}
     with report.timed("layout"):
         laid = plan_print(rendition, pdf.size_mm, memo("layout"), report.count, settings.jobs)
-    with report.timed("pdf"):
-        book = written["pdf"] = tmp / f"{name}.pdf"
+    book = written["pdf"] = tmp / f"{name}.pdf"
+    with report.timed("pdf"), writing(book):
         result = write_book(laid.rendition, book, memo("parts"),
                             {aid: len(plan.pages) for aid, plan in laid.plans.items()},
                             pdf.open_right, settings.jobs, report.count)
@@ -53,21 +55,25 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
                         "print soft)")
     shop = pdf.variant.startswith("pdf/x")
     if shop:
-        from .press import convert
+        with shielded():
+            from PIL import ImageCms  # noqa: F401 - its native part, loaded shielded
 
-        with report.timed("press"):
+            from .press import convert
+
+        with report.timed("press"), writing(book):
             convert(book, pdf.variant, _cache(Store(settings.cache_dir)))
     if pdf.cover_separate:
-        written["cover"] = tmp / f"{name}-cover.pdf"
-        cover_spreads(book, written["cover"])
-        if shop:
-            convert(written["cover"], pdf.variant)
+        cover = written["cover"] = tmp / f"{name}-cover.pdf"
+        with writing(cover):
+            cover_spreads(book, cover)
+            if shop:
+                convert(cover, pdf.variant)
     with report.timed("preflight"):
         _preflight(written, pdf.variant if shop else "home", report)
     if "booklet" in settings.formats:
-        with report.timed("impose"):
-            written["booklet"] = tmp / f"{name}-booklet.pdf"
-            imposed = impose_booklet(book, written["booklet"], pdf.signature, pdf.creep_mm)
+        booklet = written["booklet"] = tmp / f"{name}-booklet.pdf"
+        with report.timed("impose"), writing(booklet):
+            imposed = impose_booklet(book, booklet, pdf.signature, pdf.creep_mm)
         report.imposition = {"sheet_sides": imposed.sides, "signatures": list(imposed.signatures),
                              "creep_mm": imposed.creep_mm,
                              "how": imposed.how(f"{name}-booklet.pdf")}

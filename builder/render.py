@@ -81,6 +81,11 @@ def _meta_context(meta: BookMeta) -> dict:
             "keywords": list(meta.keywords)}
 
 
+#: The largest EPUB content document a long article is given; beyond, it goes on in another
+#: file (e-readers page through a file of several megabytes slowly, some not at all).
+MAX_DOC_BYTES = 300_000
+
+
 # -- article bodies -----------------------------------------------------------------------------
 
 class _Body:
@@ -106,6 +111,43 @@ class _Body:
         out = [self.root.text] if self.root.text else []
         out += [etree.tostring(child, encoding="unicode") for child in self.root]
         return "".join(out)
+
+    def chunks(self, limit: int, stem: str) -> list[tuple[str, str]]:
+        """The body as (file name, markup) pieces of at most about ``limit`` bytes each, cut
+        between top-level blocks (at a heading when one comes past half the limit); one
+        piece, ``stem.xhtml``, when it fits. Links into another piece name its file;
+        :attr:`file_of` gives the file of each id."""
+        self.file_of: dict[str, str] = {}
+        whole = self.serialize()
+        if self.root is None or len(whole.encode("utf-8")) <= limit:
+            return [(f"{stem}.xhtml", whole)]
+        groups: list[list[etree._Element]] = [[]]
+        size = len((self.root.text or "").encode("utf-8"))
+        for child in self.root:
+            n = len(etree.tostring(child, encoding="utf-8"))
+            heading = child.tag in ("h2", "h3", "section")
+            if groups[-1] and (size + n > limit or (heading and size > limit // 2)):
+                groups.append([])
+                size = 0
+            groups[-1].append(child)
+            size += n
+        names = [f"{stem}.xhtml"] + [f"{stem}-{k}.xhtml" for k in range(2, len(groups) + 1)]
+        for name, group in zip(names, groups, strict=True):
+            for element in group:
+                for node in element.iter():
+                    if node.get("id"):
+                        self.file_of[node.get("id")] = name
+        out = []
+        for k, (name, group) in enumerate(zip(names, groups, strict=True)):
+            for element in group:
+                for link in element.iter("a"):
+                    target = link.get("href", "")
+                    if target.startswith("#") and self.file_of.get(target[1:], name) != name:
+                        link.set("href", self.file_of[target[1:]] + target)
+            head = (self.root.text or "") if k == 0 else ""
+            out.append((name, head + "".join(etree.tostring(e, encoding="unicode")
+                                             for e in group)))
+        return out
 
 
 def _set_sources(body: _Body, name_of) -> None:
@@ -218,11 +260,18 @@ def _epub(book: Book, theme: Theme, meta: BookMeta, bodies: list[_Body]) -> Epub
     for i, (article, body) in enumerate(zip(book.articles, bodies, strict=True), 1):
         name_of = _namer(book, article.source.parent, EPUB_IMAGES, epub=True)
         _set_sources(body, name_of)
-        ctx = _article_context(article, i, body.serialize(), name_of)
-        contexts.append(ctx)
-        docs.append(EpubDoc(f"chapter-{i:03d}.xhtml", article.title, article.lang,
+        chunks = body.chunks(MAX_DOC_BYTES, f"chapter-{i:03d}")
+        ctx = _article_context(article, i, chunks[0][1], name_of)
+        contexts.append({**ctx, "body": body.serialize()} if len(chunks) > 1 else ctx)
+        sections = tuple(body.sections) if len(chunks) == 1 else tuple(
+            (f"{body.file_of.get(sid, chunks[0][0])}#{sid}", text) for sid, text in body.sections)
+        docs.append(EpubDoc(chunks[0][0], article.title, article.lang,
                             theme.render("epub/chapter.xhtml.j2", article=ctx), "chapter",
-                            tuple(body.sections)))
+                            sections))
+        for file_name, part in chunks[1:]:  # a long article goes on in files of its own
+            docs.append(EpubDoc(file_name, article.title, article.lang,
+                                theme.render("epub/continued.xhtml.j2",
+                                             article={**ctx, "body": part}), "continued"))
         for ref in article.images:
             asset = book.asset(ref.url, article.source.parent, epub=True)
             shown[EPUB_IMAGES + asset.name] = asset

@@ -13,6 +13,15 @@ from .errors import ThemeError
 from .text import halt_marks, keep_end
 
 _PACKAGE = Path(__file__).resolve().parent
+#: The variables the builder gives each template it renders (builder.render).
+CONTEXTS = {
+    "epub/cover.xhtml.j2": {"cover"},
+    "epub/title.xhtml.j2": {"book"},
+    "epub/chapter.xhtml.j2": {"article"},
+    "epub/continued.xhtml.j2": {"article"},
+    "epub/colophon.xhtml.j2": {"articles", "labels"},
+    "pdf/book.html.j2": {"book", "articles", "page", "labels", "stylesheet"},
+}
 
 
 def default_theme_dir() -> Path:
@@ -80,6 +89,7 @@ class Theme:
                 name = path.relative_to(self.user_dir / "templates").as_posix()
                 try:
                     self.env.get_template(name)
+                    self._variables(name, path)
                 except jinja2.TemplateSyntaxError as exc:
                     raise ThemeError(f"template {name}, line {exc.lineno}: {exc.message}",
                                      str(path)) from None
@@ -91,6 +101,20 @@ class Theme:
             except (OSError, UnicodeDecodeError) as exc:
                 raise ThemeError(f"stylesheet {path.name} cannot be read as UTF-8: {exc}",
                                  str(path)) from None
+
+    def _variables(self, name: str, path: Path) -> None:
+        """A template the builder renders uses only the variables it is given."""
+        given = CONTEXTS.get(name)
+        if given is None:
+            return
+        from jinja2 import meta
+
+        used = meta.find_undeclared_variables(self.env.parse(path.read_text(encoding="utf-8")))
+        unknown = sorted(used - given - set(self.env.globals))
+        if unknown:
+            raise ThemeError(f"template {name} uses {', '.join(unknown)}, which the builder "
+                             f"does not give it (it gives {', '.join(sorted(given))})",
+                             str(path))
 
     def stylesheet_path(self, name: str) -> Path:
         for d in self.dirs:

@@ -28,22 +28,35 @@ def fork_map(fn: Callable[[Any, Any], Any], items: Sequence[Any], workers: int,
     (here, in this process, when that is one, there is one item, or the system cannot fork).
     An exception in ``fn`` is raised here; a worker that dies (out of memory, say) is an
     :class:`OutputError` that suggests ``--jobs 1``. Ctrl-C stops the build, not the workers
-    one by one: they ignore it and end with the pool."""
+    one by one: they ignore it, and the build ends them."""
     if workers < 2 or len(items) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [fn(shared, item) for item in items]
     global _SHARED
     _SHARED = shared
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)),
+                               mp_context=multiprocessing.get_context("fork"),
+                               initializer=_ignore_interrupts)
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(items)),
-                                 mp_context=multiprocessing.get_context("fork"),
-                                 initializer=signal.signal,
-                                 initargs=(signal.SIGINT, signal.SIG_IGN)) as pool:
-            return list(pool.map(_call, [fn] * len(items), items))
+        results = list(pool.map(_call, [fn] * len(items), items))
     except BrokenProcessPool:
+        pool.shutdown(wait=True)
         raise OutputError(f"a layout process ended abruptly (out of memory?); run again with "
                           f"--jobs 1 (it was {workers})", "--jobs") from None
+    except BaseException:  # an error, Ctrl-C or SIGTERM: the workers stop now, not later
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
         _SHARED = None
+    pool.shutdown(wait=True)
+    return results
+
+
+def _ignore_interrupts() -> None:
+    """A worker leaves Ctrl-C and SIGTERM to the build, which stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _call(fn: Callable[[Any, Any], Any], item: Any) -> Any:

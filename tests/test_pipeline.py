@@ -26,7 +26,7 @@ import builder
 import builder.pdf
 from builder.clean import clean_article
 from builder.clean.sites import rules_for
-from builder.errors import ConfigError
+from builder.errors import ConfigError, OutputError
 from builder.model import EPUB_IMAGES, PRINT_BASE, Article, ImageRef
 from builder.output import STAGING_PREFIX
 from builder.pdf import StoreFetcher
@@ -316,8 +316,9 @@ def test_a_writer_failing_half_way_leaves_the_out_dir_as_it_was(tmp_path, monkey
     monkeypatch.setattr(builder.pdf, "write_pdf", failing_write_pdf)
     settings = settings_for(tmp_path, source.parent, book__name="x",
                             book__formats=["epub", "pdf"])
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="no space left on device") as failed:
         builder.build(settings)
+    assert str(failed.value).startswith(f"cannot write {out / 'x.pdf'}: no space left on device")
     (path,) = written
     # written inside the staging folder of the output folder (a part, in a folder of its own)
     assert any(p.parent == out and p.name.startswith(STAGING_PREFIX) for p in path.parents)

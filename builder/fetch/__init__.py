@@ -60,17 +60,23 @@ class Request:
 
 def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Path, *,
                  offline: bool = False, refresh: bool = False, max_pixels: int = 80_000_000,
-                 progress: Progress | None = None,
-                 resolver: Resolver | None = None) -> dict[str, Asset]:
+                 progress: Progress | None = None, resolver: Resolver | None = None,
+                 store: Store | None = None) -> dict[str, Asset]:
     """Every requested image as an :class:`Asset` (a placeholder when it failed), by
     :func:`~builder.model.asset_key`: each distinct image is fetched once.
 
     ``offline``: the cache only. ``refresh``: fetch again what is cached. ``resolver``: how
-    host names are resolved under the guard (the system's by default). Raises
-    :class:`NetworkGuardError` when the network guard cannot be installed.
+    host names are resolved under the guard (the system's by default). ``store``: the cache
+    (one on ``cache_dir`` by default), which says afterwards whether it could be written and
+    which entries it found damaged. Raises :class:`NetworkGuardError` when the network guard
+    cannot be installed.
+
+    Interrupted (Ctrl-C, or SIGTERM raised as an exception), it cancels what is queued and
+    what is downloading, and returns at once: the threads still running are left to end with
+    the process.
     """
     progress = progress or (lambda *a, **k: None)
-    store = Store(cache_dir)
+    store = store or Store(cache_dir)
     unique: dict[str, Request] = {}
     for req in requests:
         unique.setdefault(asset_key(req.ref.url, req.folder), req)
@@ -96,7 +102,8 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
                 if cached is not None:
                     asset = cached
                 elif fetcher is None:
-                    raise FetchFailed("offline: not in the cache")
+                    raise FetchFailed("offline: cache entry corrupt (deleted)"
+                                      if key in store.corrupt else "offline: not in the cache")
                 else:
                     data = fetcher.get(fetcher.rewritten(key),
                                        lambda n: progress("bytes", n=n))
@@ -114,12 +121,13 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
         futures = {key: pool.submit(one, key, req) for key, req in unique.items()}
         for key, future in futures.items():
             assets[key] = future.result()
-    except BaseException:  # an error or Ctrl-C: the queued downloads are not started
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True)
+    except BaseException:  # an error or Ctrl-C: nothing more is started, nothing waited for
         if fetcher:
-            fetcher.close()
-        progress("end")
+            fetcher.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if fetcher:
+        fetcher.close()
+    progress("end")
     return assets

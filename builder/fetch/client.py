@@ -76,9 +76,18 @@ class Fetcher:
                                             "Accept": "image/*,*/*;q=0.5"})
         self._hosts: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
 
     def close(self) -> None:
         self.client.close()
+
+    def cancel(self) -> None:
+        """Stop: no request starts, no retry waits, a download ends at its next chunk."""
+        self._cancelled.set()
+
+    def _check(self) -> None:
+        if self._cancelled.is_set():
+            raise FetchFailed("cancelled")
 
     def rewritten(self, url: str) -> str:
         for old, new in self.rewrite:
@@ -96,8 +105,10 @@ class Fetcher:
         until: float | None = None  # the image's clock starts when it has a slot to run in
         attempts = max(1, self.s.retries)
         for attempt in range(attempts):
+            self._check()
             try:
                 with self._host_slot(url):
+                    self._check()
                     if until is None:
                         until = time.monotonic() + self.s.deadline
                     with deadline(until):
@@ -110,9 +121,8 @@ class Fetcher:
                     raise
                 wait = exc.wait if exc.wait is not None else 0.25 * 2 ** attempt
                 wait = min(wait + random.uniform(0, 0.1), left)  # noqa: S311 - jitter
-                if wait >= left:
+                if wait >= left or self._cancelled.wait(wait):
                     raise
-                time.sleep(wait)
         raise FetchFailed("no attempt made")  # pragma: no cover
 
     def _get_once(self, url: str, deadline: float, on_bytes) -> bytes:
@@ -157,6 +167,7 @@ class Fetcher:
             raise FetchFailed(f"too large: {int(length):,} bytes (limit {cap:,})")
         chunks, total = [], 0
         for chunk in resp.iter_bytes():
+            self._check()
             total += len(chunk)
             if total > cap:
                 raise FetchFailed(f"too large: over {cap:,} bytes (limit {cap:,})")
