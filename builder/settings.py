@@ -255,13 +255,18 @@ def page_size_mm(value: str) -> tuple[float, float]:
                      "from 50 to 1000 (e.g. 148x210)")
 
 
+def _millimetres(value: str, what: str, most: float, example: str) -> float:
+    """``value`` such as ``3mm`` (or ``3``) in millimetres, from 0 to ``most``."""
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(mm)?\s*$", value.lower())
+    if not m or float(m.group(1)) > most:
+        raise ValueError(f"unknown {what} {value!r}: give millimetres from 0 to {most:g}, "
+                         f"e.g. {example}")
+    return float(m.group(1))
+
+
 def bleed_mm(value: str) -> float:
     """A bleed such as ``3mm`` (or ``3``) in millimetres, 0 to 10."""
-    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(mm)?\s*$", value.lower())
-    if not m or float(m.group(1)) > MAX_BLEED_MM:
-        raise ValueError(f"unknown bleed {value!r}: give millimetres from 0 to "
-                         f"{MAX_BLEED_MM:g}, e.g. 3mm")
-    return float(m.group(1))
+    return _millimetres(value, "bleed", MAX_BLEED_MM, "3mm")
 
 
 MAX_CREEP_MM = 5.0
@@ -269,11 +274,7 @@ MAX_CREEP_MM = 5.0
 
 def creep_mm(value: str) -> float:
     """A creep such as ``0.5mm`` (or ``0.5``) in millimetres, 0 to 5."""
-    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(mm)?\s*$", value.lower())
-    if not m or float(m.group(1)) > MAX_CREEP_MM:
-        raise ValueError(f"unknown creep {value!r}: give millimetres from 0 to "
-                         f"{MAX_CREEP_MM:g}, e.g. 0.5mm")
-    return float(m.group(1))
+    return _millimetres(value, "creep", MAX_CREEP_MM, "0.5mm")
 
 
 def _signature(value: int) -> int:
