@@ -335,13 +335,15 @@ def _interrupted(args: argparse.Namespace, terminated: bool) -> int:
     folder went when the build unwound), exit 130 or 143 — at once, not after the downloads
     or layout processes still running, which end with the process."""
     import multiprocessing
-    import threading
 
     from .fetch.store import remove_spares
 
-    out = getattr(args, "out_dir_", None) or getattr(args, "out", None) or Path("dist")
     what = "stopped by SIGTERM" if terminated else "interrupted"
-    print(f"builder: {what}; {out} is as it was", file=sys.stderr)
+    if args.command == "build":
+        out = getattr(args, "out_dir_", None) or getattr(args, "out", None) or Path("dist")
+        print(f"builder: {what}; {out} is as it was", file=sys.stderr)
+    else:
+        print(f"builder: {what}", file=sys.stderr)
     code = 143 if terminated else 130
     remove_spares()
     if threading.active_count() > 1 or multiprocessing.active_children():

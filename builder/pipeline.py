@@ -45,8 +45,6 @@ from .state import inputs_digest, record, unchanged
 from .text import one_line, release_pinyin, slugify
 from .theme import Theme
 
-#: Below this effective resolution at its printed size, a photo prints visibly soft.
-
 
 @dataclass(frozen=True)
 class Inspection:
