@@ -36,6 +36,8 @@ class Piece:
     path: Path
     start: int
     stop: int
+    #: It opens with the rest of the article before: its outline goes under that article's.
+    continues: bool = False
 
 
 def join(pieces: list[Piece], out: Path) -> None:
@@ -58,12 +60,10 @@ def join(pieces: list[Piece], out: Path) -> None:
                 if page is not None and name not in names:
                     names[name] = Array([book.pages[page].obj, *dest[1:]])
             outlines.append(_outline(src, where))
-        if names:
-            flat = Array()
-            for name in sorted(names):
-                flat.extend([String(name), names[name]])
+        if names:  # one Array made at once: extending one item by item costs n² here
+            flat = Array([x for name in sorted(names) for x in (String(name), names[name])])
             book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
-        _write_outline(book, outlines)
+        _write_outline(book, outlines, [p.continues for p in pieces])
         book.save(out, deterministic_id=True, compress_streams=True,
                   stream_decode_level=pikepdf.StreamDecodeLevel.none,
                   object_stream_mode=pikepdf.ObjectStreamMode.generate)
@@ -122,7 +122,7 @@ def _outline(src: Pdf, where: dict[tuple[int, int], int]) -> list:
         return walk(outline.root)
 
 
-def _write_outline(book: Pdf, outlines: list[list]) -> None:
+def _write_outline(book: Pdf, outlines: list[list], continues: list[bool]) -> None:
     def make(title: str, page: int, dest: Array, children: list) -> OutlineItem:
         item = OutlineItem(title, page, "XYZ", left=_number(dest, 2), top=_number(dest, 3))
         item.children.extend(make(*c) for c in children)
@@ -131,7 +131,10 @@ def _write_outline(book: Pdf, outlines: list[list]) -> None:
     if not any(outlines):
         return
     top = [make(*entry) for entry in outlines[0]]
-    rest = [make(*entry) for part in outlines[1:] for entry in part]
+    rest: list[OutlineItem] = []
+    for part, goes_on in zip(outlines[1:], continues[1:], strict=True):
+        items = [make(*entry) for entry in part]
+        (rest[-1].children if goes_on and rest else rest).extend(items)
     if top:
         top[-1].children.extend(rest)
     else:

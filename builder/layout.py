@@ -25,6 +25,7 @@ from lxml import etree
 from . import pdf
 from .memo import Memo, code_version, digest
 from .model import PRINT_BASE, Box, PrintRendition
+from .pieces import cut_long_articles
 from .plan import SLACK, Area, ArticlePlan, Block, PagePlan, plan_article, shapes_for
 from .workers import fork_map
 
@@ -307,7 +308,7 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo
     root = lxml.html.document_fromstring(rendition.html)
     head = _head(root)
     area = _area(rendition, head, page, cache)
-    found = _articles(root)
+    found = cut_long_articles(_articles(root))
     children = {child for article in found for child in article}
     taken = {e.get("id") for e in root.iter()
              if isinstance(e.tag, str) and e.get("id") and e not in children}

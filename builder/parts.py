@@ -54,6 +54,9 @@ class Part:
 
     html: str
     articles: tuple[str, ...]  # the ids of its articles
+    #: Those that go on from the article before (a long one's pieces, builder.pieces): they
+    #: start on the next page, whatever its side.
+    continued: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,9 @@ class Book:
 def split(html: str, planned: dict[str, int], least: int | None = None) -> list[Part]:
     """The planned print document as parts: everything before the first ``<article>`` (the
     front matter), then runs of articles (each with the elements after it up to the next one)
-    of at least ``least`` planned pages (``planned``: pages by article id). Each part is a
-    whole document with the book's ``<head>``. ``least`` is :data:`PART_PAGES` by default."""
+    of at least ``least`` planned pages (``planned``: pages by article id); the pieces of a
+    long article each a part of its own. Each part is a whole document with the book's
+    ``<head>``. ``least`` is :data:`PART_PAGES` by default."""
     least = PART_PAGES if least is None else least
     root = lxml.html.document_fromstring(html)
     head = lxml.html.tostring(root.find("head"), encoding="unicode")
@@ -79,17 +83,23 @@ def split(html: str, planned: dict[str, int], least: int | None = None) -> list[
     attrs = "".join(f' {k}="{_attr(v)}"' for k, v in root.attrib.items())
     body_attrs = "".join(f' {k}="{_attr(v)}"' for k, v in body.attrib.items())
     groups: list[tuple[list[str], list[str]]] = [([], [body.text or ""])]
-    pages = 0
+    continued: set[str] = set()
+    pages, alone = 0, False
     for child in body:
         if isinstance(child.tag, str) and child.tag == "article":
-            if not groups[-1][0] or pages >= least:
-                groups.append(([], []))
+            piece = "continued" in (child.get("class") or "").split()
+            if not groups[-1][0] or pages >= least or piece or alone:
+                groups.append(([], []))  # a long article's piece is a part by itself
                 pages = 0
+            alone = piece
             groups[-1][0].append(child.get("id") or "")
             pages += planned.get(child.get("id") or "", 1)
+            if piece:
+                continued.add(child.get("id") or "")
         groups[-1][1].append(lxml.html.tostring(child, encoding="unicode"))
     return [Part(f"<!DOCTYPE html><html{attrs}>{head}<body{body_attrs}>{''.join(chunks)}"
-                 "</body></html>", tuple(a for a in ids if a)) for ids, chunks in groups]
+                 "</body></html>", tuple(a for a in ids if a),
+                 frozenset(a for a in ids if a in continued)) for ids, chunks in groups]
 
 
 def _attr(value: str) -> str:
@@ -234,7 +244,7 @@ def _predicted(parts: list[Part], after: int, planned: dict[str, int],
     for part in parts:
         out.append(after)
         for aid in part.articles:
-            if open_right and after % 2:
+            if open_right and after % 2 and aid not in part.continued:
                 after += 1
             after += planned.get(aid, 1)
     return out
@@ -275,7 +285,9 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
             raise OutputError("the contents' page numbers did not settle after three layouts; "
                               "please report this book", str(path))
         pieces = [laid_front, *laid]
-        join([Piece(p.path, p.lead, p.pages - p.stubs) for p in pieces], path)
+        join([Piece(p.path, p.lead, p.pages - p.stubs,
+                    bool(part.articles) and part.articles[0] in part.continued)
+              for p, part in zip(pieces, parts, strict=True)], path)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

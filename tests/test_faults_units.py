@@ -115,3 +115,30 @@ def test_a_signal_inside_a_shielded_block_waits_for_its_end():
     finally:
         signal.signal(signal.SIGINT, saved[0])
         signal.signal(signal.SIGTERM, saved[1])
+
+
+def test_a_long_article_is_cut_into_pieces_between_blocks(monkeypatch):
+    import lxml.html
+
+    from builder import pieces
+
+    monkeypatch.setattr(pieces, "PIECE_WEIGHT", 250)
+    paragraphs = "".join(f"<p>第{k}段，一些文字。</p>\n" for k in range(12))
+    root = lxml.html.document_fromstring(
+        '<html><body><article id="a001" class="article" lang="zh">'
+        '<header class="opener"><h1>题 "引号"</h1></header>'
+        f"{paragraphs}<h2>下半</h2>{paragraphs}</article>\n<article id=\"a002\"><p>短</p>"
+        "</article></body></html>")
+    found = pieces.cut_long_articles([a for a in root.iter("article")])
+    ids = [a.get("id") for a in found]
+    assert ids[0] == "a001" and ids[-1] == "a002" and len(ids) > 3
+    assert ids[1:-1] == [f"a001-{n}" for n in range(2, len(ids) - 1 + 1)]
+    body = root.find("body")
+    assert [a.get("id") for a in body if a.tag == "article"] == ids  # in document order
+    for piece in found[1:-1]:
+        assert piece.get("class") == "article any-page continued" and piece.get("lang") == "zh"
+        assert piece.get("style") == 'string-set: running "题 \\"引号\\""'
+    text = "".join("".join(a.itertext()) for a in found)
+    assert [int(n) for n in __import__("re").findall(r"第(\d+)段", text)] == \
+        list(range(12)) + list(range(12))
+    assert any(p[0].tag == "h2" for p in found[1:-1])  # cut at the heading

@@ -72,3 +72,52 @@ def test_sections_and_links_point_into_the_right_file(long_epub):
         file_name, fragment = href.split("#")
         doc = etree.fromstring(long_epub[f"EPUB/{file_name}"])
         assert doc.xpath(f"//*[@id='{fragment}']"), href
+
+
+@pytest.fixture(scope="module")
+def long_pdf(tmp_path_factory):
+    """A text article of about 0.7 MB, as the PDF: laid out in pieces (builder.pieces)."""
+    root = tmp_path_factory.mktemp("long-pdf")
+    src = root / "src"
+    src.mkdir()
+    blocks = []
+    for k in range(1, 1801):
+        if k % 300 == 1:
+            blocks.append(f"<h2>第{k // 300 + 1}部分</h2>")
+        blocks.append(f"<p>第{k}段。" + "夜里的风带着水汽，河边的灯一盏一盏亮起来。" * 3 + "</p>")
+    (src / "long.txt").write_text("---\ntitle: 很长的一篇\ndate: 2022-08-31\n---\n"
+                                  + "\n".join(blocks) + "\n", "utf-8")
+    out = root / "dist"
+    result = run_cli("build", src, "--out", out, "--cache-dir", root / "cache", "--name",
+                     "long", "--format", "pdf", env={"SOURCE_DATE_EPOCH": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def test_a_long_article_is_laid_out_in_pieces_with_nothing_lost(long_pdf):
+    import json
+
+    from pypdf import PdfReader
+
+    report = json.loads((long_pdf / "long.report.json").read_text("utf-8"))
+    assert report["work"]["PDF parts"]["done"] >= 3  # the pieces, each a part of its own
+    assert report["layout"]["disagreement_count"] == 0
+    pages = [page.extract_text() for page in PdfReader(long_pdf / "long.pdf").pages]
+    numbers = [int(n) for text in pages for n in re.findall(r"第(\d+)段", text)]
+    assert numbers == list(range(1, 1801))
+    body = [text for text in pages if "段。" in text]
+    assert len(body) > 60
+    assert all("很长的一篇" in text for text in body[1:])  # the running head, piece after piece
+
+
+def test_the_outline_keeps_every_section_under_its_article(long_pdf):
+    import pikepdf
+
+    with pikepdf.open(long_pdf / "long.pdf") as pdf, pdf.open_outline() as outline:
+        def titles(items):
+            return [(i.title, titles(i.children)) for i in items]
+
+        tree = titles(outline.root)
+    (book, (article,)), = tree  # the book, holding the one article
+    assert article[0] == "很长的一篇"
+    assert [t for t, _ in article[1]] == [f"第{n}部分" for n in range(1, 7)]
