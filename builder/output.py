@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
+from .signals import shielded
 
 STAGING_PREFIX = ".builder-tmp-"
 _STAGING = re.compile(rf"^{re.escape(STAGING_PREFIX)}(?:(\d+)-)?[\w-]+$")
@@ -52,9 +53,10 @@ def staged(out_dir: Path, needs: int = 0):
     try:
         try:
             yield tmp
-            for path in sorted(tmp.iterdir()):
-                os.replace(path, out_dir / path.name)
-                landed = True
+            with shielded():  # all of the outputs land, or (before the first) none
+                for path in sorted(tmp.iterdir()):
+                    os.replace(path, out_dir / path.name)
+                    landed = True
         except OSError as exc:
             raise write_error(exc, out_dir, tmp, needs) from None
     finally:
@@ -98,6 +100,8 @@ def write_error(exc: OSError, out_dir: Path, tmp: Path, needs: int) -> OutputErr
         Path(exc.filename).parent == tmp else _newest(tmp)
     target = out_dir / name if name else out_dir
     reason = (exc.strerror or str(exc)).lower()
+    if isinstance(exc.filename, str) and output is None and Path(exc.filename).parent != tmp:
+        reason += f": {exc.filename}"  # not a write: what could not be read
     if exc.errno in _FULL:
         reason = "no space left on device"
         if needs:

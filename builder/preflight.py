@@ -88,11 +88,29 @@ def preflight(path: Path, profile: str = "home", booklet: bool = False) -> Resul
             _document(pdf, profile, note)
         fonts: set[tuple[int, int]] = set()
         for number, page in enumerate(pdf.pages, 1):
-            trim = _boxes(page, number, shop, note)
-            seen = _Seen()
-            _walk(page.obj, page.obj.get("/Resources", Dictionary()), IDENTITY, seen, 0)
-            _page_findings(number, page, seen, trim, profile, fonts, note)
+            try:
+                trim = _boxes(page, number, shop, note)
+                seen = _Seen()
+                _walk(page.obj, page.obj.get("/Resources", Dictionary()), IDENTITY, seen, 0)
+                _page_findings(number, page, seen, trim, profile, fonts, note)
+                if shop:
+                    _annotations(page, number, note)
+            except (TypeError, ValueError, IndexError, KeyError, pikepdf.PdfError) as exc:
+                note(Finding(number, f"cannot be read: {type(exc).__name__}: {exc}"[:200],
+                             True))
         return result
+
+
+#: The annotations a PDF/X may have on its pages.
+PRINT_ANNOTATIONS = ("/TrapNet", "/PrinterMark")
+
+
+def _annotations(page: pikepdf.Page, number: int, note) -> None:
+    kinds = sorted({str(a.get("/Subtype", "?")) for a in page.obj.get("/Annots", Array())
+                    if isinstance(a, Dictionary)} - set(PRINT_ANNOTATIONS))
+    if kinds:
+        note(Finding(number, f"annotations ({', '.join(k.lstrip('/') for k in kinds)}): "
+                             "a PDF/X page has none but printer's marks", True))
 
 
 def _document(pdf: Pdf, profile: str, note) -> None:
@@ -180,6 +198,14 @@ def _walk(holder: pikepdf.Object, resources: Dictionary, ctm: Matrix, seen: _See
             state = resources.get("/ExtGState", Dictionary()).get(str(operands[0]))
             if isinstance(state, Dictionary):
                 seen.transparency.extend(_state_transparency(state))
+        elif op in ("scn", "SCN") and operands and isinstance(operands[-1], Name):
+            pattern = resources.get("/Pattern", Dictionary()).get(str(operands[-1]))
+            if isinstance(pattern, pikepdf.Stream) and pattern.get("/PatternType") == 1:
+                _walk(pattern, pattern.get("/Resources", resources), ctm, seen, depth + 1)
+            elif isinstance(pattern, Dictionary) and isinstance(pattern.get("/Shading"),
+                                                                Dictionary):
+                seen.spaces.setdefault(_space_kind(pattern.Shading.get("/ColorSpace"),
+                                                   resources), "a gradient")
         elif op == "sh" and operands:
             shading = resources.get("/Shading", Dictionary()).get(str(operands[0]))
             if isinstance(shading, Dictionary):

@@ -28,9 +28,8 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf, PdfImage, String
 
-#: The CMYK profile of the output intent and of the conversion (package libgs-common).
-CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
-CMYK_PACKAGE = "libgs-common"
+from .profiles import CMYK_PROFILE, ProfileMissing, profile_bytes  # noqa: F401 - re-exported
+
 VARIANTS = ("pdf/x-1a", "pdf/x-4")
 JPEG_QUALITY = 85
 #: Adobe's CMYK JPEGs (Pillow writes them so) store inverted values; this reads them right.
@@ -39,19 +38,6 @@ _OPERATORS = {"rg": "k", "RG": "K"}
 
 #: ``cache(key, make)``: the bytes stored under ``key``, made (and stored) when absent.
 Cache = Callable[[str, Callable[[], bytes]], bytes]
-
-
-class ProfileMissing(Exception):
-    """The CMYK profile is not installed."""
-
-
-def profile_bytes() -> bytes:
-    try:
-        return CMYK_PROFILE.read_bytes()
-    except OSError as e:
-        raise ProfileMissing(
-            f"PDF/X needs the CMYK profile {CMYK_PROFILE}: install it with "
-            f"'apt-get install {CMYK_PACKAGE}'") from e
 
 
 class _Colours:
@@ -99,6 +85,10 @@ def convert(path: Path, variant: str, cache: Cache | None = None) -> None:
         done: set[tuple[int, int]] = set()
         for page in pdf.pages:
             _recolour(pdf, page.obj, colours, done)
+            if "/Annots" in page.obj:  # links: a printed page has none, PDF/X takes none
+                del page.obj["/Annots"]
+        if variant == "pdf/x-4":
+            _tag_groups_and_shadings(pdf, icc_rgb)
         for obj in list(pdf.objects):
             if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == Name.Image \
                     and not obj.get("/ImageMask", False):
@@ -106,9 +96,6 @@ def convert(path: Path, variant: str, cache: Cache | None = None) -> None:
                     _to_cmyk(obj, colours, cache)
                 else:
                     _tag_rgb(obj, icc_rgb)
-            elif isinstance(obj, Dictionary) and obj.get("/ShadingType") is not None \
-                    and variant == "pdf/x-4" and obj.get("/ColorSpace") == Name.DeviceRGB:
-                obj.ColorSpace = icc_rgb
         intent = pdf.make_stream(profile, N=4)
         pdf.Root.OutputIntents = Array([Dictionary(
             Type=Name.OutputIntent, S=Name.GTS_PDFX, OutputConditionIdentifier=String("Custom"),
@@ -166,6 +153,34 @@ def _recolour(pdf: Pdf, holder: pikepdf.Object, colours: _Colours, done: set) ->
             holder.write(data)
         else:
             holder.Contents = pdf.make_stream(data)
+
+
+def _tag_groups_and_shadings(pdf: Pdf, icc_rgb: Array) -> None:
+    """PDF/X-4: the transparency groups' blending space and the gradients' colour space, when
+    uncalibrated RGB, tagged as sRGB (WeasyPrint writes shadings inline in the resources)."""
+    def tag(holder) -> None:
+        if holder.get("/ColorSpace") == Name.DeviceRGB:
+            holder.ColorSpace = icc_rgb
+
+    holders = [page.obj for page in pdf.pages] + [
+        o for o in pdf.objects if isinstance(o, pikepdf.Stream)
+        and (o.get("/Subtype") == Name.Form or o.get("/PatternType") is not None)]
+    for holder in holders:
+        group = holder.get("/Group")
+        if isinstance(group, Dictionary) and group.get("/CS") == Name.DeviceRGB:
+            group.CS = icc_rgb
+        if holder.get("/PatternType") == 2 and isinstance(holder.get("/Shading"), Dictionary):
+            tag(holder.Shading)
+        resources = holder.get("/Resources")
+        if not isinstance(resources, Dictionary):
+            continue
+        for _, shading in resources.get("/Shading", Dictionary()).items():
+            if isinstance(shading, Dictionary):
+                tag(shading)
+        for _, pattern in resources.get("/Pattern", Dictionary()).items():
+            if isinstance(pattern, Dictionary) and isinstance(pattern.get("/Shading"),
+                                                              Dictionary):
+                tag(pattern.Shading)
 
 
 def _to_cmyk(image: pikepdf.Stream, colours: _Colours, cache: Cache | None) -> None:

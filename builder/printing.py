@@ -69,7 +69,8 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
             if shop:
                 convert(cover, pdf.variant)
     with report.timed("preflight"):
-        _preflight(written, pdf.variant if shop else "home", report)
+        _preflight(written, pdf.variant if shop else "home", report,
+                   "booklet" in settings.formats)
     if "booklet" in settings.formats:
         booklet = written["booklet"] = tmp / f"{name}-booklet.pdf"
         with report.timed("impose"), writing(booklet):
@@ -82,13 +83,15 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
     return written
 
 
-def _preflight(written: dict[str, Path], profile: str, report: BuildReport) -> None:
+def _preflight(written: dict[str, Path], profile: str, report: BuildReport,
+               booklet: bool) -> None:
     """The preflight of the book (and of its separate cover) into the report; a PDF/X that
-    does not conform fails the build, naming what does not."""
+    does not conform fails the build, naming what does not. ``booklet``: the book is also
+    imposed as one."""
     for kind in ("pdf", "cover"):
         if kind not in written:
             continue
-        result = preflight(written[kind], profile, booklet=profile != "home")
+        result = preflight(written[kind], profile, booklet=booklet and kind == "pdf")
         report.preflight[kind] = result.to_json()
         if not result.passed:
             named = "; ".join(f.line().removeprefix("problem: ")

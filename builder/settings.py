@@ -293,7 +293,7 @@ def _language(value: str) -> str:
 
 def _variant(value: str) -> str:
     if value.startswith("pdf/x"):
-        from .press import ProfileMissing, profile_bytes
+        from .profiles import ProfileMissing, profile_bytes
 
         try:
             profile_bytes()

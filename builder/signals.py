@@ -19,15 +19,16 @@ _state = {"depth": 0, "pending": None}
 
 
 def _raise(signum: int) -> None:
+    _state["raised"] = True
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def _handler(signum: int, frame) -> None:
+    if _state.get("raised") or (_state["depth"] and _state["pending"] is not None):
+        sys.stderr.write("builder: stopped\n")  # asked twice: now, whatever is left
+        sys.stderr.flush()
+        os._exit(CODES.get(signum, 130))
     if _state["depth"]:
-        if _state["pending"] is not None:  # asked twice: now
-            sys.stderr.write("builder: stopped\n")
-            sys.stderr.flush()
-            os._exit(CODES.get(signum, 130))
         _state["pending"] = signum
         return
     _raise(signum)

@@ -115,6 +115,7 @@ def test_a_signal_inside_a_shielded_block_waits_for_its_end():
     finally:
         signal.signal(signal.SIGINT, saved[0])
         signal.signal(signal.SIGTERM, saved[1])
+        signals._state.update(depth=0, pending=None, raised=False)
 
 
 def test_a_long_article_is_cut_into_pieces_between_blocks(monkeypatch):

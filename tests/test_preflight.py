@@ -137,3 +137,29 @@ def test_colours():
 ])
 def test_xmp_dates(pdf_date, xmp):
     assert press._xmp_date(pdf_date) == xmp
+
+
+def test_links_are_annotations_a_shop_refuses_and_the_conversion_drops(tmp_path):
+    path = tmp_path / "links.pdf"
+    pdf_of(path, '<p><a href="https://example.org/">一个链接</a></p>')
+    x4 = lines(preflight(path, "pdf/x-4"))
+    assert "problem: page 1: annotations (Link): a PDF/X page has none but printer's marks" \
+        in x4
+    assert not any("annotations" in line for line in lines(preflight(path, "home")))
+    press.convert(path, "pdf/x-4")
+    assert not any("annotations" in line for line in lines(preflight(path, "pdf/x-4")))
+
+
+def test_x4_tags_gradients_and_group_blending_spaces(tmp_path):
+    path = tmp_path / "gradient.pdf"
+    pdf_of(path, '<div style="height: 20mm; background: linear-gradient(red, blue)"></div>'
+                 '<p style="opacity: 0.5">半透明</p>')
+    before = lines(preflight(path, "pdf/x-4"))
+    assert any("gradient in DeviceRGB" in line for line in before), before
+    press.convert(path, "pdf/x-4")
+    result = preflight(path, "pdf/x-4")
+    assert result.passed, lines(result)
+    with pikepdf.open(path) as pdf:
+        for o in pdf.objects:
+            if isinstance(o, pikepdf.Dictionary) and "/Group" in o:
+                assert o.Group.get("/CS") != "/DeviceRGB"

@@ -445,9 +445,9 @@ def test_pdf_variants_accepted(value):
 
 
 def test_pdfx_without_its_cmyk_profile_says_what_to_install(monkeypatch, tmp_path):
-    from builder import press
+    from builder import profiles
 
-    monkeypatch.setattr(press, "CMYK_PROFILE", tmp_path / "missing.icc")
+    monkeypatch.setattr(profiles, "CMYK_PROFILE", tmp_path / "missing.icc")
     error = config_error(None, {"pdf.variant": "pdf/x-1a"}, {"pdf.variant": "--pdf-variant"})
     assert_names(error, "--pdf-variant", "missing.icc", "apt-get install libgs-common")
     assert load_settings(None, {"pdf.variant": "pdf/a-3b"}).pdf.variant == "pdf/a-3b"

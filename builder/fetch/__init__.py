@@ -125,6 +125,7 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
         if fetcher:
             fetcher.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
+        progress("end")
         raise
     pool.shutdown(wait=True)
     if fetcher:

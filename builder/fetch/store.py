@@ -69,9 +69,11 @@ class Store:
                 fh.write(data)
             os.replace(tmp, path)
             return True
-        except OSError as exc:
+        except BaseException as exc:  # an interrupt too: no half-written file is left
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             self._degrade(exc)
             return False
 
