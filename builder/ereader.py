@@ -69,8 +69,8 @@ def device_assets(settings, book: Book, dev: Device, store: Store) -> dict[str, 
                 held[key] = asset
                 continue
             derived = f"builder:fit/{edge}/{asset.sha256}"
-            made = store.get(derived) or store.put(
-                derived, fit(asset.path.read_bytes(), asset.media_type, edge))
+            made = store.derived(derived, lambda a=asset, e=edge: fit(a.path.read_bytes(),
+                                                                       a.media_type, e))
         elif asset.media_type == "image/jpeg" and not shape.gray and \
                 fitted(asset.width, asset.height, shape.box) == (asset.width, asset.height):
             held[key] = asset  # nothing a device does changes a JPEG that fits its box
@@ -87,8 +87,8 @@ def _derived(asset: Asset, shape: Screen) -> str:
 
 def _encoded(store: Store, asset: Asset, shape: Screen) -> Asset:
     derived = _derived(asset, shape)
-    return store.get(derived) or store.put(
-        derived, for_screen(asset.path.read_bytes(), asset.media_type, shape))
+    return store.derived(derived, lambda: for_screen(asset.path.read_bytes(),
+                                                     asset.media_type, shape))
 
 
 def _as(made: Asset, original: Asset) -> Asset:

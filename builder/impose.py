@@ -130,23 +130,35 @@ def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
                     form.BBox = pikepdf.Array([float(v) for v in page.mediabox])
                     forms[index] = sheets.copy_foreign(form)
                 xobjects[f"/P{index}"] = forms[index]
-                ops.append(f"q {x0:.4f} 0 {width:.4f} {height:.4f} re W n "
-                           f"1 0 0 1 {x0 + dx - left0:.4f} {-bottom0:.4f} cm /P{index} Do Q")
+                ops.append(_draw(index, x0, width, height, x0 + dx - left0, -bottom0))
             if count > 1 and side.front and side.sheet == 0:
                 ops.append(_collation_mark(side.signature, width, height))
             sheet.Resources = Dictionary(XObject=xobjects)
             sheet.Contents = sheets.make_stream(" ".join(ops).encode("ascii"))
-        info = book.trailer.get("/Info")
-        sheets.trailer.Info = sheets.make_indirect(Dictionary(
-            {key: info[key] for key in INFO if info is not None and key in info}))
-        sheets.trailer.Info[Name.Creator] = pikepdf.String("builder (imposed booklet)")
-        sheets.save(out_path, deterministic_id=True,
-                    stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                    object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        _save(book, sheets, out_path, "builder (imposed booklet)")
         per_signature: dict[int, int] = {}
         for s in sides:
             per_signature[s.signature] = 4 * s.sheets
         return Imposed(len(sides), tuple(per_signature[k] for k in range(count)), creep_mm)
+
+
+def _draw(index: int, clip_x: float, clip_w: float, height: float, tx: float,
+          ty: float) -> str:
+    """Draw the page form ``/P<index>`` moved by (tx, ty), clipped to its half of the sheet."""
+    return (f"q {clip_x:.4f} 0 {clip_w:.4f} {height:.4f} re W n "
+            f"1 0 0 1 {tx:.4f} {ty:.4f} cm /P{index} Do Q")
+
+
+def _save(book: Pdf, made: Pdf, out_path: Path, creator: str | None = None) -> None:
+    """Write ``made`` with the book's document information, deterministically."""
+    info = book.trailer.get("/Info")
+    made.trailer.Info = made.make_indirect(Dictionary(
+        {key: info[key] for key in INFO if info is not None and key in info}))
+    if creator:
+        made.trailer.Info[Name.Creator] = pikepdf.String(creator)
+    made.save(out_path, deterministic_id=True,
+              stream_decode_level=pikepdf.StreamDecodeLevel.none,
+              object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 def _collation_mark(signature: int, width: float, height: float) -> str:
@@ -191,8 +203,7 @@ def cover_spreads(pdf_path: Path, out_path: Path) -> int:
                 if index is None:
                     continue
                 xobjects[f"/P{index}"] = forms[index]
-                ops.append(f"q {x0:.4f} 0 {x1 - x0:.4f} {height:.4f} re W n 1 0 0 1 "
-                           f"{dx - media[0]:.4f} {-media[1]:.4f} cm /P{index} Do Q")
+                ops.append(_draw(index, x0, x1 - x0, height, dx - media[0], -media[1]))
             sheet.Resources = Dictionary(XObject=xobjects)
             sheet.Contents = cover.make_stream(" ".join(ops).encode("ascii"))
             sheet.obj.TrimBox = pikepdf.Array([bleed, trim[1] - media[1], bleed + 2 * trim_w,
@@ -200,11 +211,5 @@ def cover_spreads(pdf_path: Path, out_path: Path) -> int:
             sheet.obj.BleedBox = pikepdf.Array([0, 0, 2 * trim_w + 2 * bleed, height])
         for _ in used:
             del cover.pages[0]
-        info = book.trailer.get("/Info")
-        if info is not None:
-            cover.trailer.Info = cover.make_indirect(Dictionary(
-                {k: info[k] for k in INFO if k in info}))
-        cover.save(out_path, deterministic_id=True,
-                   stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                   object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        _save(book, cover, out_path)
         return len(cover.pages)

@@ -68,9 +68,8 @@ def staged(out_dir: Path, needs: int = 0):
 def check_writable(out_dir: Path) -> None:
     """Before any work: the output folder (or the folder it will be made in) can be
     written."""
-    folder = out_dir
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    missing = _missing(out_dir)
+    folder = missing[-1].parent if missing else out_dir
     if not folder.is_dir():
         raise OutputError(f"{folder} is a file, not a folder: give --out a folder",
                           str(out_dir))

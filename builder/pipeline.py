@@ -233,7 +233,7 @@ def assemble(settings: Settings, title: str, articles: list[Article],
         gif = assets[asset_key(cover.url, cover_folder)]
         key = f"builder:still/{gif.sha256}"
         store = Store(settings.cache_dir)
-        still = store.get(key) or store.put(key, first_frame(gif.path.read_bytes()))
+        still = store.derived(key, lambda: first_frame(gif.path.read_bytes()))
         assets = {**assets, COVER_STILL: still}
         cover, cover_folder = ImageRef(COVER_STILL, cover.alt), Path(".")
     if cover is None and "epub" in settings.formats:

@@ -107,11 +107,7 @@ def _preflight(written: dict[str, Path], profile: str, report: BuildReport,
 def _cache(store: Store):
     """Converted photos kept in the image store, by the key :mod:`.press` gives."""
     def cached(key: str, make: Callable[[], bytes]) -> bytes:
-        got = store.get(key)
-        if got is not None:
-            return got.path.read_bytes()
-        data = make()
-        store.put(key, Prepared(data, "image/jpeg", 0, 0))
-        return data
+        return store.derived(key, lambda: Prepared(make(), "image/jpeg", 0, 0)
+                             ).path.read_bytes()
 
     return cached

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from ..drawn import placeholder
@@ -100,6 +101,11 @@ class Store:
             self._write(self._url_file(url), json.dumps(entry, sort_keys=True).encode())
         return Asset(url, sha, path, prepared.media_type, prepared.width, prepared.height,
                      "ok", None, len(prepared.data))
+
+    def derived(self, key: str, make: Callable[[], Prepared]) -> Asset:
+        """The image kept under ``key`` (a photo re-encoded, converted, a frame of it); made
+        and kept when it is not there, or not sound."""
+        return self.get(key) or self.put(key, make())
 
     def recorded(self, url: str) -> str | None:
         """The SHA-256 the cache records for ``url`` when its object is there (not re-read)."""
