@@ -23,6 +23,8 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, OutlineItem, Pdf, String
 
+from .subsets import embed
+
 #: The catalog entries taken from the first part (the rest the join makes for the whole book;
 #: nothing that acts, such as /OpenAction or /AA, is carried over).
 CARRIED = ("/Lang", "/Metadata", "/OutputIntents", "/ViewerPreferences", "/PageMode",
@@ -40,8 +42,9 @@ class Piece:
     continues: bool = False
 
 
-def join(pieces: list[Piece], out: Path) -> None:
-    """Write the pages of ``pieces``, in order, as one PDF at ``out``."""
+def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
+    """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
+    subset once from the faces kept in ``faces`` (:mod:`builder.subsets`)."""
     book = Pdf.new()
     names: dict[str, Array] = {}
     outlines: list[list[tuple[str, int, Array, list]]] = []
@@ -64,6 +67,8 @@ def join(pieces: list[Piece], out: Path) -> None:
             flat = Array([x for name in sorted(names) for x in (String(name), names[name])])
             book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
         _write_outline(book, outlines, [p.continues for p in pieces])
+        if faces is not None:
+            embed(book, faces)
         book.save(out, deterministic_id=True, compress_streams=True,
                   stream_decode_level=pikepdf.StreamDecodeLevel.none,
                   object_stream_mode=pikepdf.ObjectStreamMode.generate)

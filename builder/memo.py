@@ -42,7 +42,7 @@ def digest(*parts: bytes | str) -> str:
 
 
 #: The libraries whose output the kept work is made of: a new version of any makes it again.
-LIBRARIES = ("weasyprint", "pydyf", "pikepdf", "pypdf", "lxml", "beautifulsoup4", "nh3",
+LIBRARIES = ("weasyprint", "pydyf", "pikepdf", "lxml", "beautifulsoup4", "nh3",
              "pillow", "ebooklib", "jinja2", "python-frontmatter", "markdown", "pypinyin")
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import lxml.html
 
-from . import pdf
+from . import pdf, subsets
 from .errors import OutputError
 from .join import Piece, join
 from .memo import Memo, code_version, digest
@@ -139,8 +139,9 @@ class _Writer:
     """Lays parts out, or finds them in the memo (or among those laid out ahead, in parallel)."""
 
     def __init__(self, rendition: PrintRendition, kept: Memo, scratch: Path,
-                 count: Callable[[str, bool], None]):
+                 count: Callable[[str, bool], None], faces: Path | None):
         self.rendition, self.kept, self.scratch, self.count = rendition, kept, scratch, count
+        self.faces = faces
         self.ahead: dict[str, dict] = {}  # records of the parts laid out ahead, by key
         self.looked: dict[str, _Laid | None] = {}  # what the memo gave, by key
         self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
@@ -175,10 +176,13 @@ class _Writer:
 
     def _find(self, job: _Job) -> _Laid | None:
         record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
-                                                "placed": list, "sha256": str})
+                                                "placed": list, "sha256": str, "faces": list})
         path = self.kept.file(job.key, ".pdf")
         if record is None or path is None or _sha256(path) != record["sha256"]:
             return None
+        if record["faces"] and (self.faces is None or not all(
+                isinstance(f, str) and subsets.intact(self.faces, f) for f in record["faces"])):
+            return None  # its fonts' faces are gone: laid out again, which keeps them
         try:
             return self._laid(path, record, job)
         except (TypeError, ValueError, KeyError):
@@ -192,7 +196,7 @@ class _Writer:
         if laid is not None:
             return laid
         record = self.ahead.pop(job.key, None) or \
-            _lay_out(self.rendition, job, self.scratch)
+            _lay_out(self.rendition, job, self.scratch, self.faces)
         path = self.scratch / f"{job.key}.pdf"
         self.kept.put_copy(job.key, ".pdf", path)  # the book is joined from the scratch copy
         self.kept.put_record(job.key, record)
@@ -205,7 +209,8 @@ class _Writer:
         todo = [j for j in jobs if self.found(j) is None and j.key not in self.ahead]
         if workers < 2 or len(todo) < 2:
             return
-        records = fork_map(_lay_out_in_worker, todo, workers, (self.rendition, self.scratch))
+        records = fork_map(_lay_out_in_worker, todo, workers,
+                           (self.rendition, self.scratch, self.faces))
         self.ahead.update({j.key: r for j, r in zip(todo, records, strict=True)})
 
     @staticmethod
@@ -221,17 +226,19 @@ class _Writer:
         return laid
 
 
-def _lay_out_in_worker(shared: tuple[PrintRendition, Path], job: _Job) -> dict:
-    rendition, scratch = shared
-    return _lay_out(rendition, job, scratch)
+def _lay_out_in_worker(shared: tuple[PrintRendition, Path, Path | None], job: _Job) -> dict:
+    rendition, scratch, faces = shared
+    return _lay_out(rendition, job, scratch, faces)
 
 
-def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path) -> dict:
-    """Write the part of ``job`` to ``scratch/KEY.pdf``; return its record."""
+def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | None) -> dict:
+    """Write the part of ``job`` to ``scratch/KEY.pdf`` (its fonts' faces kept in ``faces``,
+    to be subset at the join); return its record."""
     path = scratch / f"{job.key}.pdf"
-    written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css)
+    written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css, faces)
     placed = resolution(path, rendition.assets)
     return {"pages": written.pages, "refused": written.refused, "sha256": _sha256(path),
+            "faces": list(written.faces),
             "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
             "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
 
@@ -252,16 +259,18 @@ def _predicted(parts: list[Part], after: int, planned: dict[str, int],
 
 def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[str, int],
                open_right: bool = True, workers: int = 1,
-               count: Callable[[str, bool], None] = lambda kind, kept: None) -> Book:
+               count: Callable[[str, bool], None] = lambda kind, kept: None,
+               faces: Path | None = None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
     ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
     the parts are laid out that many at a time, each in a process of its own, where the plan
     says they will start (one that starts elsewhere is laid out again). ``count("PDF parts",
-    kept)`` is told of each part laid out or kept."""
+    kept)`` is told of each part laid out or kept. With ``faces`` (a folder), each font is
+    subset once for the whole book (:mod:`builder.subsets`), not once per part."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
     with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
-        writer = _Writer(rendition, kept, Path(scratch), count)
+        writer = _Writer(rendition, kept, Path(scratch), count, faces)
         starts = {aid: 0 for p in articles for aid in p.articles}
         laid_front = writer.part(front, 0, starts)
         for _ in range(3):  # the front's length may change with its page numbers: rarely
@@ -287,7 +296,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         pieces = [laid_front, *laid]
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued)
-              for p, part in zip(pieces, parts, strict=True)], path)
+              for p, part in zip(pieces, parts, strict=True)], path, faces)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

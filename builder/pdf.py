@@ -4,6 +4,7 @@ network fetch, no data: URL from outside."""
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from . import subsets
 from .model import PRINT_BASE, Box, PrintRendition
 
 ASSETS = PRINT_BASE + "assets/"
@@ -61,11 +63,14 @@ class Written:
     refused: list[str]
     boxes: dict[str, Box]
     pages: int
+    faces: tuple[str, ...] = ()  # the font faces its stubs name (builder.subsets)
 
 
-def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
+def write_pdf(rendition: PrintRendition, path: Path, css: str = "",
+              faces: Path | None = None) -> Written:
     """Render ``rendition`` (with the extra stylesheet ``css``) to ``path``; return the URLs
-    the fetcher refused and the boxes of the elements with an id."""
+    the fetcher refused and the boxes of the elements with an id. With ``faces`` (a folder),
+    its fonts are stubs to be subset when the book is joined (:mod:`builder.subsets`)."""
     fetcher = StoreFetcher(rendition)
     fonts = process_fonts()
     press = rendition.stylesheets.get(PRESS_CSS, "") if rendition.variant == "pdf/x-1a" else ""
@@ -75,9 +80,14 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
     identifier = hashlib.sha256(rendition.meta.identifier.encode()).hexdigest()[:32].encode()
     # PDF/X is made after the join (builder.press): WeasyPrint would only label the file.
     variant = rendition.variant if rendition.variant in WEASYPRINT_VARIANTS else None
-    document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
-                       uncompressed_pdf=False, pdf_variant=variant)
-    return Written(fetcher.refused, _boxes(document), len(document.pages))
+    with subsets.deferred(faces) as used:
+        document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
+                           uncompressed_pdf=False, pdf_variant=variant)
+    written = Written(fetcher.refused, _boxes(document), len(document.pages),
+                      tuple(sorted(used)))
+    del document
+    release_memory()
+    return written
 
 
 def measure(rendition: PrintRendition, html: str,
@@ -87,7 +97,29 @@ def measure(rendition: PrintRendition, html: str,
     fetcher = StoreFetcher(rendition, extra)
     document = HTML(string=html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
         stylesheets=_fonts(rendition), font_config=process_fonts())
-    return _boxes(document)
+    boxes = _boxes(document)
+    del document
+    release_memory()
+    return boxes
+
+
+@functools.cache
+def _libc():
+    try:
+        libc = ctypes.CDLL(None)
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def release_memory() -> None:
+    """Give the memory of the document just laid out back to the system: C's allocator keeps
+    freed memory for the process (some 80 MB after each part) unless it is told to trim, and
+    the next document's peak would stand on top of it. Only where the C library can
+    (glibc's ``malloc_trim``); elsewhere nothing."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 @functools.cache

@@ -1,14 +1,15 @@
 """Where every image is drawn in a written PDF: page, pixel size, drawn size, and a JPEG digest.
 
-This reads the PDF file the build wrote, with pypdf's public API only, and walks each page's
-content stream the way a viewer would: it keeps the graphics-state stack (``q``/``Q``) and the
-current transformation matrix (``cm``), and at each ``Do`` of an image XObject it records the size
-the unit square is drawn at. Form XObjects are followed, with their own ``/Matrix`` and
-``/Resources``.
+This reads the PDF file the build wrote, with pikepdf (qpdf: the file is read as needed, not
+held, and a content stream is parsed in C++ for only the operators that place things), and
+walks each page's content stream the way a viewer would: it keeps the graphics-state stack
+(``q``/``Q``) and the current transformation matrix (``cm``), and at each ``Do`` of an image
+XObject it records the size the unit square is drawn at. Form XObjects are followed, with their
+own ``/Matrix`` and ``/Resources``.
 
 The written PDF is the source of truth: it is what the printer gets, whatever the layout engine
 meant. Nothing here touches WeasyPrint's private layout boxes, so it keeps working across
-WeasyPrint versions and after any post-processing (imposition, page scaling) done with pypdf.
+WeasyPrint versions and after any post-processing (imposition, page scaling).
 
 Which images a page *lists* says nothing about which it *draws*: WeasyPrint gives all pages one
 shared ``/XObject`` dictionary holding every image of the document, so only the content stream
@@ -26,8 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypdf import PdfReader
-from pypdf.generic import ContentStream, DictionaryObject, IndirectObject, StreamObject
+import pikepdf
 
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -61,7 +61,7 @@ class Placement:
         return min(per_axis) if per_axis else math.inf
 
 
-def placed_images(path: Path | PdfReader) -> list[Placement]:
+def placed_images(path: Path | pikepdf.Pdf) -> list[Placement]:
     """Every image XObject drawn in the PDF at ``path``, by page and then in drawing order.
 
     An image drawn twice (on one page or on two) is listed twice. Followed: the page content and
@@ -73,28 +73,44 @@ def placed_images(path: Path | PdfReader) -> list[Placement]:
     annotation appearances; images painted through a tiling pattern (a repeated CSS
     ``background``: the pattern cell is drawn an unbounded number of times).
     """
-    reader = path if isinstance(path, PdfReader) else PdfReader(str(path))
-    walker = _Walker(reader)
+    if not isinstance(path, pikepdf.Pdf):
+        with pikepdf.open(path) as pdf:
+            return placed_images(pdf)
+    walker = _Walker()
     found: list[Placement] = []
-    for number, page in enumerate(reader.pages, 1):
-        contents = _get(page, "/Contents")
-        if contents is None:
+    for number, page in enumerate(path.pages, 1):
+        if "/Contents" not in page.obj:
             continue
-        unit = float(_get(page, "/UserUnit", 1) or 1)
-        resources = _dict(_get(page, "/Resources"))
-        walker.walk(ContentStream(contents, reader), resources,
+        unit = _number(page.obj.get("/UserUnit", 1)) or 1.0
+        walker.walk(_operations(page), _dict(page.obj.get("/Resources")),
                     (unit, 0.0, 0.0, unit, 0.0, 0.0), number, found, stack=())
     return found
 
 
-def _get(d: DictionaryObject, key: str, default: Any = None) -> Any:
-    """``d[key]`` resolved (``dict.get`` would hand back an ``IndirectObject``), or ``default``."""
-    return d[key] if key in d else default
+#: The operators that move the drawing or draw an XObject: all the walk needs.
+_OPERATORS = "q Q cm Do"
 
 
-def _dict(obj: Any) -> DictionaryObject | None:
-    obj = obj.get_object() if obj is not None else None
-    return obj if isinstance(obj, DictionaryObject) else None
+def _operations(owner) -> list:
+    """The ``q``, ``Q``, ``cm`` and ``Do`` of a page's or a form's content; none when it cannot
+    be read (a damaged stream draws nothing that can be measured)."""
+    try:
+        return pikepdf.parse_content_stream(owner, _OPERATORS)
+    except (pikepdf.PdfError, ValueError, TypeError):
+        return []
+
+
+def _dict(obj: Any) -> pikepdf.Dictionary | None:
+    if isinstance(obj, pikepdf.Stream):
+        obj = obj.stream_dict
+    return obj if isinstance(obj, pikepdf.Dictionary) else None
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _multiply(m: Matrix, n: Matrix) -> Matrix:
@@ -108,95 +124,93 @@ def _multiply(m: Matrix, n: Matrix) -> Matrix:
 
 def _matrix(values: Any) -> Matrix | None:
     try:
-        m = tuple(float(v.get_object()) for v in values)
+        m = tuple(float(v) for v in values)
     except (TypeError, ValueError):
         return None
     return m if len(m) == 6 else None  # type: ignore[return-value]
 
 
-def _filters(xobject: StreamObject) -> list[str]:
-    f = _get(xobject, "/Filter")
+def _filters(xobject: pikepdf.Stream) -> list[str]:
+    f = xobject.get("/Filter")
     if f is None:
         return []
-    if isinstance(f, list):
-        return [str(x.get_object()) for x in f]
+    if isinstance(f, pikepdf.Array):
+        return [str(x) for x in f]
     return [str(f)]
 
 
-class _Walker:
-    def __init__(self, reader: PdfReader):
-        self.reader = reader
-        self.digests: dict[Any, str | None] = {}  # image object key → digest
-        self.operations: dict[Any, ContentStream] = {}  # form object key → its content
+def _key(obj: pikepdf.Object) -> Any:
+    return obj.objgen if obj.is_indirect else id(obj)
 
-    def walk(self, stream: ContentStream, resources: DictionaryObject | None, ctm: Matrix,
+
+class _Walker:
+    def __init__(self):
+        self.digests: dict[Any, str | None] = {}  # image object key → digest
+        self.operations: dict[Any, list] = {}  # form object key → its content
+
+    def walk(self, operations: list, resources: pikepdf.Dictionary | None, ctm: Matrix,
              page: int, found: list[Placement], stack: tuple[Any, ...]) -> None:
-        if b"Do" not in stream.get_data():  # no XObject drawn: do not parse the text
-            return
-        xobjects = _dict(_get(resources, "/XObject")) if resources is not None else None
+        xobjects = _dict(resources.get("/XObject")) if resources is not None else None
         saved: list[Matrix] = []
-        for operands, operator in stream.operations:
-            if operator == b"q":
+        for operands, operator in operations:
+            op = bytes(operator)
+            if op == b"q":
                 saved.append(ctm)
-            elif operator == b"Q":
+            elif op == b"Q":
                 if saved:  # an unbalanced Q is an error in the PDF; keep going as viewers do
                     ctm = saved.pop()
-            elif operator == b"cm":
+            elif op == b"cm":
                 m = _matrix(operands)
                 if m is not None:
                     ctm = _multiply(m, ctm)
-            elif operator == b"Do" and operands and xobjects is not None:
-                name = str(operands[0])
-                ref = xobjects.raw_get(name) if name in xobjects else None
-                if ref is None:
+            elif op == b"Do" and operands and xobjects is not None:
+                name = operands[0]
+                if not isinstance(name, pikepdf.Name) or name not in xobjects:
                     continue
-                xobject = ref.get_object()
-                if not isinstance(xobject, StreamObject):
+                xobject = xobjects[name]
+                if not isinstance(xobject, pikepdf.Stream):
                     continue
-                key = ((ref.idnum, ref.generation) if isinstance(ref, IndirectObject)
-                       else id(xobject))
-                subtype = _get(xobject, "/Subtype")
+                key = _key(xobject)
+                subtype = xobject.get("/Subtype")
                 if subtype == "/Image":
-                    found.append(self.placement(xobject, key, name, ctm, page))
+                    found.append(self.placement(xobject, key, str(name), ctm, page))
                 elif subtype == "/Form" and key not in stack and len(stack) < MAX_FORM_DEPTH:
                     self.form(xobject, key, resources, ctm, page, found, stack)
 
-    def form(self, form: StreamObject, key: Any, outer: DictionaryObject | None, ctm: Matrix,
-             page: int, found: list[Placement], stack: tuple[Any, ...]) -> None:
-        m = _matrix(_get(form, "/Matrix", ())) or IDENTITY
+    def form(self, form: pikepdf.Stream, key: Any, outer: pikepdf.Dictionary | None,
+             ctm: Matrix, page: int, found: list[Placement], stack: tuple[Any, ...]) -> None:
+        m = _matrix(form.get("/Matrix", ())) or IDENTITY
         # A form without /Resources uses those of what draws it (PDF 1.1 allowed this).
-        resources = _dict(_get(form, "/Resources"))
+        resources = _dict(form.get("/Resources"))
         if resources is None:
             resources = outer
         if key not in self.operations:
-            self.operations[key] = ContentStream(form, self.reader)
+            self.operations[key] = _operations(form)
         self.walk(self.operations[key], resources, _multiply(m, ctm), page, found,
                   stack + (key,))
 
-    def placement(self, image: StreamObject, key: Any, name: str, ctm: Matrix,
+    def placement(self, image: pikepdf.Stream, key: Any, name: str, ctm: Matrix,
                   page: int) -> Placement:
         a, b, c, d, _, _ = ctm
         if key not in self.digests:
             self.digests[key] = self.digest(image)
         return Placement(page=page, name=name,
-                         width_px=int(_get(image, "/Width", 0)),
-                         height_px=int(_get(image, "/Height", 0)),
+                         width_px=int(_number(image.get("/Width", 0)) or 0),
+                         height_px=int(_number(image.get("/Height", 0)) or 0),
                          width_pt=math.hypot(a, b), height_pt=math.hypot(c, d),
                          digest=self.digests[key])
 
     @staticmethod
-    def digest(image: StreamObject) -> str | None:
-        """SHA-256 of the JPEG a ``/DCTDecode`` image holds.
-
-        pypdf leaves DCT data as it is: for a lone ``/DCTDecode`` filter ``get_data()`` is the raw
-        stream, and after ``[/FlateDecode /DCTDecode]`` it is the JPEG inside. The SOI check makes
-        sure it is a JPEG file, should pypdf ever decode DCT into pixels.
-        """
+    def digest(image: pikepdf.Stream) -> str | None:
+        """SHA-256 of the JPEG a ``/DCTDecode`` image holds: its data with every filter but the
+        DCT undone (``[/FlateDecode /DCTDecode]`` gives the JPEG inside). The SOI check makes
+        sure it is a JPEG file."""
         filters = _filters(image)
         if not filters or filters[-1] not in ("/DCTDecode", "/DCT"):
             return None
         try:
-            data = image.get_data()
-        except Exception:  # a filter pypdf cannot undo: no digest, not a failure
+            data = image.read_raw_bytes() if len(filters) == 1 else \
+                image.read_bytes(pikepdf.StreamDecodeLevel.generalized)
+        except pikepdf.PdfError:  # a filter that cannot be undone: no digest, not a failure
             return None
         return hashlib.sha256(data).hexdigest() if data[:2] == b"\xff\xd8" else None

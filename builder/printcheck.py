@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypdf import PdfReader
+import pikepdf
 
 from .model import Asset
 from .pdfimages import placed_images
@@ -35,10 +35,11 @@ def resolution(pdf: Path, assets: dict[str, Asset]) -> list[Placed]:
     by_size: dict[tuple[int, int], Asset] = {}
     for name in sorted(assets):
         by_size.setdefault((assets[name].width, assets[name].height), assets[name])
-    reader = PdfReader(pdf)
-    pages = [float(page.trimbox.width) for page in reader.pages]
+    with pikepdf.open(pdf) as reader:
+        pages = [float(page.trimbox[2]) - float(page.trimbox[0]) for page in reader.pages]
+        drawn = placed_images(reader)
     found = []
-    for p in placed_images(reader):
+    for p in drawn:
         asset = by_digest.get(p.digest) if p.digest else None
         asset = asset or by_size.get((p.width_px, p.height_px))
         if asset is None or asset.status == "placeholder" or not p.width_pt or not p.height_pt:

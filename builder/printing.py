@@ -40,7 +40,8 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
     with report.timed("pdf"), writing(book):
         result = write_book(laid.rendition, book, memo("parts"),
                             {aid: len(plan.pages) for aid, plan in laid.plans.items()},
-                            pdf.open_right, settings.jobs, report.count)
+                            pdf.open_right, settings.jobs, report.count,
+                            settings.cache_dir / "fonts")
     for url in result.refused:
         report.warn(f"PDF: refused to load {url}")
     report.layout = check(laid, result.boxes, result.pages)

@@ -11,6 +11,7 @@ come from a server on 127.0.0.1, built with the CLI again and again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import zipfile
@@ -20,6 +21,8 @@ import pytest
 from conftest import run_cli
 from helpers_corpus import photo_jpeg
 from pytest_httpserver import HTTPServer
+
+from builder import subsets
 
 EPOCH = "1661924079"
 ARTICLE = """---
@@ -115,7 +118,7 @@ def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):
     # The same book as a build that keeps nothing makes, from an empty cache of work.
     fresh_out, fresh_cache = tmp_path / "fresh", tmp_path / "fresh-cache"
     shutil.copytree(cache, fresh_cache, ignore=shutil.ignore_patterns("articles", "layout",
-                                                                      "parts"))
+                                                                      "parts", "fonts"))
     _, fresh = build(photos, src, fresh_out, fresh_cache)
     assert fresh["work"]["cleaned articles"] == {"done": 4, "kept": 0}
     assert books(fresh_out) == books(out)
@@ -243,3 +246,90 @@ def test_up_to_date_is_only_said_of_a_whole_book_built_the_same_way(photos, tmp_
     Image.new("RGB", (640, 480), (200, 20, 20)).save(src / "图.png")  # the local photo changed
     _, report = build(photos, src, out, cache)
     assert report["work"]["cleaned articles"] == {"done": 0, "kept": 2}  # built again
+
+
+def _fonts(pdf_path: Path) -> dict[str, set]:
+    """Each font's name and the font programs its descriptors point at."""
+    import pikepdf
+
+    found: dict[str, set] = {}
+    with pikepdf.open(pdf_path) as pdf:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor":
+                program = obj.get("/FontFile3") or obj.get("/FontFile2")
+                assert program is not None, f"{obj.FontName} is not embedded"
+                assert subsets.stub(program.read_bytes()) is None, "a stub reached the book"
+                found.setdefault(str(obj.FontName), set()).add(program.objgen)
+    return found
+
+
+def _in_process(photos, tmp_path, src: Path, out: Path, monkeypatch, **extra):
+    import builder
+    from builder.settings import load_settings
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    settings = load_settings(None, {
+        "paths": (src,), "out_dir": out, "cache_dir": tmp_path / "cache", "force": True,
+        "book.title": "合集", "book.name": "book", "book.formats": ("pdf",),
+        "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
+        "fetch.allow_hosts": [f"127.0.0.1:{photos.port}"], **extra})
+    return builder.build(settings)
+
+
+def test_each_font_is_subset_once_for_the_whole_book(photos, tmp_path, monkeypatch):
+    """Five parts (the front, four articles): each face is one program in the book, shared by
+    every part's font, with every glyph any part shows; the pages look as they do when
+    WeasyPrint subsets each part itself, and read the same."""
+    import subprocess
+
+    import builder.parts
+
+    monkeypatch.setattr(builder.parts, "PART_PAGES", 1)
+    src = tmp_path / "src"
+    paths = write_articles(src)
+    paths[3].write_text(paths[3].read_text(encoding="utf-8").replace(
+        "<p>", "<p>鳏寡孤独，麤犇羴。</p><p>", 1), encoding="utf-8")  # glyphs of one part only
+    _in_process(photos, tmp_path, src, tmp_path / "once", monkeypatch)
+    fonts = _fonts(tmp_path / "once" / "book.pdf")
+    assert fonts and all(len(programs) == 1 for programs in fonts.values()), fonts
+    faces = list((tmp_path / "cache" / "fonts").glob("*.font"))
+    assert faces and all(hashlib.sha256(f.read_bytes()).hexdigest() == f.stem for f in faces)
+    # The same book with WeasyPrint subsetting every part: more programs, the same pages.
+    monkeypatch.setattr(subsets, "available", lambda: False)
+    _in_process(photos, tmp_path, src, tmp_path / "each", monkeypatch)
+    each = _fonts(tmp_path / "each" / "book.pdf")
+    assert sum(map(len, each.values())) > sum(map(len, fonts.values()))
+    assert (tmp_path / "once" / "book.pdf").stat().st_size < \
+        (tmp_path / "each" / "book.pdf").stat().st_size
+
+    def text(name):
+        return subprocess.run(["pdftotext", str(tmp_path / name / "book.pdf"), "-"],
+                              capture_output=True, text=True, check=True).stdout
+
+    assert text("once") == text("each") and "鳏寡孤独，麤犇羴" in text("once")
+    for name in ("once", "each"):
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(tmp_path / name / "book.pdf"),
+                        str(tmp_path / name / "page")], check=True)
+    pages = sorted(p.name for p in (tmp_path / "once").glob("page-*.png"))
+    assert pages and pages == sorted(p.name for p in (tmp_path / "each").glob("page-*.png"))
+    for page in pages:
+        assert (tmp_path / "once" / page).read_bytes() == (tmp_path / "each" / page).read_bytes()
+
+
+def test_a_damaged_or_missing_font_face_is_kept_again(photos, tmp_path):
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    build(photos, src, out, cache)
+    kept = books(out)
+    faces = sorted((cache / "fonts").glob("*.font"))
+    assert faces
+    data = bytearray(faces[0].read_bytes())  # same length, other bytes
+    data[len(data) // 2] ^= 0xFF
+    faces[0].write_bytes(bytes(data))
+    faces[-1].unlink()
+    (out / ".builder-state.json").unlink()  # so that the build does not stop at "up to date"
+    _, again = build(photos, src, out, cache)
+    assert again["work"]["PDF parts"]["done"] >= 1  # the parts that use those faces
+    assert books(out) == kept
+    for face in faces:
+        assert hashlib.sha256(face.read_bytes()).hexdigest() == face.stem

@@ -101,7 +101,7 @@ class Laid:
         self.report = json.loads((out / f"{name}.report.json").read_text("utf-8"))
         reader = PdfReader(str(self.pdf))
         self.pages = len(reader.pages)
-        self.photos = {p.height_px: p for p in placed_images(reader) if p.width_px == 1000}
+        self.photos = {p.height_px: p for p in placed_images(self.pdf) if p.width_px == 1000}
         self.text = [subprocess.run(["pdftotext", "-f", str(i), "-l", str(i), "-layout",
                                      str(self.pdf), "-"], capture_output=True, text=True,
                                     check=True).stdout.replace(" ", "")

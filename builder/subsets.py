@@ -1,0 +1,314 @@
+"""Fonts subset once per book, not once per part.
+
+WeasyPrint subsets every font of every document it writes; a CJK face costs about 0.1 s and
+140 KB each time, so a book written in parts (:mod:`builder.parts`) would pay for three faces'
+subsets in every part and carry as many copies. Instead, while a part is written
+(:func:`deferred`), each font is embedded as a *stub*: a few bytes that name its face (kept in
+a folder of faces by the SHA-256 of its bytes) and the glyphs the part uses. The join
+(:func:`embed`) subsets each face once, to the glyphs of every part, and points every part's
+font at that one program. WeasyPrint subsets with the glyph ids kept as they are, and so does
+this, so each part's text, widths and Unicode map hold for the book's subset.
+
+The subset is made by HarfBuzz with the flags WeasyPrint uses. A font that WeasyPrint would not
+simply subset (a bitmap, variable or colour font, one used in an SVG) or a face that cannot be
+kept is left to WeasyPrint, as is everything when HarfBuzz's subsetter cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import mmap
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: What follows a stub's first four bytes (those of the font program it stands for, which
+#: tell WeasyPrint whether it is CFF or TrueType).
+MARK = b"%builder-font-stub\n"
+_CFF = b"OTTO"
+_TRUETYPE = b"\x00\x01\x00\x00"
+#: The tables WeasyPrint drops from a subset.
+_DROPPED = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH",
+            b"PCLT", b"SVG ")
+
+_CDEF = """
+typedef struct _hb_blob_t hb_blob_t;
+typedef struct _hb_face_t hb_face_t;
+typedef struct _hb_set_t hb_set_t;
+typedef struct _hb_subset_input_t hb_subset_input_t;
+typedef uint32_t hb_tag_t;
+typedef uint32_t hb_codepoint_t;
+hb_blob_t *hb_blob_create(const char *data, unsigned int length, int mode, void *user_data,
+                          void *destroy);
+void hb_blob_destroy(hb_blob_t *blob);
+const char *hb_blob_get_data(hb_blob_t *blob, unsigned int *length);
+hb_face_t *hb_face_create(hb_blob_t *blob, unsigned int index);
+hb_blob_t *hb_face_reference_blob(hb_face_t *face);
+void hb_face_destroy(hb_face_t *face);
+hb_tag_t hb_tag_from_string(const char *str, int len);
+void hb_set_add_sorted_array(hb_set_t *set, const hb_codepoint_t *sorted, unsigned int n);
+hb_subset_input_t *hb_subset_input_create_or_fail(void);
+void hb_subset_input_destroy(hb_subset_input_t *input);
+hb_set_t *hb_subset_input_glyph_set(hb_subset_input_t *input);
+hb_set_t *hb_subset_input_set(hb_subset_input_t *input, int set_type);
+void hb_subset_input_set_flags(hb_subset_input_t *input, unsigned int value);
+hb_face_t *hb_subset_or_fail(hb_face_t *source, const hb_subset_input_t *input);
+"""
+_READONLY = 1  # HB_MEMORY_MODE_READONLY
+_DROP_TABLE = 3  # HB_SUBSET_SETS_DROP_TABLE_TAG
+_NO_HINTING, _RETAIN_GIDS, _DESUBROUTINIZE = 0x1, 0x2, 0x4
+_PASSTHROUGH, _NOTDEF_OUTLINE = 0x20, 0x40
+
+
+@functools.cache
+def _harfbuzz():
+    """(ffi, harfbuzz, harfbuzz-subset), or None when the libraries cannot be loaded."""
+    try:
+        from cffi import FFI
+
+        ffi = FFI()
+        ffi.cdef(_CDEF)
+        found = []
+        for names in (("libharfbuzz.so.0", "libharfbuzz.0.dylib", "harfbuzz"),
+                      ("libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib",
+                       "harfbuzz-subset")):
+            for name in names:
+                try:
+                    found.append(ffi.dlopen(name))
+                    break
+                except OSError:
+                    continue
+            else:
+                return None
+        return ffi, found[0], found[1]
+    except Exception:  # noqa: BLE001 - no subsetter: WeasyPrint subsets each part itself
+        return None
+
+
+def available() -> bool:
+    return _harfbuzz() is not None
+
+
+# -- while a part is written --------------------------------------------------------------------
+
+_known: dict[tuple, str] = {}  # (WeasyPrint's font hash, length, index) -> the face's SHA-256
+_kept: set[tuple[Path, str]] = set()  # (folder, face) known whole there, in this process
+
+
+def face_path(faces: Path, sha: str) -> Path:
+    return faces / f"{sha}.font"
+
+
+def _keep(faces: Path, content: Callable[[], bytes], key: tuple) -> str | None:
+    """The SHA-256 of the face whose bytes ``content()`` gives (known by ``key``), kept in
+    ``faces``; None if it cannot be kept. Its bytes are read once a process."""
+    sha = _known.get(key)
+    if sha is None:
+        sha = _known[key] = hashlib.sha256(content()).hexdigest()
+    if intact(faces, sha):
+        return sha
+    try:
+        faces.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=faces, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content())
+            os.replace(tmp, face_path(faces, sha))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return None
+    _kept.add((faces, sha))
+    return sha
+
+
+def intact(faces: Path, sha: str) -> bool:
+    """Whether the face ``sha`` is in ``faces`` with the bytes it is named by (read and
+    hashed once per process)."""
+    if (faces, sha) in _kept:
+        return True
+    try:
+        with face_path(faces, sha).open("rb") as fh:
+            found = hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return False
+    if found != sha:
+        return False
+    _kept.add((faces, sha))
+    return True
+
+
+class _Lazy:
+    """What WeasyPrint's font gets instead of a copy of its face's bytes (20–26 MB for a CJK
+    face, three of them in a book): the bytes are copied only when something reads them."""
+
+
+_LAZY = _Lazy()
+
+
+@contextmanager
+def deferred(faces: Path | None) -> Iterator[set[str]]:
+    """While WeasyPrint writes a document, embed each font it would subset as a stub, its face
+    kept in ``faces``; yields the set of the faces the stubs name (filled as it writes). With
+    ``faces`` None, or no subsetter, WeasyPrint subsets as usual."""
+    used: set[str] = set()
+    if faces is None or not available():
+        yield used
+        return
+    from weasyprint.pdf import fonts
+    from weasyprint.text.ffi import harfbuzz
+
+    original_clean, original_data = fonts.Font.clean, fonts.get_hb_object_data
+
+    def data(hb_object, ot_color=None, glyph=None):
+        if ot_color is None and glyph is None:
+            return _LAZY  # the face's bytes, as Font.__init__ asks for them
+        return original_data(hb_object, ot_color, glyph)
+
+    def get(font):
+        content = font.__dict__.get("_builder_content", _LAZY)
+        if content is _LAZY:
+            content = font.__dict__["_builder_content"] = original_data(font.hb_face)
+        return content
+
+    def put(font, value):
+        font.__dict__["_builder_content"] = value
+
+    def length(font) -> int:
+        blob = harfbuzz.hb_face_reference_blob(font.hb_face)
+        try:
+            return harfbuzz.hb_blob_get_length(blob)
+        finally:
+            harfbuzz.hb_blob_destroy(blob)
+
+    def clean(font, to_unicode, hinting):
+        simple = to_unicode and not (font.bitmap or font.png or font.svg or font.colr
+                                     or "fvar" in font.tables)
+        sha = _keep(faces, lambda: get(font), (font.hash, length(font), font.index)) \
+            if simple else None
+        if sha is None:
+            return original_clean(font, to_unicode, hinting)
+        used.add(sha)
+        cff = "CFF " in font.tables or "CFF2" in font.tables
+        font.file_content = (_CFF if cff else _TRUETYPE) + MARK + json.dumps(
+            {"face": sha, "index": font.index, "glyphs": sorted(to_unicode),
+             "notdef": bool(font.missing), "hinting": bool(hinting)},
+            separators=(",", ":")).encode()
+        return None
+
+    fonts.get_hb_object_data, fonts.Font.clean = data, clean
+    fonts.Font.file_content = property(get, put)
+    try:
+        yield used
+    finally:
+        fonts.get_hb_object_data, fonts.Font.clean = original_data, original_clean
+        del fonts.Font.file_content
+
+
+def stub(data: bytes) -> dict | None:
+    """What the stub ``data`` names, or None when it is a font program."""
+    if data[4:4 + len(MARK)] != MARK:
+        return None
+    try:
+        found = json.loads(data[4 + len(MARK):])
+    except ValueError:
+        return None
+    ok = isinstance(found, dict) and isinstance(found.get("face"), str) and \
+        isinstance(found.get("index"), int) and isinstance(found.get("glyphs"), list) and \
+        all(isinstance(g, int) and 0 <= g < 1 << 16 for g in found["glyphs"])
+    return found if ok else None
+
+
+# -- at the join ----------------------------------------------------------------------------------
+
+def embed(book, faces: Path) -> None:
+    """Replace every stub of the pikepdf ``book`` by the subset of its face to the glyphs all
+    stubs of that face use: one font program per face, shared by every part's font."""
+    import pikepdf
+
+    found: dict[tuple[str, int], list] = {}
+    for obj in book.objects:
+        if not isinstance(obj, pikepdf.Dictionary) or obj.get("/Type") != "/FontDescriptor":
+            continue
+        for key in ("/FontFile2", "/FontFile3"):
+            stream = obj.get(key)
+            named = stub(stream.read_bytes()) if isinstance(stream, pikepdf.Stream) else None
+            if named is not None:
+                found.setdefault((named["face"], named["index"]), []).append(
+                    (obj, key, stream, named))
+    for (sha, index), uses in sorted(found.items()):
+        if not intact(faces, sha):
+            from .errors import OutputError
+
+            raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
+                              "damaged; build again with --force", str(faces))
+        glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})
+        with face_path(faces, sha).open("rb") as fh, \
+                mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as face:
+            # mapped, not read: HarfBuzz reads the tables and glyphs it keeps, not 20 MB
+            program = subset(face, index, glyphs,
+                             any(named.get("notdef") for *_, named in uses),
+                             all(named.get("hinting", True) for *_, named in uses))
+        _, key, first, _ = uses[0]
+        shared = pikepdf.Stream(book, program)
+        if key == "/FontFile3" and "/Subtype" in first:
+            shared.Subtype = first.Subtype
+        if key == "/FontFile2":
+            shared.Length1 = len(program)
+        for descriptor, key, _, _ in uses:
+            descriptor[key] = shared
+
+
+def subset(face, index: int, glyphs: list[int], notdef: bool, hinting: bool) -> bytes:
+    """The face ``index`` of the font file ``face`` (bytes, or a buffer such as a mapped file)
+    cut to ``glyphs``, their ids kept, as WeasyPrint cuts a font."""
+    ffi, hb, hbs = _harfbuzz()
+    buffer = ffi.from_buffer(face)
+    blob = hb.hb_blob_create(buffer, len(face), _READONLY, ffi.NULL, ffi.NULL)
+    source = hb.hb_face_create(blob, index)
+    out = []
+    try:
+        extra = _NOTDEF_OUTLINE if notdef else 0
+        first = _cut(ffi, hb, hbs, source, glyphs,
+                     _RETAIN_GIDS | _PASSTHROUGH | _DESUBROUTINIZE | extra, _DROPPED)
+        if first == ffi.NULL:
+            raise ValueError("HarfBuzz could not subset a font")
+        out.append(first)
+        keep = list(range(max(glyphs) + 1)) if glyphs else [0]
+        second = _cut(ffi, hb, hbs, first, keep, _PASSTHROUGH | _DESUBROUTINIZE | extra |
+                      (0 if hinting else _NO_HINTING), ())
+        if second == ffi.NULL:
+            raise ValueError("HarfBuzz could not subset a font")
+        out.append(second)
+        data_blob = hb.hb_face_reference_blob(second)
+        length = ffi.new("unsigned int *")
+        data = ffi.unpack(hb.hb_blob_get_data(data_blob, length), length[0])
+        hb.hb_blob_destroy(data_blob)
+        return data
+    finally:
+        for made in out:
+            hb.hb_face_destroy(made)
+        hb.hb_face_destroy(source)
+        hb.hb_blob_destroy(blob)
+
+
+def _cut(ffi, hb, hbs, face, glyphs: list[int], flags: int, dropped: tuple[bytes, ...]):
+    request = hbs.hb_subset_input_create_or_fail()
+    if request == ffi.NULL:
+        return ffi.NULL
+    try:
+        hb.hb_set_add_sorted_array(hbs.hb_subset_input_glyph_set(request),
+                                   ffi.new("hb_codepoint_t[]", glyphs), len(glyphs))
+        hbs.hb_subset_input_set_flags(request, flags)
+        if dropped:
+            tags = sorted(hb.hb_tag_from_string(t, -1) for t in dropped)
+            hb.hb_set_add_sorted_array(hbs.hb_subset_input_set(request, _DROP_TABLE),
+                                       ffi.new("hb_codepoint_t[]", tags), len(tags))
+        return hbs.hb_subset_or_fail(face, request)
+    finally:
+        hbs.hb_subset_input_destroy(request)

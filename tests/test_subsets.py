@@ -1,0 +1,131 @@
+"""builder.subsets: a font subset once for the whole book, its glyph ids kept; the stubs the
+parts carry until the join."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+
+from builder import subsets
+
+
+def system_face(family: str = "Noto Sans CJK SC") -> tuple[Path, int]:
+    found = subprocess.run(["fc-match", "-f", "%{file}:%{index}", family], capture_output=True,
+                           text=True, check=True).stdout
+    path, index = found.rsplit(":", 1)
+    return Path(path), int(index)
+
+
+def test_a_subset_keeps_the_glyph_ids_and_only_the_glyphs_asked_for():
+    path, index = system_face()
+    face = TTFont(path, fontNumber=index)
+    cmap = face.getBestCmap()
+    wanted = sorted(face.getGlyphID(cmap[ord(c)]) for c in "国A")
+    program = subsets.subset(path.read_bytes(), index, wanted, notdef=False, hinting=True)
+    cut = TTFont(io.BytesIO(program))
+    assert program[:4] == b"OTTO"  # a CFF face stays CFF: WeasyPrint's /FontFile3
+    assert cut["maxp"].numGlyphs == max(wanted) + 1  # ids kept: nothing renumbered
+    charstrings = cut["CFF "].cff.topDictIndex[0].CharStrings
+    order = cut.getGlyphOrder()
+    drawn = {gid for gid in range(len(order))
+             if len(charstrings[order[gid]].bytecode or b"") > 2}
+    assert set(wanted) <= drawn
+    assert len(drawn - {0}) == len(wanted)  # and nothing else drawn
+    assert len(program) < 1_000_000  # not the whole face (16 MB and more)
+
+
+def test_a_mapped_file_gives_the_same_subset_as_its_bytes(tmp_path):
+    import mmap
+
+    path, index = system_face()
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        from_map = subsets.subset(mapped, index, [100, 2000], False, True)
+    assert from_map == subsets.subset(path.read_bytes(), index, [100, 2000], False, True)
+
+
+def test_a_stub_is_told_from_a_font_program():
+    named = {"face": "ab" * 32, "index": 2, "glyphs": [1, 5, 9], "notdef": False,
+             "hinting": True}
+    data = b"OTTO" + subsets.MARK + json.dumps(named).encode()
+    assert subsets.stub(data) == named
+    path, _ = system_face()
+    assert subsets.stub(path.read_bytes()[:4096]) is None
+    assert subsets.stub(b"OTTO" + subsets.MARK + b"{not json") is None
+    assert subsets.stub(b"OTTO" + subsets.MARK + json.dumps(
+        {**named, "glyphs": [1, -4]}).encode()) is None
+    assert subsets.stub(b"OTTO" + subsets.MARK + json.dumps(
+        {**named, "glyphs": [70000]}).encode()) is None
+
+
+def test_a_kept_face_is_checked_against_its_name(tmp_path):
+    data = b"a face" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    subsets.face_path(tmp_path, sha).write_bytes(data)
+    assert subsets.intact(tmp_path, sha)
+    other = hashlib.sha256(b"other").hexdigest()
+    subsets.face_path(tmp_path, other).write_bytes(b"not the other")
+    assert not subsets.intact(tmp_path, other)
+    assert not subsets.intact(tmp_path, "0" * 64)
+
+
+def test_without_a_folder_weasyprint_subsets_as_usual(tmp_path):
+    from weasyprint import HTML
+    from weasyprint.pdf import fonts
+
+    before = fonts.Font.clean
+    with subsets.deferred(None) as used:
+        assert fonts.Font.clean is before
+        HTML(string="<p style='font-family: Noto Sans CJK SC'>国</p>").write_pdf(
+            tmp_path / "a.pdf")
+    assert used == set()
+    assert subsets.MARK not in (tmp_path / "a.pdf").read_bytes()
+
+
+def test_while_deferred_a_font_is_a_stub_and_weasyprint_is_left_as_it_was(tmp_path):
+    import pikepdf
+    from weasyprint import HTML
+    from weasyprint.pdf import fonts
+
+    before = fonts.Font.clean, fonts.get_hb_object_data
+    with subsets.deferred(tmp_path / "faces") as used:
+        HTML(string="<p style='font-family: Noto Sans CJK SC'>国</p>").write_pdf(
+            tmp_path / "a.pdf")
+    assert (fonts.Font.clean, fonts.get_hb_object_data) == before
+    assert "file_content" not in fonts.Font.__dict__
+    (sha,) = used
+    assert subsets.intact(tmp_path / "faces", sha)
+    with pikepdf.open(tmp_path / "a.pdf") as pdf:
+        files = [o.FontFile3 for o in pdf.objects if isinstance(o, pikepdf.Dictionary)
+                 and o.get("/Type") == "/FontDescriptor"]
+        named = subsets.stub(files[0].read_bytes())
+        assert named is not None and named["face"] == sha and named["glyphs"]
+        subsets.embed(pdf, tmp_path / "faces")
+        program = [o.FontFile3 for o in pdf.objects if isinstance(o, pikepdf.Dictionary)
+                   and o.get("/Type") == "/FontDescriptor"][0].read_bytes()
+        pdf.save(tmp_path / "b.pdf")
+    assert program[:4] == b"OTTO" and subsets.stub(program) is None
+    text = subprocess.run(["pdftotext", str(tmp_path / "b.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "国" in text
+
+
+def test_a_stub_whose_face_is_gone_is_an_error_not_a_broken_font(tmp_path):
+    import pikepdf
+    from weasyprint import HTML
+
+    from builder.errors import OutputError
+
+    with subsets.deferred(tmp_path / "faces") as used:
+        HTML(string="<p style='font-family: Noto Sans CJK SC'>国</p>").write_pdf(
+            tmp_path / "a.pdf")
+    (sha,) = used
+    subsets.face_path(tmp_path / "faces", sha).rename(tmp_path / "moved")
+    subsets._kept.discard((tmp_path / "faces", sha))
+    with pikepdf.open(tmp_path / "a.pdf") as pdf, pytest.raises(OutputError, match="font"):
+        subsets.embed(pdf, tmp_path / "faces")
