@@ -26,6 +26,8 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 
+from .output import sink
+
 #: The document information carried over from the book to its booklet.
 #: (Not its PDF/X identification: a booklet for home printing is no PDF/X.)
 INFO = ("/Title", "/Author", "/CreationDate", "/ModDate", "/Producer")
@@ -156,9 +158,10 @@ def _save(book: Pdf, made: Pdf, out_path: Path, creator: str | None = None) -> N
         {key: info[key] for key in INFO if info is not None and key in info}))
     if creator:
         made.trailer.Info[Name.Creator] = pikepdf.String(creator)
-    made.save(out_path, deterministic_id=True,
-              stream_decode_level=pikepdf.StreamDecodeLevel.none,
-              object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    with sink(out_path) as fh:
+        made.save(fh, deterministic_id=True,
+                  stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 def _collation_mark(signature: int, width: float, height: float) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, OutlineItem, Pdf, String
 
+from .output import sink
 from .subsets import embed
 
 #: The catalog entries taken from the first part (the rest the join makes for the whole book;
@@ -69,9 +70,10 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
         _write_outline(book, outlines, [p.continues for p in pieces])
         if faces is not None:
             embed(book, faces)
-        book.save(out, deterministic_id=True, compress_streams=True,
-                  stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        with sink(out) as fh:
+            book.save(fh, deterministic_id=True, compress_streams=True,
+                      stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                      object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 def _catalog(book: Pdf, src: Pdf) -> None:

@@ -15,6 +15,7 @@ naming the output it was for.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import shutil
@@ -167,3 +168,52 @@ def _remove_empty(folders: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return
+
+
+class _Sink(io.RawIOBase):
+    """A file that takes every write and keeps the first error for later (see :func:`sink`)."""
+
+    def __init__(self, fh):
+        super().__init__()
+        self.fh, self.error = fh, None
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def write(self, data) -> int:
+        if self.error is None:
+            try:
+                self.fh.write(data)
+            except OSError as exc:
+                self.error = exc
+        return len(data)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.fh.flush()
+            except OSError as exc:
+                self.error = exc
+
+
+@contextmanager
+def sink(path: Path):
+    """A file to write ``path`` through for a C++ writer (qpdf, through pikepdf): a write that
+    fails (a full disk) does not fail inside it — qpdf can abort the whole process when an
+    error reaches it at the wrong moment — but is raised here, as the OSError it was, once the
+    writer is done."""
+    with path.open("wb") as fh:
+        out = _Sink(fh)
+        yield out
+        out.flush()
+    if out.error is not None:
+        raise out.error

@@ -235,10 +235,11 @@ def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | 
     """Write the part of ``job`` to ``scratch/KEY.pdf`` (its fonts' faces kept in ``faces``,
     to be subset at the join); return its record."""
     path = scratch / f"{job.key}.pdf"
-    written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css, faces)
+    with subsets.deferred(faces) as used:
+        written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css)
     placed = resolution(path, rendition.assets)
     return {"pages": written.pages, "refused": written.refused, "sha256": _sha256(path),
-            "faces": list(written.faces),
+            "faces": sorted(used),
             "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
             "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
 

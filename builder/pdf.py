@@ -14,7 +14,6 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import subsets
 from .model import PRINT_BASE, Box, PrintRendition
 
 ASSETS = PRINT_BASE + "assets/"
@@ -63,14 +62,11 @@ class Written:
     refused: list[str]
     boxes: dict[str, Box]
     pages: int
-    faces: tuple[str, ...] = ()  # the font faces its stubs name (builder.subsets)
 
 
-def write_pdf(rendition: PrintRendition, path: Path, css: str = "",
-              faces: Path | None = None) -> Written:
+def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
     """Render ``rendition`` (with the extra stylesheet ``css``) to ``path``; return the URLs
-    the fetcher refused and the boxes of the elements with an id. With ``faces`` (a folder),
-    its fonts are stubs to be subset when the book is joined (:mod:`builder.subsets`)."""
+    the fetcher refused and the boxes of the elements with an id."""
     fetcher = StoreFetcher(rendition)
     fonts = process_fonts()
     press = rendition.stylesheets.get(PRESS_CSS, "") if rendition.variant == "pdf/x-1a" else ""
@@ -80,11 +76,9 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "",
     identifier = hashlib.sha256(rendition.meta.identifier.encode()).hexdigest()[:32].encode()
     # PDF/X is made after the join (builder.press): WeasyPrint would only label the file.
     variant = rendition.variant if rendition.variant in WEASYPRINT_VARIANTS else None
-    with subsets.deferred(faces) as used:
-        document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
-                           uncompressed_pdf=False, pdf_variant=variant)
-    written = Written(fetcher.refused, _boxes(document), len(document.pages),
-                      tuple(sorted(used)))
+    document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
+                       uncompressed_pdf=False, pdf_variant=variant)
+    written = Written(fetcher.refused, _boxes(document), len(document.pages))
     del document
     release_memory()
     return written
