@@ -21,14 +21,18 @@ import hashlib
 import json
 import mmap
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import OutputError
+
 #: What follows a stub's first four bytes (those of the font program it stands for, which
 #: tell WeasyPrint whether it is CFF or TrueType).
 MARK = b"%builder-font-stub\n"
+_SHA = re.compile(r"[0-9a-f]{64}")  # a face's name: what the join reads from the folder
 _CFF = b"OTTO"
 _TRUETYPE = b"\x00\x01\x00\x00"
 #: The tables WeasyPrint drops from a subset.
@@ -219,6 +223,7 @@ def stub(data: bytes) -> dict | None:
     except ValueError:
         return None
     ok = isinstance(found, dict) and isinstance(found.get("face"), str) and \
+        _SHA.fullmatch(found["face"]) is not None and \
         isinstance(found.get("index"), int) and isinstance(found.get("glyphs"), list) and \
         all(isinstance(g, int) and 0 <= g < 1 << 16 for g in found["glyphs"])
     return found if ok else None
@@ -237,14 +242,16 @@ def embed(book, faces: Path) -> None:
             continue
         for key in ("/FontFile2", "/FontFile3"):
             stream = obj.get(key)
-            named = stub(stream.read_bytes()) if isinstance(stream, pikepdf.Stream) else None
+            data = stream.read_bytes() if isinstance(stream, pikepdf.Stream) else b""
+            named = stub(data)
+            if named is None and data[4:4 + len(MARK)] == MARK:
+                raise OutputError("a font stub of the PDF's parts is damaged; build again with "
+                                  "--force", str(faces))
             if named is not None:
                 found.setdefault((named["face"], named["index"]), []).append(
                     (obj, key, stream, named))
     for (sha, index), uses in sorted(found.items()):
         if not intact(faces, sha):
-            from .errors import OutputError
-
             raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
                               "damaged; build again with --force", str(faces))
         glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})

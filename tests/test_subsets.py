@@ -61,6 +61,8 @@ def test_a_stub_is_told_from_a_font_program():
         {**named, "glyphs": [1, -4]}).encode()) is None
     assert subsets.stub(b"OTTO" + subsets.MARK + json.dumps(
         {**named, "glyphs": [70000]}).encode()) is None
+    assert subsets.stub(b"OTTO" + subsets.MARK + json.dumps(
+        {**named, "face": "../../etc/passwd"}).encode()) is None  # only a name in the folder
 
 
 def test_a_kept_face_is_checked_against_its_name(tmp_path):
@@ -129,3 +131,9 @@ def test_a_stub_whose_face_is_gone_is_an_error_not_a_broken_font(tmp_path):
     subsets._kept.discard((tmp_path / "faces", sha))
     with pikepdf.open(tmp_path / "a.pdf") as pdf, pytest.raises(OutputError, match="font"):
         subsets.embed(pdf, tmp_path / "faces")
+    with pikepdf.open(tmp_path / "a.pdf") as pdf:  # a stub cut short: an error too
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor":
+                obj.FontFile3.write(obj.FontFile3.read_bytes()[:40])
+        with pytest.raises(OutputError, match="damaged"):
+            subsets.embed(pdf, tmp_path / "faces")
