@@ -20,8 +20,16 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0.0.0+unknown"
 
-from .pipeline import Inspection, build, inspect  # noqa: E402 - after __version__, which fetch uses
 from .settings import Settings, load_settings  # noqa: E402
+
+
+def __getattr__(name: str):
+    """The stages are imported when first used: ``builder.cli`` starts without them."""
+    if name in ("Inspection", "build", "inspect"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'builder' has no attribute {name!r}")
 
 __all__ = ["BuilderError", "Inspection", "Settings", "__version__", "build", "inspect",
            "load_settings"]

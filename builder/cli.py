@@ -233,12 +233,16 @@ def _settings(args: argparse.Namespace):
 
 
 def run_build(args: argparse.Namespace) -> int:
-    with signals.shielded():
-        from .pipeline import build
+    from .state import begin
 
     settings = _settings(args)
     args.out_dir_ = settings.out_dir
-    report = build(settings, ConsoleProgress(args.quiet))
+    start = begin(settings)  # nothing to do: the stages are not even imported
+    report = start.report
+    if not report.up_to_date:
+        with signals.shielded():
+            from .pipeline import build
+        report = build(settings, ConsoleProgress(args.quiet), start)
     if not args.quiet and not args.verbose:  # with -v the log has shown them already
         for entry in report.skipped:
             print(f"warning: left out {entry['where'] or entry['source']}: {entry['error']}",
@@ -336,7 +340,7 @@ def _interrupted(args: argparse.Namespace, terminated: bool) -> int:
     or layout processes still running, which end with the process."""
     import multiprocessing
 
-    from .fetch.store import remove_spares
+    from .store import remove_spares
 
     what = "stopped by SIGTERM" if terminated else "interrupted"
     if args.command == "build":

@@ -27,6 +27,7 @@ import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 
 from .output import sink
+from .pdfsave import origin, save
 
 #: The document information carried over from the book to its booklet.
 #: (Not its PDF/X identification: a booklet for home printing is no PDF/X.)
@@ -137,7 +138,9 @@ def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
                 ops.append(_collation_mark(side.signature, width, height))
             sheet.Resources = Dictionary(XObject=xobjects)
             sheet.Contents = sheets.make_stream(" ".join(ops).encode("ascii"))
-        _save(book, sheets, out_path, "builder (imposed booklet)")
+        _save(book, sheets, out_path,
+              ("booklet", origin(book, pdf_path), str(signature), repr(creep_mm)),
+              "builder (imposed booklet)")
         per_signature: dict[int, int] = {}
         for s in sides:
             per_signature[s.signature] = 4 * s.sheets
@@ -151,17 +154,17 @@ def _draw(index: int, clip_x: float, clip_w: float, height: float, tx: float,
             f"1 0 0 1 {tx:.4f} {ty:.4f} cm /P{index} Do Q")
 
 
-def _save(book: Pdf, made: Pdf, out_path: Path, creator: str | None = None) -> None:
-    """Write ``made`` with the book's document information, deterministically."""
+def _save(book: Pdf, made: Pdf, out_path: Path, basis: tuple[str, ...],
+          creator: str | None = None) -> None:
+    """Write ``made`` with the book's document information, deterministically (its ID made
+    of ``basis``)."""
     info = book.trailer.get("/Info")
     made.trailer.Info = made.make_indirect(Dictionary(
         {key: info[key] for key in INFO if info is not None and key in info}))
     if creator:
         made.trailer.Info[Name.Creator] = pikepdf.String(creator)
     with sink(out_path) as fh:
-        made.save(fh, deterministic_id=True,
-                  stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        save(made, fh, basis, object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 def _collation_mark(signature: int, width: float, height: float) -> str:
@@ -214,5 +217,5 @@ def cover_spreads(pdf_path: Path, out_path: Path) -> int:
             sheet.obj.BleedBox = pikepdf.Array([0, 0, 2 * trim_w + 2 * bleed, height])
         for _ in used:
             del cover.pages[0]
-        _save(book, cover, out_path)
+        _save(book, cover, out_path, ("cover", origin(book, pdf_path)))
         return len(cover.pages)

@@ -23,7 +23,9 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, OutlineItem, Pdf, String
 
+from .checked import sha256
 from .output import sink
+from .pdfsave import save
 from .subsets import embed
 
 #: The catalog entries taken from the first part (the rest the join makes for the whole book;
@@ -41,6 +43,9 @@ class Piece:
     stop: int
     #: It opens with the rest of the article before: its outline goes under that article's.
     continues: bool = False
+    #: What the part is made from (its key among the kept parts; by default the SHA-256 of
+    #: its file): the book's document ID is made of them.
+    key: str = ""
 
 
 def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
@@ -71,9 +76,9 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
         if faces is not None:
             embed(book, faces)
         with sink(out) as fh:
-            book.save(fh, deterministic_id=True, compress_streams=True,
-                      stream_decode_level=pikepdf.StreamDecodeLevel.none,
-                      object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            save(book, fh, ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} "
+                                      f"{p.continues}" for p in pieces)),
+                 compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 def _catalog(book: Pdf, src: Pdf) -> None:

@@ -21,13 +21,11 @@ from bs4 import BeautifulSoup
 
 from .errors import SourceError
 from .model import Article, ImageRef
+from .sources import MARKDOWN_SUFFIXES, MAX_FILE_BYTES, find_sources
 from .text import detect_language, language_tag, one_line, scrub, slugify
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-MAX_FILE_BYTES = 20_000_000
 MAX_DEPTH = 20  # nesting of the front matter; the composer recurses, so a bound keeps it safe
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
 #: A tag, for guessing the language without parsing; ``[^<>]`` keeps the scan linear.
@@ -84,23 +82,6 @@ class _Handler(frontmatter.YAMLHandler):
 
     def load(self, fm: str, **kwargs):
         return yaml.load(fm, Loader=_StringLoader)  # noqa: S506 - BaseLoader builds strings only
-
-
-def find_sources(paths: list[Path]) -> list[Path]:
-    """The article files named by ``paths`` (files, or folders searched one level deep)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir()
-                            if p.is_file() and p.suffix.lower() in SUFFIXES)
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise SourceError("no such file or folder", str(path))
-    if not found:
-        raise SourceError(f"no articles found (looked for {', '.join(SUFFIXES)})",
-                          ", ".join(str(p) for p in paths))
-    return found
 
 
 def decode(data: bytes, where: str) -> str:

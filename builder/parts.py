@@ -25,7 +25,6 @@ page numbers are found article by article; the front is laid out once more when 
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import lxml.html
 
-from . import pdf, subsets
+from . import checked, pdf, subsets
 from .errors import OutputError
 from .join import Piece, join
 from .memo import Memo, code_version, digest
@@ -118,6 +117,7 @@ class _Laid:
     boxes: dict[str, Box]
     refused: tuple[str, ...]
     placed: tuple[Placed, ...]
+    key: str
 
     @property
     def kept(self) -> int:
@@ -178,7 +178,7 @@ class _Writer:
         record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
                                                 "placed": list, "sha256": str, "faces": list})
         path = self.kept.file(job.key, ".pdf")
-        if record is None or path is None or _sha256(path) != record["sha256"]:
+        if record is None or path is None or not checked.check(path, record["sha256"]):
             return None
         if record["faces"] and (self.faces is None or not all(
                 isinstance(f, str) and subsets.intact(self.faces, f) for f in record["faces"])):
@@ -220,7 +220,7 @@ class _Writer:
         placed = tuple(Placed(str(u), int(p), float(i), float(d))
                        for u, p, i, d in record["placed"])
         laid = _Laid(path, int(record["pages"]), job.lead, job.stubs, boxes,
-                     tuple(str(r) for r in record["refused"]), placed)
+                     tuple(str(r) for r in record["refused"]), placed, job.key)
         if laid.kept < 1:
             raise ValueError("a part without pages of its own")
         return laid
@@ -238,7 +238,7 @@ def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | 
     with subsets.deferred(faces) as used:
         written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css)
     placed = resolution(path, rendition.assets)
-    return {"pages": written.pages, "refused": written.refused, "sha256": _sha256(path),
+    return {"pages": written.pages, "refused": written.refused, "sha256": checked.sha256(path),
             "faces": sorted(used),
             "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
             "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
@@ -296,7 +296,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                               "please report this book", str(path))
         pieces = [laid_front, *laid]
         join([Piece(p.path, p.lead, p.pages - p.stubs,
-                    bool(part.articles) and part.articles[0] in part.continued)
+                    bool(part.articles) and part.articles[0] in part.continued, p.key)
               for p, part in zip(pieces, parts, strict=True)], path, faces)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
@@ -312,9 +312,3 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         refused += [r for r in piece.refused if r not in refused]
         offset += piece.kept
     return Book(refused, boxes, offset, placed)
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

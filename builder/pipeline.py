@@ -22,8 +22,8 @@ from .epub import write_epub
 from .ereader import FLOOR_EDGE, FLOOR_QUALITY, Made
 from .ereader import make as make_epub
 from .errors import OutputError, SourceError
-from .fetch import Progress, Request, Store, fetch_assets
-from .load import find_sources, load_article, read_source
+from .fetch import Progress, Request, fetch_assets
+from .load import load_article, read_source
 from .memo import Memo, code_version, digest
 from .model import (
     COVER_STILL,
@@ -35,13 +35,15 @@ from .model import (
     Rendition,
     asset_key,
 )
-from .output import check_writable, staged, sweep, writing
+from .output import staged, writing
 from .photos import first_frame
 from .render import format_date, render
 from .report import BuildReport
 from .settings import Settings, load_settings
 from .signals import shielded
-from .state import inputs_digest, record, unchanged
+from .sources import find_sources
+from .state import Start, begin, record
+from .store import Store
 from .text import one_line, release_pinyin, slugify
 from .theme import Theme
 
@@ -316,21 +318,18 @@ def strict_check(settings: Settings, report: BuildReport) -> None:
 
 # -- the whole ----------------------------------------------------------------------------------
 
-def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
+def build(settings: Settings, progress: Progress | None = None,
+          start: Start | None = None) -> BuildReport:
     """Build the book of ``settings`` (from :func:`~builder.settings.load_settings`); return its
     report. Raises :class:`~builder.errors.BuilderError` on bad input; ``settings.out_dir`` is
-    left as it was unless every output was written."""
-    report = BuildReport()
-    check_writable(settings.out_dir)  # before any article is read or image fetched
-    sweep(settings.out_dir)  # what a killed build left
+    left as it was unless every output was written. ``start``: what :func:`~builder.state.
+    begin` found for this build, when the caller asked first."""
+    start = start or begin(settings)
+    report = start.report
+    if report.up_to_date:
+        return report
     store = Store(settings.cache_dir)
     theme = Theme(settings.theme_dir)
-    with report.timed("up to date"):
-        inputs = inputs_digest(settings, find_sources(list(settings.paths)), theme)
-        previous = None if settings.force or settings.refresh else unchanged(settings, inputs)
-    if previous is not None:
-        report.up_to_date, report.outputs = True, previous
-        return report
     articles = prepare_articles(settings, report)
     title = book_title(settings, articles)
     name = slugify(settings.book.name or title)
@@ -358,7 +357,7 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
         with writing(written["report"]):
             written["report"].write_text(report.to_json(), encoding="utf-8")
             t = report.tally()
-            record(tmp, inputs, settings.cache_dir, book.assets, written,
+            record(tmp, start.inputs, settings.cache_dir, book.assets, written,
                    degraded=bool(report.skipped or t.stranded or t.unexplained
                                  or report.layout.get("disagreement_count")))
     return report

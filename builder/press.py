@@ -28,6 +28,7 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf, PdfImage, String
 
+from .pdfsave import origin, save
 from .profiles import CMYK_PROFILE, ProfileMissing, profile_bytes  # noqa: F401 - re-exported
 
 VARIANTS = ("pdf/x-1a", "pdf/x-4")
@@ -102,14 +103,13 @@ def convert(path: Path, variant: str, cache: Cache | None = None) -> None:
             OutputCondition=String(_description(profile)), Info=String(_description(profile)),
             RegistryName=String("http://www.color.org"), DestOutputProfile=intent)])
         _identify(pdf, variant)
+        basis = (variant, origin(pdf, path))
         if variant == "pdf/x-1a":
-            pdf.save(path, deterministic_id=True, force_version="1.4",
-                     object_stream_mode=pikepdf.ObjectStreamMode.disable,
-                     stream_decode_level=pikepdf.StreamDecodeLevel.none)
+            save(pdf, path, basis, force_version="1.4",
+                 object_stream_mode=pikepdf.ObjectStreamMode.disable)
         else:
-            pdf.save(path, deterministic_id=True, min_version="1.6",
-                     object_stream_mode=pikepdf.ObjectStreamMode.generate,
-                     stream_decode_level=pikepdf.StreamDecodeLevel.none)
+            save(pdf, path, basis, min_version="1.6",
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 
 def _recolour(pdf: Pdf, holder: pikepdf.Object, colours: _Colours, done: set) -> None:

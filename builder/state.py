@@ -15,18 +15,46 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.request import url2pathname
 
-from .fetch import Store
-from .load import MAX_FILE_BYTES
 from .memo import code_version, digest
 from .model import GENERATED_COVER, Asset, is_local
+from .output import check_writable, sweep
+from .report import BuildReport
 from .settings import FetchSettings, Settings
+from .sources import MAX_FILE_BYTES, find_sources
+from .store import Store
 from .theme import Theme
 
 STATE = ".builder-state.json"
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a build starts: the digest of its inputs, and its report, which says "up to date"
+    (with the last build's outputs) when there is nothing to do."""
+
+    inputs: str
+    report: BuildReport
+
+
+def begin(settings: Settings) -> Start:
+    """Start the build of ``settings``: its output folder checked (before any article is read
+    or image fetched) and cleared of what a killed build left, and the inputs compared with the
+    last build's. Imports nothing that the work needs, so that a build with nothing to do
+    costs little more than starting Python."""
+    report = BuildReport()
+    check_writable(settings.out_dir)
+    sweep(settings.out_dir)
+    with report.timed("up to date"):
+        inputs = inputs_digest(settings, find_sources(list(settings.paths)),
+                               Theme(settings.theme_dir))
+        previous = None if settings.force or settings.refresh else unchanged(settings, inputs)
+    if previous is not None:
+        report.up_to_date, report.outputs = True, previous
+    return Start(inputs, report)
 
 
 def inputs_digest(settings: Settings, sources: list[Path], theme: Theme) -> str:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import checked
 from .errors import OutputError
 
 #: What follows a stub's first four bytes (those of the font program it stands for, which
@@ -133,15 +134,10 @@ def _keep(faces: Path, content: Callable[[], bytes], key: tuple) -> str | None:
 
 def intact(faces: Path, sha: str) -> bool:
     """Whether the face ``sha`` is in ``faces`` with the bytes it is named by (read and
-    hashed once per process)."""
+    hashed once, then known by its stamp: :mod:`builder.checked`)."""
     if (faces, sha) in _kept:
         return True
-    try:
-        with face_path(faces, sha).open("rb") as fh:
-            found = hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:
-        return False
-    if found != sha:
+    if not checked.check(face_path(faces, sha), sha):
         return False
     _kept.add((faces, sha))
     return True

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -22,7 +24,8 @@ from conftest import run_cli
 from helpers_corpus import photo_jpeg
 from pytest_httpserver import HTTPServer
 
-from builder import subsets
+from builder import checked, subsets
+from builder.store import Store
 
 EPOCH = "1661924079"
 ARTICLE = """---
@@ -333,3 +336,43 @@ def test_a_damaged_or_missing_font_face_is_kept_again(photos, tmp_path):
     assert books(out) == kept
     for face in faces:
         assert hashlib.sha256(face.read_bytes()).hexdigest() == face.stem
+
+
+def _damage_keeping_times(path: Path) -> None:
+    """Other bytes of the same length, the modification time put back."""
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_cache_files_checked_once_are_read_again_when_damaged(photos, tmp_path):
+    """A photo, a part and a font face are hashed once and then known by their stamps; one
+    damaged since (its length and modification time the same) is found out and made again."""
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    build(photos, src, out, cache)
+    kept = books(out)
+    time.sleep(checked.SETTLED + 0.2)  # stamps are written only for files settled that long
+    (out / ".builder-state.json").unlink()  # so that the build does not stop at "up to date"
+    _, second = build(photos, src, out, cache)
+    assert second["work"]["PDF parts"]["done"] == 0
+    store = Store(cache)
+    objects = sorted(store.object_path(store.recorded(i["url"])) for i in second["images"])
+    assert len(objects) == 8
+    parts = sorted((cache / "parts").glob("*.pdf"))
+    faces = sorted((cache / "fonts").glob("*.font"))
+    for path in (*objects, *parts, *faces):
+        assert checked.stamp_path(path).is_file(), path
+    for path in (objects[0], parts[-1], faces[0]):
+        _damage_keeping_times(path)
+    requests = len(photos.log)
+    (out / ".builder-state.json").unlink()
+    _, again = build(photos, src, out, cache)
+    assert len(photos.log) == requests + 1  # the damaged photo fetched again
+    assert {i["status"] for i in again["images"]} <= {"cached", "ok"}
+    assert again["work"]["PDF parts"]["done"] >= 1  # the damaged part, and those of the face
+    assert books(out) == kept
+    for path in (*objects, *faces):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name.split(".")[0]

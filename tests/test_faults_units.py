@@ -16,9 +16,9 @@ import helpers_images as H
 import pytest
 
 from builder import signals
-from builder.fetch.store import Store
 from builder.output import STAGING_PREFIX, sweep
 from builder.photos import Prepared
+from builder.store import Store
 from builder.theme import Theme, default_theme_dir
 
 

@@ -10,8 +10,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from builder.errors import SourceError
-from builder.load import decode, find_sources, load_article, load_articles, parse_date
+from builder.load import decode, load_article, load_articles, parse_date
 from builder.model import ImageRef
+from builder.sources import find_sources
 
 UTC = dt.UTC
 CST = dt.timezone(dt.timedelta(hours=8))

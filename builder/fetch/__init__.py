@@ -38,9 +38,9 @@ from urllib.parse import urlsplit
 from ..model import REFUSED, Asset, ImageRef, asset_key
 from ..photos import ImageRejected, prepare
 from ..settings import FetchSettings
+from ..store import Store
 from .client import Fetcher, _local
 from .guard import FetchFailed, Guard, NetworkGuardError, Resolver
-from .store import Store
 
 __all__ = ["FetchFailed", "Fetcher", "Guard", "NetworkGuardError", "Progress", "Request",
            "Resolver", "Store", "fetch_assets"]
@@ -116,11 +116,15 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
         progress("done", url=key, status=asset.status, reason=asset.reason)
         return asset
 
+    known = {} if refresh else {key: found for key in unique if (found := store.known(key))}
+    for key, asset in known.items():  # found sound before: no thread needed
+        progress("done", url=key, status=asset.status, reason=asset.reason)
     pool = ThreadPoolExecutor(max_workers=settings.concurrency)
     try:
-        futures = {key: pool.submit(one, key, req) for key, req in unique.items()}
-        for key, future in futures.items():
-            assets[key] = future.result()
+        futures = {key: pool.submit(one, key, req) for key, req in unique.items()
+                   if key not in known}
+        for key in unique:
+            assets[key] = known[key] if key in known else futures[key].result()
     except BaseException:  # an error or Ctrl-C: nothing more is started, nothing waited for
         if fetcher:
             fetcher.cancel()

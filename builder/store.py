@@ -23,10 +23,13 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..drawn import placeholder
-from ..model import Asset, ImageRef
-from ..photos import Prepared
+from . import checked
+from .model import Asset, ImageRef
+
+if TYPE_CHECKING:  # Pillow is imported only where an image is made or read
+    from .photos import Prepared
 
 #: The fields of a URL's record and their types.
 RECORD = {"sha256": str, "media_type": str, "width": int, "height": int}
@@ -119,8 +122,18 @@ class Store:
     def get(self, url: str, verify: bool = True) -> Asset | None:
         """The cached asset of ``url``, or None when absent or damaged (a damaged entry is
         deleted and ``url`` added to :attr:`corrupt`); ``verify``: its bytes are hashed and
-        their image header read (else only its record is read, for a size that is looked at,
-        not used)."""
+        their image header read, unless they were found sound before and have not changed
+        since (:mod:`builder.checked`); else only its record is read, for a size that is
+        looked at, not used."""
+        return self._get(url, verify, True)
+
+    def known(self, url: str) -> Asset | None:
+        """The cached asset of ``url`` when it was found sound before and has not changed
+        since: only its record and its stamp read; None for anything else (:meth:`get`
+        tells what)."""
+        return self._get(url, True, False)
+
+    def _get(self, url: str, verify: bool, read: bool) -> Asset | None:
         record = self._url_file(url)
         try:
             text = record.read_text()
@@ -131,21 +144,26 @@ class Store:
         except ValueError:
             entry = None
         if not _valid(entry):
-            return self._damaged(url, record, None)
+            return self._damaged(url, record, None) if read else None
         path = self.object_path(entry["sha256"])
+        known = checked.stamped(path, entry["sha256"]) if verify else None
+        if known is None and verify and not read:
+            return None
         try:
-            size = len(data := path.read_bytes()) if verify else path.stat().st_size
+            st = known or path.stat()
+            data = path.read_bytes() if verify and known is None else b""
         except OSError:
             return None  # the object is gone: a miss, not damage
-        if verify and (hashlib.sha256(data).hexdigest() != entry["sha256"]
-                       or not _is_image(data, entry)):
-            return self._damaged(url, record, path)
+        if verify and known is None:
+            if hashlib.sha256(data).hexdigest() != entry["sha256"] or not _is_image(data, entry):
+                return self._damaged(url, record, path)
+            checked.stamp(path, entry["sha256"], st)
         return Asset(url, entry["sha256"], path, entry["media_type"], entry["width"],
-                     entry["height"], "cached", None, size)
+                     entry["height"], "cached", None, st.st_size)
 
     def _damaged(self, url: str, record: Path, path: Path | None) -> None:
         self.corrupt.add(url)
-        for p in (record, path):
+        for p in (record, path, path and checked.stamp_path(path)):
             if p is not None:
                 try:
                     p.unlink(missing_ok=True)
@@ -154,6 +172,8 @@ class Store:
         return None
 
     def put_placeholder(self, key: str, ref: ImageRef, reason: str) -> Asset:
+        from .drawn import placeholder
+
         prepared = placeholder(ref.width_hint, ref.height_hint, reason)
         sha = hashlib.sha256(prepared.data).hexdigest()
         path = self._keep(sha, prepared.data)
