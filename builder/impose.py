@@ -14,8 +14,10 @@ the fold, those of the outermost not at all, the sheets between by linear steps;
 sheet is clipped at the fold.
 
 Each page becomes a Form XObject that a sheet draws where it belongs, its resources shared,
-not copied. pikepdf (qpdf) copies the pages with their image streams as they are, and writes
-deterministically.
+not copied. The sheets are made in the book's own file, opened with pikepdf, and the pages then
+taken out of its page tree (what only the book has, its outline and names, left behind): qpdf
+writes the booklet reading each image stream from the book as it goes, never holding them
+together, copied as they are, deterministically.
 """
 
 from __future__ import annotations
@@ -113,15 +115,16 @@ def plan(pages: int, signature: int) -> list[Side]:
 def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
                    creep_mm: float = 0.0) -> Imposed:
     """Write the imposed booklet (or signatures) of ``pdf_path`` to ``out_path``."""
-    with Pdf.open(pdf_path) as book, Pdf.new() as sheets:
+    with Pdf.open(pdf_path) as book:
         box = book.pages[0].mediabox
         left0, bottom0 = float(box[0]), float(box[1])
         width, height = float(box[2]) - left0, float(box[3]) - bottom0
-        sides = plan(len(book.pages), signature)
+        pages = len(book.pages)
+        sides = plan(pages, signature)
         count = max(s.signature for s in sides) + 1
         forms: dict[int, pikepdf.Object] = {}
-        for side in sides:
-            sheet = sheets.add_blank_page(page_size=(2 * width, height))
+        for side in sides:  # the sheets after the pages, in the book's own file
+            sheet = book.add_blank_page(page_size=(2 * width, height))
             shift = creep_mm * PT_PER_MM * side.sheet / max(1, side.sheets - 1)
             xobjects, ops = Dictionary(), []
             for index, x0, dx in ((side.left, 0.0, shift), (side.right, width, -shift)):
@@ -131,16 +134,18 @@ def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
                     page = book.pages[index]
                     form = page.as_form_xobject()  # clipped to the trim box: widen it
                     form.BBox = pikepdf.Array([float(v) for v in page.mediabox])
-                    forms[index] = sheets.copy_foreign(form)
+                    forms[index] = form
                 xobjects[f"/P{index}"] = forms[index]
                 ops.append(_draw(index, x0, width, height, x0 + dx - left0, -bottom0))
             if count > 1 and side.front and side.sheet == 0:
                 ops.append(_collation_mark(side.signature, width, height))
             sheet.Resources = Dictionary(XObject=xobjects)
-            sheet.Contents = sheets.make_stream(" ".join(ops).encode("ascii"))
-        _save(book, sheets, out_path,
-              ("booklet", origin(book, pdf_path), str(signature), repr(creep_mm)),
-              "builder (imposed booklet)")
+            sheet.Contents = book.make_stream(" ".join(ops).encode("ascii"))
+        basis = ("booklet", origin(book, pdf_path), str(signature), repr(creep_mm))
+        del book.pages[:pages]  # the pages live on as the sheets' forms
+        book.trailer.Root = book.make_indirect(Dictionary(Type=Name.Catalog,
+                                                          Pages=book.Root.Pages))
+        _save(book, book, out_path, basis, "builder (imposed booklet)")
         per_signature: dict[int, int] = {}
         for s in sides:
             per_signature[s.signature] = 4 * s.sheets

@@ -2,26 +2,26 @@
 named destinations (every id an internal link can go to), the outline and the document's
 metadata of one book.
 
-pikepdf (qpdf) copies the pages and what they use from each part; the parts' image streams
-are read from their files while the book is written, never held together, and copied as they
-are (no stream is decoded again). Links keep working across parts: WeasyPrint writes an
-internal link as a named destination, and the book's name tree is the union of the parts'
-(for a name on a dropped page, the entry of the part that keeps it). The outline is the
-parts' outlines in order, each part's top entries under the front matter's last top entry
-(the book's title), as WeasyPrint nests them in one document. Some of the catalog's entries
-(:data:`CARRIED`: language, PDF/A metadata and output intent, viewer preferences) and the
-document information come from the first part. The file is written deterministically: same
-parts, same bytes.
+qpdf copies the pages and what they use from each part (its ``--pages``, run through
+pikepdf's Job); the parts' image streams are read from their files while the book is written,
+never held together, and copied as they are (no stream is decoded again). Links keep working
+across parts: WeasyPrint writes an internal link as a named destination, and the book's name
+tree is the union of the parts' (for a name on a dropped page, the entry of the part that
+keeps it). The outline is the parts' outlines in order, each part's top entries under the
+front matter's last top entry (the book's title), as WeasyPrint nests them in one document.
+Some of the catalog's entries (:data:`CARRIED`: language, PDF/A metadata and output intent,
+viewer preferences) and the document information come from the first part. The file is
+written deterministically: same parts, same bytes.
 """
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
-from pikepdf import Array, Dictionary, OutlineItem, Pdf, String
+from pikepdf import Array, Dictionary, Name, OutlineItem, Pdf, String
 
 from .checked import sha256
 from .output import sink
@@ -50,35 +50,54 @@ class Piece:
 
 def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
-    subset once from the faces kept in ``faces`` (:mod:`builder.subsets`)."""
-    book = Pdf.new()
-    names: dict[str, Array] = {}
-    outlines: list[list[tuple[str, int, Array, list]]] = []
-    with ExitStack() as stack:
-        for n, piece in enumerate(pieces):
-            src = stack.enter_context(Pdf.open(piece.path))
-            if n == 0:
-                _catalog(book, src)
-            where: dict[tuple[int, int], int] = {}
-            for i in range(piece.start, piece.stop):
-                where[src.pages[i].obj.objgen] = len(book.pages)
-                book.pages.append(src.pages[i])
+    subset once from the faces kept in ``faces`` (:mod:`builder.subsets`).
+
+    In two passes, so that no photo is held in memory: qpdf copies the pages into a scratch
+    file beside ``out`` (its ``--pages``, which reads each stream from its part while it
+    writes; pikepdf's own copy of a page takes every stream it uses into memory at once), and
+    that file, opened again, gets the book's names, outline, catalog and fonts and is written
+    to ``out``."""
+    names: dict[str, tuple[int, list]] = {}
+    outlines: list[list[tuple[str, int, tuple, list]]] = []
+    offset = 0
+    for piece in pieces:
+        with Pdf.open(piece.path) as src:
+            where = {src.pages[i].obj.objgen: offset + i - piece.start
+                     for i in range(piece.start, piece.stop)}
             for name, dest in _dests(src):
                 page = where.get(dest[0].objgen) if len(dest) and \
                     isinstance(dest[0], Dictionary) else None
                 if page is not None and name not in names:
-                    names[name] = Array([book.pages[page].obj, *dest[1:]])
+                    names[name] = (page, [Name(str(x)) if isinstance(x, Name) else x
+                                          for x in dest[1:]])  # values, not src's objects
             outlines.append(_outline(src, where))
-        if names:  # one Array made at once: extending one item by item costs n² here
-            flat = Array([x for name in sorted(names) for x in (String(name), names[name])])
-            book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
-        _write_outline(book, outlines, [p.continues for p in pieces])
-        if faces is not None:
-            embed(book, faces)
-        with sink(out) as fh:
-            save(book, fh, ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} "
-                                      f"{p.continues}" for p in pieces)),
-                 compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        offset += piece.stop - piece.start
+    with tempfile.TemporaryDirectory(prefix=".join-", dir=out.parent) as scratch:
+        pages = Path(scratch) / "pages.pdf"
+        _copy_pages(pieces, pages)
+        with Pdf.open(pages) as book, Pdf.open(pieces[0].path) as first:
+            _catalog(book, first)
+            if names:  # one Array made at once: extending one item by item costs n² here
+                flat = Array([x for name in sorted(names) for x in (
+                    String(name), Array([book.pages[names[name][0]].obj, *names[name][1]]))])
+                book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
+            _write_outline(book, outlines, [p.continues for p in pieces])
+            if faces is not None:
+                embed(book, faces)
+            with sink(out) as fh:
+                save(book, fh, ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} "
+                                          f"{p.continues}" for p in pieces)),
+                     compress_streams=True,
+                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+
+def _copy_pages(pieces: list[Piece], path: Path) -> None:
+    """The pages of ``pieces`` into a new PDF at ``path``, copied by qpdf as it writes."""
+    args = ["qpdf", "--empty", "--static-id", "--decode-level=none", "--keep-files-open=y",
+            "--no-warn", "--warning-exit-0", "--pages"]
+    for piece in pieces:
+        args += [str(piece.path), f"{piece.start + 1}-{piece.stop}"]
+    pikepdf.Job([*args, "--", str(path)]).run()  # a failed write (a full disk): an OSError
 
 
 def _catalog(book: Pdf, src: Pdf) -> None:
@@ -115,7 +134,7 @@ def _dests(src: Pdf):
 
 
 def _outline(src: Pdf, where: dict[tuple[int, int], int]) -> list:
-    """The part's outline as (title, page in the book, destination, children), without the
+    """The part's outline as (title, page in the book, (left, top), children), without the
     entries on pages that are not kept."""
     def walk(items) -> list:
         out = []
@@ -125,7 +144,7 @@ def _outline(src: Pdf, where: dict[tuple[int, int], int]) -> list:
                 and isinstance(dest[0], Dictionary) else None
             children = walk(item.children)
             if page is not None:
-                out.append((item.title, page, dest, children))
+                out.append((item.title, page, (_number(dest, 2), _number(dest, 3)), children))
             else:
                 out.extend(children)
         return out
@@ -135,8 +154,8 @@ def _outline(src: Pdf, where: dict[tuple[int, int], int]) -> list:
 
 
 def _write_outline(book: Pdf, outlines: list[list], continues: list[bool]) -> None:
-    def make(title: str, page: int, dest: Array, children: list) -> OutlineItem:
-        item = OutlineItem(title, page, "XYZ", left=_number(dest, 2), top=_number(dest, 3))
+    def make(title: str, page: int, at: tuple, children: list) -> OutlineItem:
+        item = OutlineItem(title, page, "XYZ", left=at[0], top=at[1])
         item.children.extend(make(*c) for c in children)
         return item
 
