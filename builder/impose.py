@@ -145,7 +145,8 @@ def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
         del book.pages[:pages]  # the pages live on as the sheets' forms
         book.trailer.Root = book.make_indirect(Dictionary(Type=Name.Catalog,
                                                           Pages=book.Root.Pages))
-        _save(book, book, out_path, basis, "builder (imposed booklet)")
+        _save(book, book, out_path, basis, "builder (imposed booklet)",
+              force_version="1.5")  # for its object streams: the book's own is not the booklet's
         per_signature: dict[int, int] = {}
         for s in sides:
             per_signature[s.signature] = 4 * s.sheets
@@ -160,7 +161,7 @@ def _draw(index: int, clip_x: float, clip_w: float, height: float, tx: float,
 
 
 def _save(book: Pdf, made: Pdf, out_path: Path, basis: tuple[str, ...],
-          creator: str | None = None) -> None:
+          creator: str | None = None, **options) -> None:
     """Write ``made`` with the book's document information, deterministically (its ID made
     of ``basis``)."""
     info = book.trailer.get("/Info")
@@ -169,7 +170,7 @@ def _save(book: Pdf, made: Pdf, out_path: Path, basis: tuple[str, ...],
     if creator:
         made.trailer.Info[Name.Creator] = pikepdf.String(creator)
     with sink(out_path) as fh:
-        save(made, fh, basis, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        save(made, fh, basis, object_stream_mode=pikepdf.ObjectStreamMode.generate, **options)
 
 
 def _collation_mark(signature: int, width: float, height: float) -> str:

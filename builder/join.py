@@ -93,8 +93,10 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
 
 def _copy_pages(pieces: list[Piece], path: Path) -> None:
     """The pages of ``pieces`` into a new PDF at ``path``, copied by qpdf as it writes."""
+    # --force-version: not the parts' version but, as in a new PDF, what the book's writer
+    # needs (1.5, for object streams; PDF/X raises or lowers it later).
     args = ["qpdf", "--empty", "--static-id", "--decode-level=none", "--keep-files-open=y",
-            "--no-warn", "--warning-exit-0", "--pages"]
+            "--force-version=1.3", "--no-warn", "--warning-exit-0", "--pages"]
     for piece in pieces:
         args += [str(piece.path), f"{piece.start + 1}-{piece.stop}"]
     pikepdf.Job([*args, "--", str(path)]).run()  # a failed write (a full disk): an OSError

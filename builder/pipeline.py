@@ -364,10 +364,12 @@ def build(settings: Settings, progress: Progress | None = None,
 
 
 def _needs(settings: Settings, book) -> int:
-    """About how many bytes the outputs take: the photos once per output that holds them."""
+    """About how many bytes the build needs at most in its output folder: the photos once per
+    EPUB, and three times for the PDF (its parts, the pages joined, the book: the booklet is
+    made once the parts are gone)."""
     photos = sum(a.path.stat().st_size for a in book.assets.values() if a.path.is_file())
     outputs = len(settings.epub.device if "epub" in settings.formats else ()) + \
-        sum(kind in settings.formats for kind in ("pdf", "booklet"))
+        (3 if settings.prints else 0)
     return photos * max(1, outputs)
 
 

@@ -5,11 +5,14 @@ The processes are forked from the build, so that they inherit what it has loaded
 rendition, its assets, WeasyPrint and the fonts it found) instead of receiving it pickled;
 only each item and its result cross between processes. Each process holds the pages of the
 one document it lays out, so the memory of the build grows with the number of workers, not
-with the book.
+with the book. The build's objects are frozen out of the garbage collector while the workers
+run: a collection in a worker would otherwise write to every object it inherited, and copy
+the pages they are on (about 45 MB of the corpus's build with two workers).
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
@@ -33,6 +36,8 @@ def fork_map(fn: Callable[[Any, Any], Any], items: Sequence[Any], workers: int,
         return [fn(shared, item) for item in items]
     global _SHARED
     _SHARED = shared
+    gc.collect()
+    gc.freeze()  # the build's objects left out of the workers' collections: their pages stay shared
     pool = ProcessPoolExecutor(max_workers=min(workers, len(items)),
                                mp_context=multiprocessing.get_context("fork"),
                                initializer=_ignore_interrupts)
@@ -49,6 +54,7 @@ def fork_map(fn: Callable[[Any, Any], Any], items: Sequence[Any], workers: int,
         raise
     finally:
         _SHARED = None
+        gc.unfreeze()
     pool.shutdown(wait=True)
     return results
 

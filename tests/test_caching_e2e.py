@@ -66,11 +66,11 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def cli(photos, src: Path, out: Path, cache: Path, *extra):
+def cli(photos, src: Path, out: Path, cache: Path, *extra, env: dict | None = None):
     return run_cli("build", src, "--out", out, "--cache-dir", cache, "--title", "合集",
                    "--name", "book", "--rewrite", f"http://photos.example/={photos.url_for('/')}",
                    "--allow-host", f"127.0.0.1:{photos.port}", *extra,
-                   env={"SOURCE_DATE_EPOCH": EPOCH})
+                   env={"SOURCE_DATE_EPOCH": EPOCH, **(env or {})})
 
 
 def build(photos, src: Path, out: Path, cache: Path, *extra):
@@ -101,6 +101,14 @@ def test_nothing_changed_means_nothing_done(photos, tmp_path):
     assert str(out / "book.pdf") in result.stdout
     assert stamps(out) == before  # not one file written, not even the report
     assert len(photos.log) == requests  # no image asked for
+    # Found without importing the stages or their libraries (Python lists what it imports).
+    result = cli(photos, src, out, cache, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.stdout.startswith("up to date")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "builder.state" in imported
+    assert not imported & {"builder.pipeline", "builder.clean", "builder.fetch", "weasyprint",
+                           "bs4", "httpx", "pikepdf", "PIL", "ebooklib"}
 
 
 def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -33,3 +34,17 @@ def fail(shared, item):
 def test_an_error_in_a_worker_is_raised_here():
     with pytest.raises(ValueError, match="three"):
         fork_map(fail, [1, 2, 3, 4], 2, None)
+
+
+def frozen(shared, item):
+    return gc.get_freeze_count()
+
+
+def test_the_build_is_frozen_out_of_the_workers_collections_and_thawed_after():
+    kept = [object() for _ in range(1000)]  # objects of the build, inherited by the workers
+    counts = fork_map(frozen, [1, 2, 3], 2, kept)
+    assert all(n >= len(kept) for n in counts)  # a worker's collections leave them alone
+    assert gc.get_freeze_count() == 0  # and this process collects them again
+    with pytest.raises(ValueError):
+        fork_map(fail, [1, 2, 3, 4], 2, None)
+    assert gc.get_freeze_count() == 0
