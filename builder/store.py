@@ -2,8 +2,10 @@
 
 What it serves it checks: a record of the right types (:data:`RECORD`), bytes whose SHA-256
 is the record's, and bytes that are the image the record says (its format and pixel size, read
-from the image's header). An entry that fails is deleted and listed in :attr:`Store.corrupt`,
-so that the fetch gets it again (or, offline, says why it has none).
+from the image's header). An object found sound gets a stamp (:mod:`builder.checked`) that
+stands for the check until the file changes, so a warm build does not read every photo to
+find it sound. An entry that fails is deleted and listed in :attr:`Store.corrupt`, so that
+the fetch gets it again (or, offline, says why it has none).
 
 A cache that cannot be written (a full disk, a read-only folder) does not stop the build: the
 images go to a temporary folder of this process instead, removed at its end, and

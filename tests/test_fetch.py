@@ -19,6 +19,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request as WRequest
 from werkzeug import Response
 
+from builder import checked
 from builder.drawn import placeholder
 from builder.errors import BuilderError
 from builder.fetch import (
@@ -39,6 +40,7 @@ from builder.fetch.guard import (
     _ResponseStream,
 )
 from builder.model import ImageRef, asset_key
+from builder.photos import prepare
 from builder.settings import FetchSettings
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
@@ -524,6 +526,26 @@ def test_relative_path_inside_the_folder(tmp_path, settings):
                           settings, tmp_path / "cache", offline=True)
     for asset in assets.values():
         assert asset.status == "ok" and asset.path.read_bytes() == data
+
+
+def test_a_local_image_is_read_again_each_build_a_cached_one_known_by_its_stamp(
+        tmp_path, settings, monkeypatch):
+    monkeypatch.setattr(checked, "SETTLED", -1.0)  # files count as settled at once
+    folder = tmp_path / "article"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(H.jpeg(12, 8))
+    requests = [Request(ImageRef("a.jpg"), folder)]
+    first = next(iter(fetch_assets(requests, settings, tmp_path / "cache").values()))
+    store = Store(tmp_path / "cache")
+    assert store.get(first.url) is not None  # its object read back (by any key): stamped
+    assert checked.stamped(first.path, first.sha256) is not None
+    changed = H.jpeg(16, 8)
+    (folder / "a.jpg").write_bytes(changed)
+    again = next(iter(fetch_assets(requests, settings, tmp_path / "cache").values()))
+    assert again.path.read_bytes() == changed and again.width == 16
+    store.put("http://photos.example/b.jpg", prepare(H.jpeg(20, 10), 10_000_000))
+    assert store.get("http://photos.example/b.jpg") is not None  # read, found sound: stamped
+    assert store.known("http://photos.example/b.jpg") is not None
 
 
 @pytest.mark.parametrize("url", ["../secret.jpg", "img/../../secret.jpg", "/etc/hostname",

@@ -116,7 +116,8 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
         progress("done", url=key, status=asset.status, reason=asset.reason)
         return asset
 
-    known = {} if refresh else {key: found for key in unique if (found := store.known(key))}
+    known = {} if refresh else {key: found for key, req in unique.items()
+                                if _remote(req.ref.url) and (found := store.known(key))}
     for key, asset in known.items():  # found sound before: no thread needed
         progress("done", url=key, status=asset.status, reason=asset.reason)
     pool = ThreadPoolExecutor(max_workers=settings.concurrency)
@@ -136,3 +137,14 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
         fetcher.close()
     progress("end")
     return assets
+
+
+def _remote(url: str) -> bool:
+    """Whether ``url`` is fetched and kept by its URL (not a file of the article's folder, a
+    ``data:`` URL, which are read again each time, or a URL refused while cleaning)."""
+    if url.startswith(REFUSED) or url.lower().startswith("data:"):
+        return False
+    try:
+        return bool(urlsplit(url).netloc)
+    except ValueError:
+        return False
