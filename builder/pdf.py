@@ -10,11 +10,13 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
-
+from .libraries import by_soname
 from .model import PRINT_BASE, Box, PrintRendition
+
+with by_soname():
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 ASSETS = PRINT_BASE + "assets/"
 THEME = PRINT_BASE + "theme/"

@@ -16,15 +16,17 @@ kept is left to WeasyPrint, as is everything when HarfBuzz's subsetter cannot be
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import json
 import mmap
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from . import checked
@@ -108,20 +110,22 @@ def face_path(faces: Path, sha: str) -> Path:
     return faces / f"{sha}.font"
 
 
-def _keep(faces: Path, content: Callable[[], bytes], key: tuple) -> str | None:
+def _keep(faces: Path, content: Callable[[], AbstractContextManager[memoryview]],
+          key: tuple) -> str | None:
     """The SHA-256 of the face whose bytes ``content()`` gives (known by ``key``), kept in
     ``faces``; None if it cannot be kept. Its bytes are read once a process."""
     sha = _known.get(key)
     if sha is None:
-        sha = _known[key] = hashlib.sha256(content()).hexdigest()
+        with content() as data:
+            sha = _known[key] = hashlib.sha256(data).hexdigest()
     if intact(faces, sha):
         return sha
     try:
         faces.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=faces, prefix=".tmp-")
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content())
+            with os.fdopen(fd, "wb") as fh, content() as data:
+                fh.write(data)
             os.replace(tmp, face_path(faces, sha))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -130,6 +134,69 @@ def _keep(faces: Path, content: Callable[[], bytes], key: tuple) -> str | None:
         return None
     _kept.add((faces, sha))
     return sha
+
+
+@contextmanager
+def _face_bytes(hb_face) -> Iterator[memoryview]:
+    """The bytes of the font file HarfBuzz holds ``hb_face`` in, read where they are (a CJK
+    file is 20–26 MB: no copy is made); afterwards the pages read are given back, so that the
+    process does not go on holding a whole font file it needs a few tables of."""
+    from weasyprint.text.ffi import ffi, harfbuzz
+
+    blob = harfbuzz.hb_face_reference_blob(hb_face)
+    try:
+        size = ffi.new("unsigned int *")
+        start = harfbuzz.hb_blob_get_data(blob, size)
+        view = memoryview(ffi.buffer(start, size[0]))
+        try:
+            yield view
+        finally:
+            view.release()
+            give_back(int(ffi.cast("uintptr_t", start)), size[0])
+    finally:
+        harfbuzz.hb_blob_destroy(blob)
+
+
+_DONTNEED = 4  # Linux's MADV_DONTNEED
+
+
+@functools.cache
+def _madvise():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "madvise", None)
+    except OSError:
+        return None
+
+
+def give_back(address: int, length: int) -> None:
+    """Let go of the pages of the ``length`` bytes from ``address`` that this process has in
+    memory, when they are a file mapped read-only: they are read from the file again if they
+    are used again. Memory of any other kind is left as it is, as it is on a system that
+    cannot tell (not Linux)."""
+    madvise = _madvise()
+    page = mmap.PAGESIZE
+    first, end = -(-address // page) * page, (address + length) // page * page
+    if madvise is None or end <= first or not _read_only_file(first, end):
+        return
+    madvise(ctypes.c_void_p(first), ctypes.c_size_t(end - first), _DONTNEED)
+
+
+def _read_only_file(first: int, end: int) -> bool:
+    """Whether the addresses ``first``..``end`` lie in one mapping of a file that this
+    process cannot write to."""
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                fields = line.split()
+                low, high = (int(x, 16) for x in fields[0].split("-"))
+                if low <= first and end <= high:
+                    return "w" not in fields[1] and fields[4] != "0" and \
+                        len(fields) > 5 and fields[5].startswith("/")
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def intact(faces: Path, sha: str) -> bool:
@@ -189,7 +256,8 @@ def deferred(faces: Path | None) -> Iterator[set[str]]:
     def clean(font, to_unicode, hinting):
         simple = to_unicode and not (font.bitmap or font.png or font.svg or font.colr
                                      or "fvar" in font.tables)
-        sha = _keep(faces, lambda: get(font), (font.hash, length(font), font.index)) \
+        sha = _keep(faces, lambda: _face_bytes(font.hb_face),
+                    (font.hash, length(font), font.index)) \
             if simple else None
         if sha is None:
             return original_clean(font, to_unicode, hinting)

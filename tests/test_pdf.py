@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import SEED, SEEDS, run_cli, serve_args
@@ -166,3 +169,22 @@ def test_no_title_leaves_one_character_alone_on_its_last_line(seed_pdf):
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     assert "工作" in lines  # the title's last line, on the cover and on the opener
     assert not [line for line in lines if len(line) == 1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the search left out on Linux")
+def test_weasyprint_loads_its_libraries_without_a_search_of_the_system():
+
+    script = """
+import ctypes.util, sys
+asked = []
+def search(name):
+    asked.append(name)
+    return None
+ctypes.util.find_library = search
+import builder.pdf
+from weasyprint.text import ffi
+print(asked, ctypes.util.find_library is search, ffi.pango is not None, ffi.fontconfig is not None)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent.parent).stdout.split()
+    assert out == ["[]", "True", "True", "True"]  # none asked for, the search put back, loaded

@@ -137,3 +137,40 @@ def test_a_stub_whose_face_is_gone_is_an_error_not_a_broken_font(tmp_path):
                 obj.FontFile3.write(obj.FontFile3.read_bytes()[:40])
         with pytest.raises(OutputError, match="damaged"):
             subsets.embed(pdf, tmp_path / "faces")
+
+
+
+_KEEP_ONE = """
+import sys
+from pathlib import Path
+from weasyprint import HTML
+from builder import subsets
+
+font, faces, out = map(Path, sys.argv[1:])
+with subsets.deferred(faces) as used:
+    HTML(string="<p style='font-family: Noto Sans CJK SC'>国</p>").write_pdf(out)
+resident, inside = 0, False
+for line in Path("/proc/self/smaps").read_text().splitlines():
+    head = line.split()
+    if head and "-" in head[0] and ":" not in head[0]:
+        inside = len(head) > 5 and head[5] == str(font)
+    elif inside and head[0] == "Rss:":
+        resident += int(head[1])
+print(*used, resident * 1024)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux's /proc only")
+def test_keeping_a_face_reads_its_file_without_holding_it(tmp_path):
+    import sys
+
+    path, _ = system_face()
+    found = subprocess.run([sys.executable, "-c", _KEEP_ONE, str(path), str(tmp_path / "faces"),
+                            str(tmp_path / "a.pdf")], capture_output=True, text=True,
+                           check=True, cwd=Path(__file__).parent.parent).stdout.split()
+    sha, resident = found[0], int(found[1])
+    # the face was read whole: it is named by the hash of all its bytes, and kept whole
+    assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert subsets.face_path(tmp_path / "faces", sha).stat().st_size == path.stat().st_size
+    # and the process does not go on holding the pages it read (20 MB and more of a CJK file)
+    assert resident < path.stat().st_size / 4

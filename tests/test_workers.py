@@ -48,3 +48,64 @@ def test_the_build_is_frozen_out_of_the_workers_collections_and_thawed_after():
     with pytest.raises(ValueError):
         fork_map(fail, [1, 2, 3, 4], 2, None)
     assert gc.get_freeze_count() == 0
+
+
+_HELD: list[bytes] = []
+
+
+def hold(shared, item):
+    """Keeps 12 MB of its own for good, written page by page."""
+    _HELD.append(b"\x01" * (12 << 20))
+    return item, os.getpid()
+
+
+def test_a_worker_that_holds_too_much_of_its_own_is_replaced_by_a_fresh_one():
+    from builder import workers
+
+    results = fork_map(hold, list(range(8)), 2, None)
+    assert [r for r, _ in results] == list(range(8))
+    pids = {pid for _, pid in results}
+    assert os.getpid() not in pids
+    # 12 MB more after each item: a worker goes past RETIRE_MB in a few items and retires
+    assert len(pids) > 2
+    assert max(sum(1 for _, p in results if p == pid) for pid in pids) <= \
+        workers.RETIRE_MB // 12 + 2
+    assert _HELD == []  # nothing of it in this process
+
+
+def steady(shared, item):
+    return item, os.getpid()
+
+
+def test_a_worker_that_holds_little_goes_on():
+    results = fork_map(steady, list(range(10)), 2, None)
+    assert len({pid for _, pid in results}) == 2
+
+
+def die(shared, item):
+    if item == 2:
+        os._exit(3)  # as when the system ends a process that ran out of memory
+    return item
+
+
+def test_a_worker_that_dies_is_a_one_line_error_and_no_worker_is_left():
+    from builder.errors import OutputError
+
+    with pytest.raises(OutputError, match="--jobs 1"):
+        fork_map(die, list(range(6)), 2, None)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child of this process left, not even a zombie
+
+
+class Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not this one")
+
+
+def odd(shared, item):
+    raise Unpicklable("odd")
+
+
+def test_an_error_that_cannot_travel_is_told_all_the_same():
+    with pytest.raises(RuntimeError, match="odd"):
+        fork_map(odd, [1, 2], 2, None)
