@@ -206,6 +206,21 @@ class _Writer:
         self.looked[job.key] = self._laid(path, record, job)  # asked again: not laid out again
         return self.looked[job.key]
 
+    def pages(self, part: Part, starts: dict[str, int]) -> int:
+        """The pages of ``part``'s own (the front's: without its stubs), from a layout that
+        writes nothing; kept in the memo by the part's key."""
+        job = self.job(part, 0, starts)
+        key = digest(job.key, "pages")
+        found = self.kept.get_record(key, {"pages": int})
+        if found is None or found["pages"] < 1:
+            found = {"pages": pdf.page_count(replace(self.rendition, html=job.html), job.css)
+                     - job.lead - job.stubs}
+            if found["pages"] < 1:
+                raise OutputError("the front matter laid out to no page of its own; please "
+                                  "report this book", "--theme")
+            self.kept.put_record(key, found)
+        return found["pages"]
+
     def ahead_of_time(self, jobs: list[_Job], workers: int) -> None:
         """Lay out ``jobs`` (those not in the memo) in ``workers`` processes, so that
         :meth:`part` finds them laid out when it asks for them in order."""
@@ -248,17 +263,19 @@ def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | 
 
 
 def _predicted(parts: list[Part], after: int, planned: dict[str, int],
-               open_right: bool) -> list[int]:
-    """Where each part will start (the pages before it), from the planned page counts: an
-    article opens on a right-hand page (an odd one) when ``open_right``."""
-    out = []
+               open_right: bool) -> tuple[list[int], dict[str, int]]:
+    """Where each part will start (the pages before it), and each article's first page
+    number, from the planned page counts: an article opens on a right-hand page (an odd one)
+    when ``open_right``."""
+    out, starts = [], {}
     for part in parts:
         out.append(after)
         for aid in part.articles:
             if open_right and after % 2 and aid not in part.continued:
                 after += 1
+            starts[aid] = after + 1
             after += planned.get(aid, 1)
-    return out
+    return out, starts
 
 
 def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[str, int],
@@ -276,12 +293,14 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
     with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
         writer = _Writer(rendition, kept, Path(scratch), count, faces)
         starts = {aid: 0 for p in articles for aid in p.articles}
-        laid_front = writer.part(front, 0, starts)
+        front_pages = writer.pages(front, starts)
         for _ in range(3):  # the front's length may change with its page numbers: rarely
-            afters = _predicted(articles, laid_front.kept, planned, open_right)
-            writer.ahead_of_time([writer.job(p, a, {}) for p, a in zip(articles, afters,
-                                                                        strict=True)], workers)
-            after, laid = laid_front.kept, []
+            afters, expected = _predicted(articles, front_pages, planned, open_right)
+            # the front too, with the page numbers the plan gives: laid out beside the parts
+            # (and found laid out below) when the parts land where they are planned
+            writer.ahead_of_time([writer.job(front, 0, expected)] + [
+                writer.job(p, a, {}) for p, a in zip(articles, afters, strict=True)], workers)
+            after, laid = front_pages, []
             for part in articles:
                 laid.append(writer.part(part, after, {}))
                 for aid in part.articles:
@@ -289,11 +308,10 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                     if first is not None:
                         starts[aid] = after + 1 + first.page - laid[-1].lead
                 after += laid[-1].kept
-            again = writer.part(front, 0, starts)
-            if again.kept == laid_front.kept:
-                laid_front = again
+            laid_front = writer.part(front, 0, starts)
+            if laid_front.kept == front_pages:
                 break
-            laid_front = again
+            front_pages = laid_front.kept
         else:  # pragma: no cover - a contents whose length keeps changing with its numbers
             raise OutputError("the contents' page numbers did not settle after three layouts; "
                               "please report this book", str(path))

@@ -86,6 +86,20 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
     return written
 
 
+def page_count(rendition: PrintRendition, css: str = "") -> int:
+    """The pages ``rendition`` (with the extra stylesheet ``css``) lays out to; nothing is
+    written."""
+    fonts = process_fonts()
+    document = HTML(string=rendition.html, base_url=PRINT_BASE,
+                    url_fetcher=StoreFetcher(rendition)).render(
+        stylesheets=_fonts(rendition) + ([CSS(string=css, font_config=fonts)] if css else []),
+        font_config=fonts)
+    count = len(document.pages)
+    del document
+    release_memory()
+    return count
+
+
 def measure(rendition: PrintRendition, html: str,
             extra: dict[str, tuple[bytes, str]]) -> dict[str, Box]:
     """Lay ``html`` out with the rendition's stylesheets and fonts (and ``extra`` files by

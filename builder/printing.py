@@ -5,6 +5,7 @@ so an EPUB-only build loads none."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from .preflight import NAMES, preflight
 from .report import BuildReport
 from .settings import Settings
 from .signals import shielded
+from .workers import fork_map
 
 #: Below this effective resolution a placed photo prints soft (a warning).
 MIN_DPI = 150
@@ -69,13 +71,17 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
             cover_spreads(book, cover)
             if shop:
                 convert(cover, pdf.variant)
-    with report.timed("preflight"):
-        _preflight(written, pdf.variant if shop else "home", report,
-                   "booklet" in settings.formats)
-    if "booklet" in settings.formats:
-        booklet = written["booklet"] = tmp / f"{name}-booklet.pdf"
-        with report.timed("impose"), writing(booklet):
-            imposed = impose_booklet(book, booklet, pdf.signature, pdf.creep_mm)
+    booklet = tmp / f"{name}-booklet.pdf" if "booklet" in settings.formats else None
+    tasks = ["preflight", "impose"] if booklet else ["preflight"]
+    # Both only read the book: side by side when there are two processes to give them.
+    done = dict(fork_map(_finish, tasks, settings.jobs,
+                         (written, pdf.variant if shop else "home", booklet, pdf)))
+    found, took = done["preflight"]
+    report.timings["preflight"] = took
+    _passed(found, pdf.variant if shop else "home", report)
+    if booklet:
+        imposed, report.timings["impose"] = done["impose"]
+        written["booklet"] = booklet
         report.imposition = {"sheet_sides": imposed.sides, "signatures": list(imposed.signatures),
                              "creep_mm": imposed.creep_mm,
                              "how": imposed.how(f"{name}-booklet.pdf")}
@@ -84,15 +90,25 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
     return written
 
 
-def _preflight(written: dict[str, Path], profile: str, report: BuildReport,
-               booklet: bool) -> None:
+def _finish(shared: tuple, task: str) -> tuple[str, tuple]:
+    """One of the steps after the book is written, and how long it took: its ``preflight``
+    (of the book and of its separate cover) or the ``impose``-d booklet."""
+    written, profile, booklet, pdf = shared
+    start = time.perf_counter()
+    if task == "preflight":
+        found = {kind: preflight(written[kind], profile,
+                                 booklet=booklet is not None and kind == "pdf")
+                 for kind in ("pdf", "cover") if kind in written}
+    else:
+        with writing(booklet):
+            found = impose_booklet(written["pdf"], booklet, pdf.signature, pdf.creep_mm)
+    return task, (found, round(time.perf_counter() - start, 4))
+
+
+def _passed(found: dict, profile: str, report: BuildReport) -> None:
     """The preflight of the book (and of its separate cover) into the report; a PDF/X that
-    does not conform fails the build, naming what does not. ``booklet``: the book is also
-    imposed as one."""
-    for kind in ("pdf", "cover"):
-        if kind not in written:
-            continue
-        result = preflight(written[kind], profile, booklet=booklet and kind == "pdf")
+    does not conform fails the build, naming what does not."""
+    for kind, result in found.items():
         report.preflight[kind] = result.to_json()
         if not result.passed:
             named = "; ".join(f.line().removeprefix("problem: ")

@@ -217,9 +217,44 @@ def test_parts_laid_out_in_parallel_make_the_same_book(photos, tmp_path, monkeyp
             "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
             "fetch.allow_hosts": [f"127.0.0.1:{photos.port}"]})
         report = builder.build(settings)
-        assert report.work["PDF parts"] == {"done": 6, "kept": 0}  # the front twice, 4 articles
+        assert report.work["PDF parts"] == {"done": 5, "kept": 0}  # the front once, 4 articles
         made[jobs] = books(out)
     assert made[2] == made[1]
+
+
+def test_the_fronts_length_is_kept_and_the_front_laid_out_once(photos, tmp_path, monkeypatch):
+    """The front's own length comes from a layout that writes nothing, kept: a second build
+    (one article changed) does not lay it out for it again; and the front is laid out once a
+    build, beside the parts, where its page numbers turn out as the plan gave them."""
+    import builder
+    import builder.parts
+    from builder import pdf
+    from builder.settings import load_settings
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    src = tmp_path / "src"
+    paths = write_articles(src)
+    counted = []
+    real = pdf.page_count
+    monkeypatch.setattr(pdf, "page_count", lambda *a: counted.append(1) or real(*a))
+
+    def run():
+        settings = load_settings(None, {
+            "paths": (src,), "out_dir": tmp_path / "out", "cache_dir": tmp_path / "cache",
+            "jobs": 2, "book.title": "合集", "book.name": "book",
+            "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
+            "fetch.allow_hosts": [f"127.0.0.1:{photos.port}"]})
+        return builder.build(settings)
+
+    monkeypatch.setattr(builder.parts, "PART_PAGES", 1)  # a part an article
+    first = run()
+    assert counted == [1]
+    assert first.work["PDF parts"] == {"done": 5, "kept": 0}  # the front once, 4 articles
+    text = paths[1].read_text(encoding="utf-8")
+    paths[1].write_text(text.replace("<p>", "<p>又一段。</p><p>", 1), encoding="utf-8")
+    second = run()
+    assert counted == [1]  # kept
+    assert second.work["PDF parts"]["kept"] >= 1
 
 
 def test_jobs_must_be_a_whole_number(tmp_path):
