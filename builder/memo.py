@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -149,6 +150,8 @@ class Memo:
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, Path) and _linked(data, path):
+                return
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 if isinstance(data, Path):
@@ -196,3 +199,20 @@ class Memo:
     def put_copy(self, key: str, suffix: str, source: Path) -> None:
         """Keep a copy of the file ``source`` as the file entry ``key``."""
         self._write(self._path(key, suffix), source)
+
+
+def _linked(source: Path, path: Path) -> bool:
+    """``source`` put at ``path`` as a second name of the same file (no bytes copied: a part
+    of the PDF is some 5 MB), through a temporary name; False where it cannot be (another
+    file system, one without links), and the file is copied."""
+    tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
+    try:
+        os.link(source, tmp)
+    except OSError:
+        return False
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True

@@ -224,3 +224,23 @@ def test_quiet_prints_nothing_and_plain_progress_otherwise(tmp_path):
     assert any(line.endswith("placeholder http://127.0.0.1:9/none.jpg: offline: not in the cache")
                for line in lines[1:])
     assert "1 fetched, 0 cached, 1 failed" in loud.stdout
+
+
+
+def test_the_command_ends_with_its_code_after_the_exit_handlers(tmp_path):
+    import subprocess
+    import sys
+
+    script = f"""
+import atexit, pathlib
+from builder import cli
+atexit.register(pathlib.Path({str(tmp_path / "ran")!r}).write_text, "yes")
+cli.main = lambda: print("written", end="") or 3
+cli.run()
+print("not reached")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 3
+    assert done.stdout == "written"  # flushed, and nothing after run()
+    assert (tmp_path / "ran").read_text() == "yes"  # the exit handlers ran
