@@ -314,8 +314,9 @@ def test_a_writer_failing_half_way_leaves_the_out_dir_as_it_was(tmp_path, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(builder.pdf, "write_pdf", failing_write_pdf)
+    # in this process (the parts laid out in workers would write where this list is not)
     settings = settings_for(tmp_path, source.parent, book__name="x",
-                            book__formats=["epub", "pdf"])
+                            book__formats=["epub", "pdf"], jobs=1)
     with pytest.raises(OutputError, match="no space left on device") as failed:
         builder.build(settings)
     assert str(failed.value).startswith(f"cannot write {out / 'x.pdf'}: no space left on device")
@@ -677,4 +678,4 @@ def test_writers_import_no_renderer(module):
     tree = ast.parse((Path(builder.__file__).parent / f"{module}.py").read_text())
     ours = {node.module for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.level == 1}
-    assert ours <= {"model", "errors", "output", "pdfsave"}, ours
+    assert ours <= {"model", "errors", "output", "pdfsave", "libraries"}, ours
