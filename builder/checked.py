@@ -30,7 +30,8 @@ def sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _facts(st: os.stat_result) -> list[int]:
+def facts(st: os.stat_result) -> list[int]:
+    """What a stamp records of a file's status."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
@@ -46,19 +47,25 @@ def stamped(path: Path, sha: str) -> os.stat_result | None:
         stamp = json.loads(stamp_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return st if stamp == [sha, *_facts(st)] else None
+    return st if stamp == [sha, *facts(st)] else None
+
+
+def settled(st: os.stat_result) -> bool:
+    """Whether the file of status ``st`` last changed long enough ago (:data:`SETTLED`) for a
+    stamp of it to be trusted."""
+    return time.time() - st.st_ctime >= SETTLED
 
 
 def stamp(path: Path, sha: str, st: os.stat_result) -> None:
     """Record that ``path``, whose status was ``st`` before it was read, was found to be
     ``sha`` (not for a file changed in the last :data:`SETTLED` seconds)."""
-    if time.time() - st.st_ctime < SETTLED:
+    if not settled(st):
         return
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump([sha, *_facts(st)], fh)
+            json.dump([sha, *facts(st)], fh)
         os.replace(tmp, stamp_path(path))
     except OSError:
         if tmp is not None:

@@ -111,13 +111,22 @@ def face_path(faces: Path, sha: str) -> Path:
 
 
 def _keep(faces: Path, content: Callable[[], AbstractContextManager[memoryview]],
-          key: tuple) -> str | None:
+          key: tuple, origin: Callable[[], Path | None] = lambda: None) -> str | None:
     """The SHA-256 of the face whose bytes ``content()`` gives (known by ``key``), kept in
-    ``faces``; None if it cannot be kept. Its bytes are read once a process."""
+    ``faces``; None if it cannot be kept. Its bytes are read once a process, and not at all
+    while the font file ``origin()`` says holds exactly those bytes (if it can tell) is
+    unchanged since another process read them (:func:`_origin_sha`)."""
     sha = _known.get(key)
+    source = origin() if sha is None else None
+    if sha is None and source is not None:
+        sha = _origin_sha(faces, source)
     if sha is None:
+        st = _stat(source)
         with content() as data:
-            sha = _known[key] = hashlib.sha256(data).hexdigest()
+            sha = hashlib.sha256(data).hexdigest()
+        if st is not None:
+            _record_origin(faces, source, sha, st)
+    _known[key] = sha
     if intact(faces, sha):
         return sha
     try:
@@ -134,6 +143,54 @@ def _keep(faces: Path, content: Callable[[], AbstractContextManager[memoryview]]
         return None
     _kept.add((faces, sha))
     return sha
+
+
+# -- which face a font file holds, known by the file's stamp --------------------------------------
+
+def _origin_path(faces: Path, origin: Path) -> Path:
+    name = hashlib.sha256(os.fsencode(origin)).hexdigest()[:32]
+    return faces / f"{name}.origin"
+
+
+def _stat(path: Path | None) -> os.stat_result | None:
+    try:
+        return path.stat() if path is not None else None
+    except OSError:
+        return None
+
+
+def _origin_sha(faces: Path, origin: Path) -> str | None:
+    """The SHA-256 recorded for the font file ``origin`` while it is unchanged since it was
+    read (its size, times, inode and device, as :mod:`builder.checked` trusts a kept file):
+    each process that writes a part would otherwise read and hash every face it uses."""
+    st = _stat(origin)
+    try:
+        found = json.loads(_origin_path(faces, origin).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if st is None or not isinstance(found, list) or len(found) != 7:
+        return None
+    path, sha, *facts = found
+    ok = path == os.fsdecode(origin) and isinstance(sha, str) and _SHA.fullmatch(sha) and \
+        facts == checked.facts(st)
+    return sha if ok else None
+
+
+def _record_origin(faces: Path, origin: Path, sha: str, st: os.stat_result) -> None:
+    """Record that the font file ``origin``, whose status was ``st`` before it was read, holds
+    the face ``sha`` (not for a file changed too lately to tell: :data:`checked.SETTLED`)."""
+    if not checked.settled(st):
+        return
+    tmp = None
+    try:
+        faces.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=faces, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump([os.fsdecode(origin), sha, *checked.facts(st)], fh)
+        os.replace(tmp, _origin_path(faces, origin))
+    except OSError:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 @contextmanager
@@ -186,17 +243,47 @@ def give_back(address: int, length: int) -> None:
 def _read_only_file(first: int, end: int) -> bool:
     """Whether the addresses ``first``..``end`` lie in one mapping of a file that this
     process cannot write to."""
+    return _mapping(first, end) is not None
+
+
+def _mapping(first: int, end: int) -> tuple[int, int, int, Path] | None:
+    """(start, offset, inode, file) of the read-only mapping of a file that holds the addresses
+    ``first``..``end``; None when they lie in memory of any other kind (or /proc cannot
+    tell)."""
     try:
         with open("/proc/self/maps") as fh:
             for line in fh:
-                fields = line.split()
+                fields = line.split(maxsplit=5)
                 low, high = (int(x, 16) for x in fields[0].split("-"))
                 if low <= first and end <= high:
-                    return "w" not in fields[1] and fields[4] != "0" and \
-                        len(fields) > 5 and fields[5].startswith("/")
+                    if "w" in fields[1] or fields[4] == "0" or len(fields) < 6 \
+                            or not fields[5].startswith("/"):
+                        return None
+                    return low, int(fields[2], 16), int(fields[4]), \
+                        Path(fields[5].rstrip("\n"))
     except (OSError, ValueError, IndexError):
         pass
-    return False
+    return None
+
+
+def _origin(hb_face) -> Path | None:
+    """The font file whose bytes, all of them, HarfBuzz holds ``hb_face`` in (mapped from its
+    start, read-only); None when they are anything else (a copy in memory, part of a file)."""
+    from weasyprint.text.ffi import ffi, harfbuzz
+
+    blob = harfbuzz.hb_face_reference_blob(hb_face)
+    try:
+        size = ffi.new("unsigned int *")
+        start = int(ffi.cast("uintptr_t", harfbuzz.hb_blob_get_data(blob, size)))
+    finally:
+        harfbuzz.hb_blob_destroy(blob)
+    page = mmap.PAGESIZE
+    found = _mapping(start, start + 1) if size[0] and start % page == 0 else None
+    if found is None or found[0] != start or found[1] != 0:
+        return None
+    st = _stat(found[3])
+    same = st is not None and st.st_ino == found[2] and st.st_size == size[0]
+    return found[3] if same else None
 
 
 def intact(faces: Path, sha: str) -> bool:
@@ -257,7 +344,7 @@ def deferred(faces: Path | None) -> Iterator[set[str]]:
         simple = to_unicode and not (font.bitmap or font.png or font.svg or font.colr
                                      or "fvar" in font.tables)
         sha = _keep(faces, lambda: _face_bytes(font.hb_face),
-                    (font.hash, length(font), font.index)) \
+                    (font.hash, length(font), font.index), lambda: _origin(font.hb_face)) \
             if simple else None
         if sha is None:
             return original_clean(font, to_unicode, hinting)

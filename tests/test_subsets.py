@@ -76,6 +76,60 @@ def test_a_kept_face_is_checked_against_its_name(tmp_path):
     assert not subsets.intact(tmp_path, "0" * 64)
 
 
+def test_a_font_file_read_once_is_known_by_its_stamp_until_it_changes(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from builder import checked
+
+    monkeypatch.setattr(checked, "SETTLED", -1.0)  # a file just written counts as settled
+    monkeypatch.setattr(subsets, "_known", {})
+    font, faces, reads = tmp_path / "face.ttc", tmp_path / "faces", []
+    font.write_bytes(b"first face " * 500)
+
+    @contextmanager
+    def content():
+        reads.append(1)
+        yield memoryview(font.read_bytes())
+
+    sha = subsets._keep(faces, content, ("A", 1, 0), lambda: font)
+    assert sha == hashlib.sha256(font.read_bytes()).hexdigest()
+    assert subsets.face_path(faces, sha).read_bytes() == font.read_bytes()
+    assert len(reads) == 2  # hashed, then copied into the folder
+    subsets._known.clear()  # another process: it knows the face by the file's stamp
+    assert subsets._keep(faces, content, ("B", 1, 0), lambda: font) == sha
+    assert len(reads) == 2
+    font.write_bytes(b"other face " * 500)  # the file changed: it is read again
+    subsets._known.clear()
+    changed = subsets._keep(faces, content, ("C", 1, 0), lambda: font)
+    assert changed == hashlib.sha256(font.read_bytes()).hexdigest() != sha
+    assert len(reads) == 4
+    for record in faces.glob("*.origin"):  # a damaged record is no answer: the file is read
+        record.write_text('["not", "a record"]')
+    subsets._known.clear()
+    assert subsets._keep(faces, content, ("D", 1, 0), lambda: font) == changed
+    assert len(reads) == 5
+    subsets._known.clear()  # nor is a file that cannot be told (not mapped whole, say)
+    assert subsets._keep(faces, content, ("E", 1, 0), lambda: None) == changed
+    assert len(reads) == 6
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="Linux's /proc only")
+def test_a_font_file_is_told_only_from_a_read_only_mapping_of_it(tmp_path):
+    import mmap
+
+    from cffi import FFI
+
+    ffi = FFI()
+    font = tmp_path / "face.ttc"
+    font.write_bytes(b"x" * 3 * mmap.PAGESIZE)
+    with font.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        address = int(ffi.cast("uintptr_t", ffi.from_buffer(mapped)))
+        assert subsets._mapping(address, address + 1) == (address, 0, font.stat().st_ino, font)
+        heap = ffi.new("char[]", 4 * mmap.PAGESIZE)
+        at = int(ffi.cast("uintptr_t", heap))
+        assert subsets._mapping(at, at + 1) is None
+
+
 def test_without_a_folder_weasyprint_subsets_as_usual(tmp_path):
     from weasyprint import HTML
     from weasyprint.pdf import fonts
@@ -172,5 +226,8 @@ def test_keeping_a_face_reads_its_file_without_holding_it(tmp_path):
     # the face was read whole: it is named by the hash of all its bytes, and kept whole
     assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
     assert subsets.face_path(tmp_path / "faces", sha).stat().st_size == path.stat().st_size
+    # and the next process knows the face by its file's stamp, without reading it again
+    records = [json.loads(p.read_text()) for p in (tmp_path / "faces").glob("*.origin")]
+    assert [r[:2] for r in records] == [[str(path), sha]]
     # and the process does not go on holding the pages it read (20 MB and more of a CJK file)
     assert resident < path.stat().st_size / 4
