@@ -48,9 +48,10 @@ class Piece:
     key: str = ""
 
 
-def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
+def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
-    subset once from the faces kept in ``faces`` (:mod:`builder.subsets`).
+    subset once from the faces kept in ``faces`` (:mod:`builder.subsets`; the subsets kept in
+    the memo ``kept``, when given).
 
     In two passes, so that no photo is held in memory: qpdf copies the pages into a scratch
     file beside ``out`` (its ``--pages``, which reads each stream from its part while it
@@ -83,7 +84,7 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None) -> None:
                 book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
             _write_outline(book, outlines, [p.continues for p in pieces])
             if faces is not None:
-                embed(book, faces)
+                embed(book, faces, kept)
             with sink(out) as fh:
                 save(book, fh, ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} "
                                           f"{p.continues}" for p in pieces)),

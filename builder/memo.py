@@ -196,6 +196,10 @@ class Memo:
         path = self._found(key, suffix)
         return path if path is not None and path.is_file() else None
 
+    def put_bytes(self, key: str, suffix: str, data: bytes) -> None:
+        """Keep ``data`` as the file entry ``key``."""
+        self._write(self._path(key, suffix), data)
+
     def put_copy(self, key: str, suffix: str, source: Path) -> None:
         """Keep a copy of the file ``source`` as the file entry ``key``."""
         self._write(self._path(key, suffix), source)

@@ -318,7 +318,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         pieces = [laid_front, *laid]
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued, p.key)
-              for p, part in zip(pieces, parts, strict=True)], path, faces)
+              for p, part in zip(pieces, parts, strict=True)], path, faces, kept)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

@@ -6,8 +6,10 @@ subsets in every part and carry as many copies. Instead, while a part is written
 (:func:`deferred`), each font is embedded as a *stub*: a few bytes that name its face (kept in
 a folder of faces by the SHA-256 of its bytes) and the glyphs the part uses. The join
 (:func:`embed`) subsets each face once, to the glyphs of every part, and points every part's
-font at that one program. WeasyPrint subsets with the glyph ids kept as they are, and so does
-this, so each part's text, widths and Unicode map hold for the book's subset.
+font at that one program (kept by the glyphs it holds: a rebuild that uses no new glyph makes
+none). WeasyPrint subsets with the glyph ids kept as they are, and so does this, so each part's
+text, widths and Unicode map hold for the book's subset. A face is named by the SHA-256 of its
+bytes, read once and then known by the stamp of its font file.
 
 The subset is made by HarfBuzz with the flags WeasyPrint uses. A font that WeasyPrint would not
 simply subset (a bitmap, variable or colour font, one used in an SVG) or a face that cannot be
@@ -64,6 +66,7 @@ hb_set_t *hb_subset_input_glyph_set(hb_subset_input_t *input);
 hb_set_t *hb_subset_input_set(hb_subset_input_t *input, int set_type);
 void hb_subset_input_set_flags(hb_subset_input_t *input, unsigned int value);
 hb_face_t *hb_subset_or_fail(hb_face_t *source, const hb_subset_input_t *input);
+const char *hb_version_string(void);
 """
 _READONLY = 1  # HB_MEMORY_MODE_READONLY
 _DROP_TABLE = 3  # HB_SUBSET_SETS_DROP_TABLE_TAG
@@ -382,9 +385,11 @@ def stub(data: bytes) -> dict | None:
 
 # -- at the join ----------------------------------------------------------------------------------
 
-def embed(book, faces: Path) -> None:
+def embed(book, faces: Path, kept=None) -> None:
     """Replace every stub of the pikepdf ``book`` by the subset of its face to the glyphs all
-    stubs of that face use: one font program per face, shared by every part's font."""
+    stubs of that face use: one font program per face, shared by every part's font. With
+    ``kept`` (a :class:`~builder.memo.Memo`), a subset made before to the same glyphs is taken
+    from it, and a new one kept there."""
     import pikepdf
 
     found: dict[tuple[str, int], list] = {}
@@ -406,12 +411,9 @@ def embed(book, faces: Path) -> None:
             raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
                               "damaged; build again with --force", str(faces))
         glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})
-        with face_path(faces, sha).open("rb") as fh, \
-                mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as face:
-            # mapped, not read: HarfBuzz reads the tables and glyphs it keeps, not 20 MB
-            program = subset(face, index, glyphs,
-                             any(named.get("notdef") for *_, named in uses),
-                             all(named.get("hinting", True) for *_, named in uses))
+        notdef = any(named.get("notdef") for *_, named in uses)
+        hinting = all(named.get("hinting", True) for *_, named in uses)
+        program = _subset_of(faces, sha, index, glyphs, notdef, hinting, kept)
         _, key, first, _ = uses[0]
         shared = pikepdf.Stream(book, program)
         if key == "/FontFile3" and "/Subtype" in first:
@@ -420,6 +422,30 @@ def embed(book, faces: Path) -> None:
             shared.Length1 = len(program)
         for descriptor, key, _, _ in uses:
             descriptor[key] = shared
+
+
+def _subset_of(faces: Path, sha: str, index: int, glyphs: list[int], notdef: bool,
+               hinting: bool, kept) -> bytes:
+    """The subset of the kept face ``sha``: from ``kept`` when it was made before with the
+    same glyphs, flags and HarfBuzz (a CJK face costs some 50 ms), else made (and kept)."""
+    from .memo import code_version, digest
+
+    ffi, hb, _ = _harfbuzz()
+    key = digest(code_version(), "subset", sha, str(index), json.dumps(glyphs),
+                 str(notdef), str(hinting), ffi.string(hb.hb_version_string()).decode())
+    if kept is not None:
+        record = kept.get_record(key, {"sha256": str})
+        path = kept.file(key, ".font")
+        if record is not None and path is not None and checked.check(path, record["sha256"]):
+            return path.read_bytes()
+    with face_path(faces, sha).open("rb") as fh, \
+            mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as face:
+        # mapped, not read: HarfBuzz reads the tables and glyphs it keeps, not 20 MB
+        program = subset(face, index, glyphs, notdef, hinting)
+    if kept is not None:
+        kept.put_bytes(key, ".font", program)
+        kept.put_record(key, {"sha256": hashlib.sha256(program).hexdigest()})
+    return program
 
 
 def subset(face, index: int, glyphs: list[int], notdef: bool, hinting: bool) -> bytes:

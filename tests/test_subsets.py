@@ -171,6 +171,35 @@ def test_while_deferred_a_font_is_a_stub_and_weasyprint_is_left_as_it_was(tmp_pa
     assert "国" in text
 
 
+def test_a_subset_made_once_is_kept_and_a_damaged_one_made_again(tmp_path, monkeypatch):
+    import pikepdf
+    from weasyprint import HTML
+
+    from builder.memo import Memo
+
+    with subsets.deferred(tmp_path / "faces"):
+        HTML(string="<p style='font-family: Noto Sans CJK SC'>国</p>").write_pdf(
+            tmp_path / "a.pdf")
+    made = []
+    real = subsets.subset
+    monkeypatch.setattr(subsets, "subset", lambda *a: made.append(1) or real(*a))
+
+    def embedded(kept) -> bytes:
+        with pikepdf.open(tmp_path / "a.pdf") as pdf:
+            subsets.embed(pdf, tmp_path / "faces", kept)
+            return [o.FontFile3 for o in pdf.objects if isinstance(o, pikepdf.Dictionary)
+                    and o.get("/Type") == "/FontDescriptor"][0].read_bytes()
+
+    kept = Memo(tmp_path / "kept")
+    first = embedded(kept)
+    assert made == [1] and first[:4] == b"OTTO"
+    assert embedded(kept) == first and made == [1]  # the same glyphs: the kept subset
+    assert embedded(Memo(tmp_path / "kept", reuse=False)) == first and made == [1, 1]
+    (font,) = (tmp_path / "kept").glob("*.font")
+    font.write_bytes(b"OTTO damaged")  # a damaged entry is made again, not embedded
+    assert embedded(kept) == first and made == [1, 1, 1]
+
+
 def test_a_stub_whose_face_is_gone_is_an_error_not_a_broken_font(tmp_path):
     import pikepdf
     from weasyprint import HTML
