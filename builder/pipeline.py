@@ -8,6 +8,7 @@ so that what they show is what the book gets.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import uuid
@@ -15,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import fonts
+from .ahead import Ahead
+from .ahead import possible as ahead_possible
 from .clean import clean_article
 from .devices import MB, device, parse_size
 from .drawn import typographic_cover
@@ -32,6 +35,7 @@ from .model import (
     Asset,
     Book,
     ImageRef,
+    PrintRendition,
     Rendition,
     asset_key,
 )
@@ -280,9 +284,14 @@ def make_epubs(settings: Settings, book: Book, theme: Theme, modified: dt.dateti
 
 
 def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, name: str,
-                  tmp: Path, report: BuildReport) -> dict[str, Path]:
+                  tmp: Path, report: BuildReport, printer: Ahead | None = None
+                  ) -> dict[str, Path]:
     """Write the formats of ``settings`` into ``tmp``; return them by kind. Each writer is
-    imported when its format is asked for: an EPUB-only build loads no PDF library."""
+    imported when its format is asked for: an EPUB-only build loads no PDF library. With a
+    ``printer`` (:mod:`.ahead`, the print libraries loaded), the print outputs are written
+    there while the EPUBs are written here."""
+    if rendition.print is not None and printer is not None:
+        printer.hand("builder.pipeline", "print_apart", rendition.print, settings, name, tmp)
     written: dict[str, Path] = {}
     for made in epubs:
         path = written[made.device.output_kind] = tmp / made.device.file_name(name)
@@ -292,13 +301,28 @@ def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, n
         if made.budget and size > made.budget >= made.size:  # the estimate errs by bytes
             report.warn(f"{made.device.name}: the EPUB came out at {size:,} bytes, over its "
                         f"budget of {made.budget:,}")
-    if rendition.print is not None:
+    if rendition.print is not None and printer is not None:
+        printed, found = printer.result()
+        report.absorb(found)
+        written.update(printed)
+    elif rendition.print is not None:
         with shielded():  # its libraries' native parts
             from .printing import write_print
 
         written.update(write_print(rendition.print, settings, name, tmp, report,
-                                   lambda kind: memo(settings, kind)))
+                                   functools.partial(memo, settings)))
     return written
+
+
+def print_apart(rendition: PrintRendition, settings: Settings, name: str,
+                tmp: Path) -> tuple[dict[str, Path], BuildReport]:
+    """The print outputs written in the process ahead (:func:`write_outputs`), with a report
+    of their own for the build to take in."""
+    from .printing import write_print
+
+    report = BuildReport()
+    return write_print(rendition, settings, name, tmp, report,
+                       functools.partial(memo, settings)), report
 
 
 def strict_check(settings: Settings, report: BuildReport) -> None:
@@ -328,6 +352,19 @@ def build(settings: Settings, progress: Progress | None = None,
     report = start.report
     if report.up_to_date:
         return report
+    # The print libraries load in a process of their own while the articles are cleaned and
+    # the EPUB written; that process then writes the print outputs (with one job, this one).
+    printer = Ahead("builder.printing") if settings.prints and settings.jobs > 1 and \
+        ahead_possible() else None
+    try:
+        return _build(settings, progress, start, report, printer)
+    finally:
+        if printer is not None:
+            printer.close()
+
+
+def _build(settings: Settings, progress: Progress | None, start: Start, report: BuildReport,
+           printer: Ahead | None) -> BuildReport:
     store = Store(settings.cache_dir)
     theme = Theme(settings.theme_dir)
     articles = prepare_articles(settings, report)
@@ -351,7 +388,7 @@ def build(settings: Settings, progress: Progress | None = None,
     with report.timed("render"):
         rendition = render(book, theme, modified, epub=False, prints=settings.prints)
     with staged(settings.out_dir, needs=_needs(settings, book)) as tmp:
-        written = write_outputs(epubs, rendition, settings, name, tmp, report)
+        written = write_outputs(epubs, rendition, settings, name, tmp, report, printer)
         written["report"] = tmp / f"{name}.report.json"
         report.outputs = {kind: str(settings.out_dir / p.name) for kind, p in written.items()}
         with writing(written["report"]):

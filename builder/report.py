@@ -49,6 +49,22 @@ class BuildReport:
             self.warnings.append(message)
             log.warning("%s", message)
 
+    def absorb(self, other: BuildReport) -> None:
+        """Take in the report of work done in another process (the print outputs): its
+        timings, counts and warnings (logged there already), the print's layout, photos,
+        preflight and booklet."""
+        for stage, took in other.timings.items():
+            self.timings[stage] = round(self.timings.get(stage, 0.0) + took, 4)
+        for kind, counted in other.work.items():
+            mine = self.work.setdefault(kind, {"done": 0, "kept": 0})
+            for what in ("done", "kept"):
+                mine[what] += counted.get(what, 0)
+        self.warnings += [w for w in other.warnings if w not in self.warnings]
+        self.placed += other.placed
+        self.layout = other.layout or self.layout
+        self.imposition = other.imposition or self.imposition
+        self.preflight.update(other.preflight)
+
     @contextmanager
     def timed(self, stage: str):
         start = time.perf_counter()

@@ -40,6 +40,12 @@ def install() -> None:
     signal.signal(signal.SIGTERM, _handler)
 
 
+def unwind_on_terminate() -> None:
+    """In a process the build forked to work for it: SIGTERM raised as in the build (the
+    process unwinds, ending what it started), but never in the middle of a native import."""
+    signal.signal(signal.SIGTERM, _handler)
+
+
 @contextmanager
 def shielded():
     """A block a signal does not interrupt: it is raised when the block ends."""

@@ -679,3 +679,28 @@ def test_writers_import_no_renderer(module):
     ours = {node.module for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.level == 1}
     assert ours <= {"model", "errors", "output", "pdfsave", "libraries"}, ours
+
+
+# --- 14. the print outputs written in a process of their own ------------------------------------
+
+def test_a_report_takes_in_the_report_of_the_print_process(caplog):
+    mine, theirs = BuildReport(), BuildReport()
+    mine.timings["epub"] = 0.5
+    mine.warn("epub: one")
+    mine.count("cleaned articles", True)
+    theirs.timings.update({"layout": 1.0, "pdf": 2.0})
+    theirs.count("PDF parts", False)
+    theirs.count("PDF parts", True)
+    theirs.warnings += ["epub: one", "print: two"]
+    theirs.layout, theirs.placed = {"pages": 12}, [{"page": 3}]
+    theirs.preflight["pdf"] = {"passed": True}
+    theirs.imposition = {"sheet_sides": 6}
+    caplog.clear()
+    mine.absorb(theirs)
+    assert mine.timings == {"epub": 0.5, "layout": 1.0, "pdf": 2.0}
+    assert mine.work == {"cleaned articles": {"done": 0, "kept": 1},
+                         "PDF parts": {"done": 1, "kept": 1}}
+    assert mine.warnings == ["epub: one", "print: two"]
+    assert not caplog.records  # logged where they were found, not again
+    assert (mine.layout, mine.placed, mine.preflight, mine.imposition) == (
+        {"pages": 12}, [{"page": 3}], {"pdf": {"passed": True}}, {"sheet_sides": 6})

@@ -1,0 +1,136 @@
+"""A process forked before its work is ready, so that it loads what the work needs while the
+build goes on: the print outputs need WeasyPrint and the PDF libraries, some 0.4 s of imports,
+which the build would otherwise wait for after it has cleaned the articles and written the
+EPUB. The process imports a module (``prepare``), then waits for its work: a function of an
+imported module, named, and its arguments, pickled. Its result (or what it raised) comes back
+pickled, and the process ends.
+
+It ignores Ctrl-C, which is the build's to handle; the build ends it when it is interrupted
+(SIGTERM: the process unwinds, ending the workers it forked) or when its work is not wanted
+(before the work is handed over, at once).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import signal
+import sys
+from typing import Any
+
+from . import signals
+from .errors import OutputError, Terminated
+
+
+def possible() -> bool:
+    return hasattr(os, "fork")
+
+
+class Ahead:
+    """A forked process that imports the module ``prepare`` now and does the work it is
+    handed later (:meth:`hand`, :meth:`result`); :meth:`close` ends it."""
+
+    def __init__(self, prepare: str):
+        jobs_in, jobs_out = os.pipe()
+        results_in, results_out = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            for fd in (jobs_in, jobs_out, results_in, results_out):
+                os.close(fd)
+            raise OutputError(f"could not start the print process ({exc.strerror}); run again "
+                              "with --jobs 1", "--jobs") from None
+        if pid == 0:  # the process ahead: it never returns
+            code = 0
+            try:
+                os.close(jobs_out)
+                os.close(results_in)
+                _serve(prepare, jobs_in, results_out)
+            except BaseException:  # noqa: BLE001 - ended (SIGTERM) or its build gone
+                code = 1
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    try:
+                        stream.flush()
+                    except (OSError, ValueError):
+                        pass
+                os._exit(code)
+        os.close(jobs_in)
+        os.close(results_out)
+        self.pid = pid
+        self._jobs = os.fdopen(jobs_out, "wb")
+        self._results = os.fdopen(results_in, "rb")
+        self._handed = self._ended = False
+
+    def hand(self, module: str, function: str, *args: Any) -> None:
+        """Give the process its work: ``module.function(*args)``."""
+        self._handed = True
+        try:
+            pickle.dump((module, function, args), self._jobs, protocol=pickle.HIGHEST_PROTOCOL)
+            self._jobs.close()
+        except BrokenPipeError:
+            pass  # it is gone: result() says so
+
+    def result(self) -> Any:
+        """What the work returned; what it raised is raised here. A process that died (out
+        of memory, say) is an :class:`OutputError` that suggests ``--jobs 1``."""
+        try:
+            ok, value = pickle.load(self._results)  # noqa: S301 - our own forked process
+        except (EOFError, pickle.UnpicklingError, OSError):
+            self.close()
+            raise OutputError("the print process ended abruptly (out of memory?); run again "
+                              "with --jobs 1", "--jobs") from None
+        self._reap()
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        """End the process if it has not ended: at once if it has no work yet, else with
+        SIGTERM (it ends the workers it forked); then wait for it."""
+        if self._ended:
+            return
+        try:
+            os.kill(self.pid, signal.SIGTERM if self._handed else signal.SIGKILL)
+        except OSError:
+            pass
+        self._reap()
+
+    def _reap(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        for stream in (self._jobs, self._results):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _serve(prepare: str, jobs: int, results: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
+    signals.unwind_on_terminate()
+    importlib.import_module(prepare)
+    with os.fdopen(jobs, "rb") as fh:
+        try:
+            module, function, args = pickle.load(fh)  # noqa: S301 - from the build that forked us
+        except EOFError:
+            return  # the work was not wanted
+    try:
+        message = (True, getattr(importlib.import_module(module), function)(*args))
+    except Terminated:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - raised again in the build
+        message = (False, exc)
+    try:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - an exception that cannot be pickled
+        data = pickle.dumps((False, RuntimeError(f"{message[1]!r} ({exc})")))
+    with os.fdopen(results, "wb") as out:
+        out.write(data)
+

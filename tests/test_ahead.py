@@ -1,0 +1,96 @@
+"""builder.ahead: a process forked before its work, which imports what the work needs, does
+the work it is handed later, and hands back the result or what it raised."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+
+import pytest
+
+from builder.ahead import Ahead
+from builder.errors import OutputError
+
+PROBE = '''
+import os, time
+LOADED_IN = os.getpid()
+
+def work(x):
+    return os.getpid(), LOADED_IN, x * 2
+
+def fail(message):
+    raise ValueError(message)
+
+def die():
+    os._exit(3)
+
+def sleep(seconds):
+    time.sleep(seconds)
+
+def unpicklable():
+    return lambda: None
+'''
+
+
+@pytest.fixture
+def probe(tmp_path, monkeypatch):
+    """A module of its own, not imported here: only the process ahead imports it."""
+    name = f"ahead_probe_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{name}.py").write_text(PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_the_work_is_done_in_the_process_that_loaded_its_module(probe):
+    ahead = Ahead(probe)
+    try:
+        ahead.hand(probe, "work", 21)
+        pid, loaded_in, value = ahead.result()
+    finally:
+        ahead.close()
+    assert value == 42
+    assert pid == loaded_in == ahead.pid != os.getpid()
+    assert probe not in sys.modules  # loaded there, not here
+    with pytest.raises(ChildProcessError):
+        os.waitpid(ahead.pid, os.WNOHANG)  # ended and reaped
+
+
+def test_what_the_work_raises_is_raised_here(probe):
+    ahead = Ahead(probe)
+    ahead.hand(probe, "fail", "no such photo")
+    with pytest.raises(ValueError, match="no such photo"):
+        ahead.result()
+    ahead.close()
+
+
+def test_a_result_that_cannot_be_pickled_is_an_error_not_a_hang(probe):
+    ahead = Ahead(probe)
+    ahead.hand(probe, "unpicklable")
+    with pytest.raises(RuntimeError):
+        ahead.result()
+    ahead.close()
+
+
+def test_a_process_that_dies_is_an_error_that_suggests_one_job(probe):
+    ahead = Ahead(probe)
+    ahead.hand(probe, "die")
+    with pytest.raises(OutputError, match="--jobs 1"):
+        ahead.result()
+
+
+def test_closed_before_or_during_its_work_it_ends_at_once(probe):
+    idle = Ahead(probe)
+    idle.close()  # no work handed over: killed, and reaped
+    with pytest.raises(ChildProcessError):
+        os.waitpid(idle.pid, os.WNOHANG)
+    busy = Ahead(probe)
+    busy.hand(probe, "sleep", 60)
+    started = time.monotonic()
+    busy.close()  # interrupted: SIGTERM, and reaped
+    assert time.monotonic() - started < 30
+    with pytest.raises(ChildProcessError):
+        os.waitpid(busy.pid, os.WNOHANG)
+    busy.close()  # twice is harmless
