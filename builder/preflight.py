@@ -180,6 +180,8 @@ def _walk(holder: pikepdf.Object, resources: Dictionary, ctm: Matrix, seen: _See
     group = holder.get("/Group") if isinstance(holder, pikepdf.Stream) else None
     if group is not None and group.get("/S") == Name.Transparency and depth:
         seen.transparency.append("a transparency group")
+    states: dict[str, list[str]] = {}  # what each graphics state named here brings
+    fonts: dict[str, pikepdf.Object | None] = {}  # each font named here
     for operands, operator in pikepdf.parse_content_stream(holder):
         op = str(operator)
         if op == "q":
@@ -195,9 +197,12 @@ def _walk(holder: pikepdf.Object, resources: Dictionary, ctm: Matrix, seen: _See
         elif op in ("cs", "CS") and operands:
             seen.spaces.setdefault(_space_kind(operands[0], resources), "a colour")
         elif op == "gs" and operands:
-            state = resources.get("/ExtGState", Dictionary()).get(str(operands[0]))
-            if isinstance(state, Dictionary):
-                seen.transparency.extend(_state_transparency(state))
+            name = str(operands[0])
+            if name not in states:
+                state = resources.get("/ExtGState", Dictionary()).get(name)
+                states[name] = list(_state_transparency(state)) \
+                    if isinstance(state, Dictionary) else []
+            seen.transparency.extend(states[name])
         elif op in ("scn", "SCN") and operands and isinstance(operands[-1], Name):
             pattern = resources.get("/Pattern", Dictionary()).get(str(operands[-1]))
             if isinstance(pattern, pikepdf.Stream) and pattern.get("/PatternType") == 1:
@@ -217,8 +222,10 @@ def _walk(holder: pikepdf.Object, resources: Dictionary, ctm: Matrix, seen: _See
         elif op == "BT":
             tm = tlm = IDENTITY
         elif op == "Tf" and len(operands) == 2:
-            font = resources.get("/Font", Dictionary()).get(str(operands[0]))
-            size = float(operands[1])
+            name = str(operands[0])
+            if name not in fonts:
+                fonts[name] = resources.get("/Font", Dictionary()).get(name)
+            font, size = fonts[name], float(operands[1])
             if font is not None:
                 seen.fonts.append(font)
         elif op == "Tz" and operands:
@@ -237,10 +244,9 @@ def _walk(holder: pikepdf.Object, resources: Dictionary, ctm: Matrix, seen: _See
             if op in ("'", '"'):
                 tlm = tm = _mul((1, 0, 0, 1, 0, -leading), tlm)
             advance, text = _shown(operands[-1], font, size, scale)
-            start = _apply(_mul(tm, ctm), 0, 0)
-            end = _apply(_mul(tm, ctm), advance, 0)
-            top = _apply(_mul(tm, ctm), 0, size * 0.88)
-            bottom = _apply(_mul(tm, ctm), 0, -size * 0.12)
+            m = _mul(tm, ctm)
+            start, end = _apply(m, 0, 0), _apply(m, advance, 0)
+            top, bottom = _apply(m, 0, size * 0.88), _apply(m, 0, -size * 0.12)
             xs, ys = (start[0], end[0]), (top[1], bottom[1], start[1])
             seen.text.append((min(xs), min(ys), max(xs), max(ys), text))
             tm = _mul((1, 0, 0, 1, advance, 0), tm)
@@ -376,8 +382,7 @@ def _shown(value, font, size: float, scale: float) -> tuple[float, str]:
     """The advance (in text space) and the text of a Tj string or TJ array; widths from the
     font's /W or /Widths where given, else a full em per glyph of a two-byte (CID) font and
     half an em for others."""
-    widths = _widths(font)
-    two_byte = font is not None and font.get("/Subtype") == Name.Type0
+    widths, two_byte = _widths(font)
     unit = size * scale / 1000
     parts = value if isinstance(value, Array) else [value]
     advance, text = 0.0, []
@@ -396,17 +401,19 @@ def _shown(value, font, size: float, scale: float) -> tuple[float, str]:
     return advance, "".join(text)
 
 
-_WIDTHS: dict[tuple[int, int], dict[int, float]] = {}
+_WIDTHS: dict[tuple[int, int], tuple[dict[int, float], bool]] = {}
 
 
-def _widths(font) -> dict[int, float]:
+def _widths(font) -> tuple[dict[int, float], bool]:
+    """The font's widths by code, and whether its codes are two bytes (a CID font)."""
     if font is None:
-        return {}
+        return {}, False
     key = font.objgen
     if key in _WIDTHS and key != (0, 0):
         return _WIDTHS[key]
     out: dict[int, float] = {}
-    if font.get("/Subtype") == Name.Type0:
+    two_byte = font.get("/Subtype") == Name.Type0
+    if two_byte:
         kids = font.get("/DescendantFonts", Array())
         w = kids[0].get("/W", Array()) if len(kids) else Array()
         i = 0
@@ -428,8 +435,8 @@ def _widths(font) -> dict[int, float]:
             out[first + n] = float(width)
     if len(_WIDTHS) > 256:
         _WIDTHS.clear()
-    _WIDTHS[key] = out
-    return out
+    _WIDTHS[key] = out, two_byte
+    return out, two_byte
 
 
 def _mul(m: Matrix, n: Matrix) -> Matrix:
