@@ -111,6 +111,25 @@ def test_nothing_changed_means_nothing_done(photos, tmp_path):
                            "bs4", "httpx", "pikepdf", "PIL", "ebooklib"}
 
 
+def test_a_build_with_every_photo_cached_loads_no_http_library(photos, tmp_path):
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    paths = write_articles(src)
+
+    def imported(result) -> set[str]:
+        assert result.returncode == 0, result.stderr
+        return {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+
+    profiled = {"PYTHONPROFILEIMPORTTIME": "1"}
+    assert "httpx" in imported(cli(photos, src, out, cache, "--format", "epub", env=profiled))
+    requests = len(photos.log)
+    text = paths[0].read_text(encoding="utf-8")
+    paths[0].write_text(text.replace("<p>", "<p>新的一段。</p><p>", 1), encoding="utf-8")
+    found = imported(cli(photos, src, out, cache, "--format", "epub", env=profiled))
+    assert "builder.fetch" in found and not found & {"httpx", "httpcore", "h2"}
+    assert len(photos.log) == requests
+
+
 def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):
     src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
     paths = write_articles(src)

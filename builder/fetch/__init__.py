@@ -29,21 +29,37 @@ The safety rules (:mod:`builder.fetch.guard`):
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..model import REFUSED, Asset, ImageRef, asset_key
 from ..photos import ImageRejected, prepare
 from ..settings import FetchSettings
 from ..store import Store
-from .client import Fetcher, _local
-from .guard import FetchFailed, Guard, NetworkGuardError, Resolver
+from .local import FetchFailed, NetworkGuardError, read_local
+
+if TYPE_CHECKING:
+    from .client import Fetcher
+    from .guard import Guard, Resolver
 
 __all__ = ["FetchFailed", "Fetcher", "Guard", "NetworkGuardError", "Progress", "Request",
            "Resolver", "Store", "fetch_assets"]
+
+#: Loaded when first asked for: the HTTP client (httpx, httpcore, h2: some 70 ms to import) only
+#: when something is to be downloaded.
+_LAZY = {"Fetcher": "client", "Guard": "guard", "Resolver": "guard"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: ``progress(event, **details)``: ``"start"`` (total=), ``"bytes"`` (n=), ``"done"`` (url=,
 #: status=, reason=), ``"end"``.
@@ -81,7 +97,9 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
     for req in requests:
         unique.setdefault(asset_key(req.ref.url, req.folder), req)
     assets: dict[str, Asset] = {}
-    fetcher = None if offline else Fetcher(settings, resolver=resolver)
+    known = {} if refresh else {key: found for key, req in unique.items()
+                                if _remote(req.ref.url) and (found := store.known(key))}
+    client = None if offline else _Client(settings, resolver)
     progress("start", total=len(unique))
 
     def one(key: str, req: Request) -> Asset:
@@ -95,16 +113,17 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
             except ValueError as exc:
                 raise FetchFailed(f"invalid URL: {exc}") from None
             if local:
-                prepared = prepare(_local(req.ref, req.folder), max_pixels)
+                prepared = prepare(read_local(req.ref, req.folder), max_pixels)
                 asset = store.put(key, prepared)
             else:
                 cached = None if refresh else store.get(key)
                 if cached is not None:
                     asset = cached
-                elif fetcher is None:
+                elif client is None:
                     raise FetchFailed("offline: cache entry corrupt (deleted)"
                                       if key in store.corrupt else "offline: not in the cache")
                 else:
+                    fetcher = client.made()
                     data = fetcher.get(fetcher.rewritten(key),
                                        lambda n: progress("bytes", n=n))
                     asset = store.put(key, prepare(data, max_pixels))
@@ -116,8 +135,6 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
         progress("done", url=key, status=asset.status, reason=asset.reason)
         return asset
 
-    known = {} if refresh else {key: found for key, req in unique.items()
-                                if _remote(req.ref.url) and (found := store.known(key))}
     for key, asset in known.items():  # found sound before: no thread needed
         progress("done", url=key, status=asset.status, reason=asset.reason)
     pool = ThreadPoolExecutor(max_workers=settings.concurrency)
@@ -127,16 +144,33 @@ def fetch_assets(requests: list[Request], settings: FetchSettings, cache_dir: Pa
         for key in unique:
             assets[key] = known[key] if key in known else futures[key].result()
     except BaseException:  # an error or Ctrl-C: nothing more is started, nothing waited for
-        if fetcher:
-            fetcher.cancel()
+        if client and client.fetcher:
+            client.fetcher.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
         progress("end")
         raise
     pool.shutdown(wait=True)
-    if fetcher:
-        fetcher.close()
+    if client and client.fetcher:
+        client.fetcher.close()
     progress("end")
     return assets
+
+
+class _Client:
+    """The build's :class:`Fetcher`, made (and the HTTP library imported, some 70 ms) when the
+    first photo must be downloaded: a build whose photos are all in the cache makes none."""
+
+    def __init__(self, settings: FetchSettings, resolver: Resolver | None):
+        self.settings, self.resolver = settings, resolver
+        self.fetcher: Fetcher | None = None
+        self._lock = threading.Lock()
+
+    def made(self) -> Fetcher:
+        with self._lock:
+            if self.fetcher is None:
+                client = importlib.import_module(f"{__name__}.client")
+                self.fetcher = client.Fetcher(self.settings, resolver=self.resolver)
+            return self.fetcher
 
 
 def _remote(url: str) -> bool:

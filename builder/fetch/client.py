@@ -8,20 +8,16 @@ hop checked again, a size cap on the decoded bytes and a total deadline per imag
 
 from __future__ import annotations
 
-import base64
 import random
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from pathlib import Path
-from urllib.parse import unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from .. import __version__
-from ..model import ImageRef
 from ..settings import FetchSettings
 from .guard import (
     BlockedAddress,
@@ -181,32 +177,3 @@ class Fetcher:
                 len(data) < int(length):
             raise FetchFailed(f"truncated: {len(data):,} of {int(length):,} bytes", retry=True)
         return data
-
-
-def _local(ref: ImageRef, folder: Path) -> bytes:
-    """The bytes of a ``data:`` URL or of a relative path inside the article's ``folder``."""
-    url = ref.url
-    if url.lower().startswith("data:"):
-        header, _, payload = url.partition(",")
-        try:
-            if header.lower().endswith(";base64"):
-                return base64.b64decode(payload, validate=False)
-            return unquote_to_bytes(payload)
-        except ValueError:
-            raise FetchFailed("invalid data: URL") from None
-    scheme = urlsplit(url).scheme.lower()
-    if scheme:
-        raise FetchFailed(f"blocked scheme {scheme}:")
-    root = folder.resolve()
-    try:
-        path = (root / urllib.request.url2pathname(url.split("?")[0].split("#")[0])).resolve()
-    except (ValueError, OSError) as exc:  # a NUL byte, a name too long …
-        raise FetchFailed(f"invalid path: {exc}") from None
-    if not path.is_relative_to(root):
-        raise FetchFailed("blocked: path outside the article's folder")
-    if path.is_dir():
-        raise FetchFailed("a folder, not an image file")
-    try:
-        return path.read_bytes()
-    except OSError:
-        raise FetchFailed("file not found") from None

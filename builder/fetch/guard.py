@@ -33,6 +33,7 @@ import httpcore
 import httpx
 
 from ..errors import BuilderError
+from .local import FetchFailed, NetworkGuardError
 
 #: ``(host, port) -> addresses``: how a host name becomes the addresses it may be reached at.
 #: It raises OSError (``socket.gaierror``) when the name has none.
@@ -41,24 +42,12 @@ Resolver = Callable[[str, int], list[str]]
 _local = threading.local()
 
 
-class FetchFailed(Exception):
-    """Why an image could not be had; the message is the report's reason."""
-
-    def __init__(self, reason: str, retry: bool = False, wait: float | None = None):
-        super().__init__(reason)
-        self.reason, self.retry, self.wait = reason, retry, wait
-
-
 class BlockedAddress(httpcore.ConnectError):
     """A connection refused by the guard; the message is the report's reason."""
 
 
 class Unresolvable(httpcore.ConnectError):
     """A host the resolver has no address for."""
-
-
-class NetworkGuardError(BuilderError):
-    """The network guard cannot be put under httpx: nothing is fetched."""
 
 
 def system_resolver(host: str, port: int) -> list[str]:
