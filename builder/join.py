@@ -17,6 +17,7 @@ written deterministically: same parts, same bytes.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +49,13 @@ class Piece:
     key: str = ""
 
 
-def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None) -> None:
+def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
+         copied: Callable[[Path], None] | None = None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
     subset once from the faces kept in ``faces`` (:mod:`builder.subsets`; the subsets kept in
-    the memo ``kept``, when given).
+    the memo ``kept``, when given). ``copied(path)`` is told of the file of the book's pages
+    as soon as they are copied (what is read from a page is already there; it is removed when
+    the join ends).
 
     In two passes, so that no photo is held in memory: qpdf copies the pages into a scratch
     file beside ``out`` (its ``--pages``, which reads each stream from its part while it
@@ -76,6 +80,8 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None) -
     with tempfile.TemporaryDirectory(prefix=".join-", dir=out.parent) as scratch:
         pages = Path(scratch) / "pages.pdf"
         _copy_pages(pieces, pages)
+        if copied is not None:
+            copied(pages)
         with Pdf.open(pages) as book, Pdf.open(pieces[0].path) as first:
             _catalog(book, first)
             if names:  # one Array made at once: extending one item by item costs n² here

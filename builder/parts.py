@@ -281,13 +281,15 @@ def _predicted(parts: list[Part], after: int, planned: dict[str, int],
 def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[str, int],
                open_right: bool = True, workers: int = 1,
                count: Callable[[str, bool], None] = lambda kind, kept: None,
-               faces: Path | None = None) -> Book:
+               faces: Path | None = None,
+               copied: Callable[[Path], None] | None = None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
     ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
     the parts are laid out that many at a time, each in a process of its own, where the plan
     says they will start (one that starts elsewhere is laid out again). ``count("PDF parts",
     kept)`` is told of each part laid out or kept. With ``faces`` (a folder), each font is
-    subset once for the whole book (:mod:`builder.subsets`), not once per part."""
+    subset once for the whole book (:mod:`builder.subsets`), not once per part. ``copied``:
+    as :func:`~builder.join.join`'s."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
     with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
@@ -318,7 +320,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         pieces = [laid_front, *laid]
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued, p.key)
-              for p, part in zip(pieces, parts, strict=True)], path, faces, kept)
+              for p, part in zip(pieces, parts, strict=True)], path, faces, kept, copied)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

@@ -163,3 +163,25 @@ def test_x4_tags_gradients_and_group_blending_spaces(tmp_path):
         for o in pdf.objects:
             if isinstance(o, pikepdf.Dictionary) and "/Group" in o:
                 assert o.Group.get("/CS") != "/DeviceRGB"
+
+
+def test_a_book_is_preflighted_from_its_pages_in_a_process_of_its_own(tmp_path):
+    """What the build does while the join goes on: the pages' file (removed when the join
+    ends) is given a second name, preflighted in another process, and let go of."""
+    import os
+
+    from builder.printing import _Early
+
+    pages = tmp_path / "scratch" / "pages.pdf"
+    pages.parent.mkdir()
+    pdf_of(pages, f'<img src="{png(60, 40)}" style="width:50mm">')
+    early = _Early(tmp_path / ".book-pages.pdf", booklet=True)
+    early.start(pages)
+    pages.unlink()  # the join's scratch folder is gone: the second name holds the pages
+    found, took = early.result()
+    assert early.process.pid != os.getpid() and took >= 0
+    assert found["pdf"].to_json() == preflight(tmp_path / ".book-pages.pdf", "home",
+                                               booklet=True).to_json()
+    assert any("dpi where placed" in f.message for f in found["pdf"].findings)
+    early.close()
+    assert not (tmp_path / ".book-pages.pdf").exists()  # nothing of it reaches the outputs

@@ -240,6 +240,20 @@ def test_the_report_carries_the_preflight_of_every_build(shop_builds):
         assert any("dpi where placed" in w for w in report["preflight"]["pdf"]["warnings"])
 
 
+def test_a_book_preflighted_from_its_pages_during_the_join_is_preflighted_as_written(
+        shop_builds):
+    """A plain book is preflighted from the pages the join copies first, beside the rest of
+    the join: what the report says is what the preflight of the written book says."""
+    from builder.preflight import preflight
+
+    out = shop_builds[""]
+    report = json.loads((out / "seed.report.json").read_text("utf-8"))
+    assert report["preflight"]["pdf"] == preflight(out / "seed.pdf", "home",
+                                                   booklet=True).to_json()
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".builder-state.json", "seed-booklet.pdf", "seed.pdf", "seed.report.json"]
+
+
 def test_the_separate_cover_has_both_spreads_with_bleed(shop_builds):
     cover, book = shop_builds["pdf/x-1a"] / "seed-cover.pdf", shop_builds["pdf/x-1a"] / "seed.pdf"
     reader, pages = PdfReader(cover), PdfReader(book).pages
