@@ -21,6 +21,7 @@ from typing import Any
 
 from . import signals
 from .errors import OutputError, Terminated
+from .workers import fork_with_pipes
 
 
 def possible() -> bool:
@@ -32,21 +33,11 @@ class Ahead:
     handed later (:meth:`hand`, :meth:`result`); :meth:`close` ends it."""
 
     def __init__(self, prepare: str):
-        jobs_in, jobs_out = os.pipe()
-        results_in, results_out = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            for fd in (jobs_in, jobs_out, results_in, results_out):
-                os.close(fd)
-            raise OutputError(f"could not start the print process ({exc.strerror}); run again "
-                              "with --jobs 1", "--jobs") from None
+        pid, read, write = fork_with_pipes("a print process")
         if pid == 0:  # the process ahead: it never returns
             code = 0
             try:
-                os.close(jobs_out)
-                os.close(results_in)
-                _serve(prepare, jobs_in, results_out)
+                _serve(prepare, read, write)
             except BaseException:  # noqa: BLE001 - ended (SIGTERM) or its build gone
                 code = 1
             finally:
@@ -56,11 +47,9 @@ class Ahead:
                     except (OSError, ValueError):
                         pass
                 os._exit(code)
-        os.close(jobs_in)
-        os.close(results_out)
         self.pid = pid
-        self._jobs = os.fdopen(jobs_out, "wb")
-        self._results = os.fdopen(results_in, "rb")
+        self._jobs = os.fdopen(write, "wb")
+        self._results = os.fdopen(read, "rb")
         self._handed = self._ended = False
 
     def hand(self, module: str, function: str, *args: Any) -> None:

@@ -113,8 +113,10 @@ def fork_map(fn: Callable[[Any, Any], Any], items: Sequence[Any], workers: int,
     return results
 
 
-def _fork(fn: Callable[[Any, Any], Any], items: Sequence[Any], shared: Any,
-          others: Any) -> _Worker:
+def fork_with_pipes(what: str) -> tuple[int, int, int]:
+    """Fork, with a pipe to the new process and one back: ``(pid, read end, write end)``, in
+    the new process (pid 0) its ends, here the build's; each side's other ends are closed.
+    A fork that fails is an :class:`OutputError` that names ``what`` could not be started."""
     tasks_in, tasks_out = os.pipe()
     results_in, results_out = os.pipe()
     try:
@@ -122,20 +124,28 @@ def _fork(fn: Callable[[Any, Any], Any], items: Sequence[Any], shared: Any,
     except OSError as exc:
         for fd in (tasks_in, tasks_out, results_in, results_out):
             os.close(fd)
-        raise OutputError(f"could not start a layout process ({exc.strerror}); run again with "
+        raise OutputError(f"could not start {what} ({exc.strerror}); run again with "
                           "--jobs 1", "--jobs") from None
-    if pid == 0:  # the worker: it never returns
-        try:
-            os.close(tasks_out)
-            os.close(results_in)
-            for other in others:  # the build's ends of the other workers' pipes
-                _close(other)
-            _serve(fn, items, shared, tasks_in, results_out)
-        finally:
-            os._exit(0)
+    if pid == 0:
+        os.close(tasks_out)
+        os.close(results_in)
+        return pid, tasks_in, results_out
     os.close(tasks_in)
     os.close(results_out)
-    return _Worker(pid, tasks_out, os.fdopen(results_in, "rb"))
+    return pid, results_in, tasks_out
+
+
+def _fork(fn: Callable[[Any, Any], Any], items: Sequence[Any], shared: Any,
+          others: Any) -> _Worker:
+    pid, read, write = fork_with_pipes("a layout process")
+    if pid == 0:  # the worker: it never returns
+        try:
+            for other in others:  # the build's ends of the other workers' pipes
+                _close(other)
+            _serve(fn, items, shared, read, write)
+        finally:
+            os._exit(0)
+    return _Worker(pid, write, os.fdopen(read, "rb"))
 
 
 def _close(worker: _Worker) -> None:
