@@ -17,6 +17,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 from typing import Any
 
 from . import signals
@@ -51,15 +52,24 @@ class Ahead:
         self._jobs = os.fdopen(write, "wb")
         self._results = os.fdopen(read, "rb")
         self._handed = self._ended = False
+        self._sending: threading.Thread | None = None
 
     def hand(self, module: str, function: str, *args: Any) -> None:
-        """Give the process its work: ``module.function(*args)``."""
+        """Give the process its work: ``module.function(*args)``. The work (megabytes of
+        document) goes down the pipe from a thread: the process reads it only when its imports
+        are done, and this one goes on meanwhile."""
         self._handed = True
-        try:
-            pickle.dump((module, function, args), self._jobs, protocol=pickle.HIGHEST_PROTOCOL)
-            self._jobs.close()
-        except BrokenPipeError:
-            pass  # it is gone: result() says so
+        data = pickle.dumps((module, function, args), protocol=pickle.HIGHEST_PROTOCOL)
+
+        def send() -> None:
+            try:
+                self._jobs.write(data)
+                self._jobs.close()
+            except (BrokenPipeError, ValueError):
+                pass  # it is gone (or ended): result() says so
+
+        self._sending = threading.Thread(target=send, name="builder-hand", daemon=True)
+        self._sending.start()
 
     def result(self) -> Any:
         """What the work returned; what it raised is raised here. A process that died (out
@@ -90,6 +100,8 @@ class Ahead:
         if self._ended:
             return
         self._ended = True
+        if self._sending is not None:
+            self._sending.join()  # ends once the process has read its work or is gone
         for stream in (self._jobs, self._results):
             try:
                 stream.close()
