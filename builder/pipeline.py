@@ -301,24 +301,20 @@ def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, n
         if made.budget and size > made.budget >= made.size:  # the estimate errs by bytes
             report.warn(f"{made.device.name}: the EPUB came out at {size:,} bytes, over its "
                         f"budget of {made.budget:,}")
-    if rendition.print is not None and printer is not None:
-        printed, found = printer.result()
+    if rendition.print is not None:
+        printed, found = printer.result() if printer is not None else \
+            print_apart(rendition.print, settings, name, tmp)
         report.absorb(found)
         written.update(printed)
-    elif rendition.print is not None:
-        with shielded():  # its libraries' native parts
-            from .printing import write_print
-
-        written.update(write_print(rendition.print, settings, name, tmp, report,
-                                   functools.partial(memo, settings)))
     return written
 
 
 def print_apart(rendition: PrintRendition, settings: Settings, name: str,
                 tmp: Path) -> tuple[dict[str, Path], BuildReport]:
-    """The print outputs written in the process ahead (:func:`write_outputs`), with a report
-    of their own for the build to take in."""
-    from .printing import write_print
+    """The print outputs (in the process ahead, or here with one job), with a report of their
+    own for the build to take in."""
+    with shielded():  # its libraries' native parts
+        from .printing import write_print
 
     report = BuildReport()
     return write_print(rendition, settings, name, tmp, report,
