@@ -105,9 +105,8 @@ def decode(kind: Any, data: Any) -> Any:
     if dataclasses.is_dataclass(kind):
         if not isinstance(data, dict):
             raise ValueError(f"expected an object for {kind.__name__}")
-        hints = typing.get_type_hints(kind)
-        fields = {f.name for f in dataclasses.fields(kind) if f.init}
-        if set(data) != fields:
+        hints, fields = _fields(kind)
+        if data.keys() != fields:
             raise ValueError(f"fields of {kind.__name__} do not match")
         return kind(**{name: decode(hints[name], data[name]) for name in fields})
     if kind is Path:
@@ -121,6 +120,14 @@ def decode(kind: Any, data: Any) -> Any:
     if kind in (str, int, float, bool) and _typed(data, kind):
         return data
     raise ValueError(f"expected {kind}, not {type(data).__name__}")
+
+
+@functools.cache
+def _fields(kind: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """A dataclass's type hints (evaluated once: they are strings here) and the names of the
+    fields it is made with."""
+    return (typing.get_type_hints(kind),
+            frozenset(f.name for f in dataclasses.fields(kind) if f.init))
 
 
 def _typed(value: Any, kind: type) -> bool:

@@ -140,6 +140,7 @@ def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):
     result, second = build(photos, src, out, cache)
     assert second["work"]["cleaned articles"] == {"done": 1, "kept": 3}
     assert second["work"]["measured articles"] == {"done": 1, "kept": 3}
+    assert second["work"]["measured blocks"]["done"] == 1  # the new paragraph, no other
     parts = second["work"]["PDF parts"]
     assert parts["kept"] >= 1 and parts["done"] >= 1  # the front and the changed run of articles
     assert "kept from an earlier build: 3 of 4 cleaned articles" in result.stdout

@@ -163,3 +163,24 @@ def test_free_room_spreads_photos_alone_and_centres_a_page_before_a_photo():
     assert _room_above(text_then_photo) == [15.0]
     text_page = PagePlan((Placed("t"),), True, 30.0, False)  # before a heading, say
     assert _room_above(text_page) == [0.0]
+
+
+def test_a_plan_is_kept_by_its_blocks_and_planned_again_when_its_entry_is_damaged(tmp_path):
+    import json
+
+    from builder.layout import _planned
+    from builder.memo import Memo, encode
+
+    memo = Memo(tmp_path)
+    blocks = [text("t1", 20), figure("f1", ((1000, 1500),)), text("t2", 8), figure("f2")]
+    plan = _planned(blocks, A5, memo)
+    assert plan == plan_article(blocks, A5)
+    (entry,) = tmp_path.glob("*.json")
+    assert _planned(blocks, A5, memo) == plan  # from the memo, exactly
+    other = _planned([*blocks[:2], text("t2", 9), blocks[3]], A5, memo)
+    assert other == plan_article([*blocks[:2], text("t2", 9), blocks[3]], A5) != plan
+    kept = entry.read_text(encoding="utf-8")
+    entry.write_text(json.dumps(encode(other)), encoding="utf-8")
+    assert _planned(blocks, A5, memo) == other  # read, not planned again
+    entry.write_text(kept.replace('"cost": ', '"cost": "x", "_": '), encoding="utf-8")
+    assert _planned(blocks, A5, memo) == plan

@@ -1,0 +1,275 @@
+"""The print blocks measured with WeasyPrint, and kept block by block.
+
+What is measured, at the text width, for each article (:func:`measure_articles`):
+
+* every block in the flow between two hairline spacers, which give its margins: its height,
+  the room above and below it, and whether the theme starts it on a page of its own (a
+  figure without its caption, once for all the figures of the article that have the same
+  margins: :func:`~builder.blocks.in_flow`);
+* every figure with a probe image in place of each photo, at its full and its floor width
+  for each of its shapes: its height apart from its photos;
+* the height of one line of text.
+
+Each of these is kept by the hash of what it is made of (the block without its ids, the
+article's element, the stylesheets, fonts and text width, the builder's version), not by its
+place: a rebuild after a paragraph was added, removed or changed measures that paragraph and
+no other. An article none of whose blocks changed is found in one entry; an article that
+changed finds the measurements of its earlier version (and those of the book's other
+articles) and measures the rest, in one document of its own.
+
+Where a block stands in a measuring document does not change what is measured of it: each one
+follows a spacer of its own, and a document is as wide as the text and taller than any article.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import lxml.html
+from lxml import etree
+
+from . import pdf
+from .blocks import block_kind, in_flow, photos_of, size_figure, strip_ids
+from .memo import Memo, code_version, digest
+from .model import PRINT_BASE, Box, PrintRendition
+from .workers import fork_map
+
+PROBE = PRINT_BASE + "layout/probe.png"
+PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
+MEASURE_PAGE = 400_000  # mm: the measuring page's height, some two thousand pages of text
+#: The id a unit's fragment has until it is given its name in a measuring document.
+UNNAMED = "builder-unnamed"
+
+
+@dataclass
+class _Article:
+    """One article's units: ``flow`` (block id, key, fragment) for the blocks measured in the
+    flow, ``frames`` (block id, key, [(shape kind, width, fragment)], photos) for the
+    figures, and the key of its line. ``values``: what is known of each key so far."""
+
+    aid: str
+    opening: str
+    closing: str
+    flow: list[tuple[str, str, str]]
+    frames: list[tuple[str, str, list[tuple[str, float, str]], int]]
+    line: str
+    key: str = ""
+    values: dict[str, dict] = field(default_factory=lambda: {"flow": {}, "frames": {},
+                                                             "line": {}})
+
+    def missing(self) -> tuple[list, list, bool]:
+        """The units not measured yet: flow, frames, and whether the line is."""
+        flow = [u for u in self.flow if u[1] not in self.values["flow"]]
+        frames = [u for u in self.frames if u[1] not in self.values["frames"]]
+        return (_unique(flow), _unique(frames), self.line not in self.values["line"])
+
+
+def _unique(units: list) -> list:
+    seen: set = set()
+    return [u for u in units if not (u[1] in seen or seen.add(u[1]))]
+
+
+def measure_articles(rendition: PrintRendition, head: str, width: float, page_top: float,
+                     articles: list, widths: dict[str, dict[str, list]], cache: Memo,
+                     count: Callable[[str, bool], None], workers: int) -> dict[str, dict]:
+    """Each article's measurements, by its id: ``{"blocks": {block id: [height, room above,
+    room below, starts a page]}, "frames": {"block id/shape kind": [[width, height], …]},
+    "line": height}``, in mm. ``articles``: (article element, its blocks); ``widths``: the
+    widths each figure is measured at by shape kind; ``page_top``: where a page's content
+    starts. What is not kept in ``cache`` is measured, an article's document at a time,
+    ``workers`` at a time; ``count`` is told of each article ("measured articles") and each
+    block ("measured blocks"), kept or not."""
+    base = digest(code_version(), "measure", head, f"{width:.3f}", rendition.serif_font,
+                  rendition.sans_font,
+                  *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
+    units = [_units(base, article, blocks, width, widths) for article, blocks in articles]
+    known: dict[str, dict] = {"flow": {}, "frames": {}, "line": {}}
+    todo: list[_Article] = []
+    for unit in units:
+        found = _kept(cache, unit.key)
+        if found is None:
+            todo.append(unit)
+        else:
+            unit.values = found
+            for kind in known:
+                known[kind].update(found[kind])
+    for unit in todo:  # what the article's earlier version, or another article, had
+        earlier = cache.get_record(_latest(base, unit.aid), {"article": str})
+        found = _kept(cache, earlier["article"]) if earlier else None
+        for kind in known:
+            unit.values[kind] = {k: v for source in (known, found or {})
+                                 for k, v in source.get(kind, {}).items()}
+    measured = {unit.aid for unit in todo}
+    for unit in units:
+        count("measured articles", unit.aid not in measured)
+        known_of: dict[str, bool] = {}
+        for kind, group in (("flow", unit.flow), ("frames", unit.frames)):
+            for bid, key, *_ in group:
+                known_of[bid] = known_of.get(bid, True) and key in unit.values[kind]
+        for kept in known_of.values():
+            count("measured blocks", kept)
+    docs = [(f"<!DOCTYPE html><html>{head}<style>@page {{ size: {width + 400:.0f}mm "
+             f"{MEASURE_PAGE:.0f}mm; }}</style><body>{_document(unit, width)}</body></html>")
+            for unit in todo]  # one document each: memory bounded by an article
+    for unit, boxes in zip(todo, fork_map(_measure, docs, workers, rendition), strict=True):
+        _read(unit, boxes, page_top)
+        kept = {kind: {k: unit.values[kind][k] for k in keys} for kind, keys in (
+            ("flow", {u[1] for u in unit.flow}), ("frames", {u[1] for u in unit.frames}),
+            ("line", {unit.line}))}
+        cache.put_record(unit.key, kept)
+        cache.put_record(_latest(base, unit.aid), {"article": unit.key})
+    return {unit.aid: _by_block(unit, articles[n][1]) for n, unit in enumerate(units)}
+
+
+def _latest(base: str, aid: str) -> str:
+    return digest(base, "latest", aid)
+
+
+def _kept(cache: Memo, key: str) -> dict | None:
+    found = cache.get_record(key, {"flow": dict, "frames": dict, "line": dict})
+    return found if found is not None and _sound(found) else None
+
+
+def _sound(found: dict) -> bool:
+    """Whether a kept entry has the shape :func:`_read` gives: each flow unit's ``[height,
+    top, bottom, broke]`` (or None: it had no box), each figure's ``{kind: [[width,
+    height], …]}``, each line's height."""
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    return all(v is None or (isinstance(v, list) and len(v) == 4 and all(map(number, v[:3]))
+                             and isinstance(v[3], bool)) for v in found["flow"].values()) and \
+        all(isinstance(v, dict) and all(
+            isinstance(s, list) and all(isinstance(p, list) and len(p) == 2
+                                        and all(map(number, p)) for p in s)
+            for s in v.values()) for v in found["frames"].values()) and \
+        all(map(number, found["line"].values()))
+
+
+def _units(base: str, article, blocks, width: float, widths: dict) -> _Article:
+    shell = etree.Element("article", {k: v for k, v in sorted(article.attrib.items())
+                                      if k != "id"})
+    shell.text = "\ue000"
+    opening, closing = lxml.html.tostring(shell, encoding="unicode").split("\ue000")
+    where = digest(base, opening)
+    flow, frames = [], []
+    for block, like in in_flow(blocks):
+        bid = block.get("id")
+        if like == bid:
+            clone = copy.deepcopy(block)
+            if block_kind(block) == "figure":
+                for caption in clone.iter("figcaption"):
+                    caption.getparent().remove(caption)
+                html = _probe_figure(clone, "stack", width)
+            else:
+                strip_ids(clone)
+                clone.set("id", UNNAMED)
+                html = lxml.html.tostring(clone, encoding="unicode")
+            flow.append((bid, digest(where, "flow", html), html))
+        shapes = [(kind, w, _probe_figure(block, kind, w))
+                  for kind, sizes in widths.get(bid, {}).items() for w in sizes]
+        if shapes:
+            frames.append((bid, digest(where, "frames", *(f"{k}\0{w!r}\0{h}"
+                                                          for k, w, h in shapes)),
+                           shapes, len(photos_of(block))))
+    line = digest(where, "line")
+    return _Article(article.get("id"), opening, closing, flow, frames, line,
+                    digest(where, "article", *(u[1] for u in flow), *(u[1] for u in frames)))
+
+
+def _probe_figure(figure, kind: str, width: float) -> str:
+    """The figure with a probe image of ``PROBE_HEIGHT`` for each photo, ``width`` wide."""
+    clone = copy.deepcopy(figure)
+    strip_ids(clone)
+    clone.set("id", UNNAMED)
+    imgs = photos_of(clone)
+    for img in imgs:
+        img.set("src", PROBE)
+        img.set("alt", "")
+    size_figure(clone, kind, [(width / max(1, len(imgs)) if kind == "row" else width,
+                               PROBE_HEIGHT)] * len(imgs), width)
+    return lxml.html.tostring(clone, encoding="unicode")
+
+
+def _named(html: str, name: str) -> str:
+    """A unit's fragment with its name (the fragment's own id is the first in it: its
+    descendants have none, and an attribute's value cannot hold a quotation mark)."""
+    return html.replace(f' id="{UNNAMED}"', f' id="{name}"', 1)
+
+
+def _spacer(name: str) -> str:
+    return (f'<div id="{name}" style="height:0;margin:0;padding:0;'
+            f'border-top:0.01mm solid transparent"></div>')
+
+
+def _document(unit: _Article, width: float) -> str:
+    """What measures the article's units not measured yet: its flow units in order, each
+    after a spacer of its own and before the next; a one-line paragraph; each figure at its
+    widths."""
+    flow, frames, line = unit.missing()
+    parts = [f'<div style="width:{width:.3f}mm">{unit.opening}', _spacer("g-0")]
+    for n, (_, _, html) in enumerate(flow):
+        parts += [_named(html, f"m-{n}"), _spacer(f"g-{n + 1}")]
+    if line:
+        parts.append('<p id="line">国</p>')
+    for n, (_, _, shapes, _) in enumerate(frames):
+        parts += [_named(html, f"f-{n}-{k}") for k, (_, _, html) in enumerate(shapes)]
+    parts.append(f"{unit.closing}</div>")
+    return "".join(parts)
+
+
+def _read(unit: _Article, boxes: dict[str, Box], page_top: float) -> None:
+    """The values of the units :func:`_document` measured, from its boxes, into
+    ``unit.values``."""
+    flow, frames, line = unit.missing()
+    for n, (_, key, _) in enumerate(flow):
+        box, before, after = boxes.get(f"m-{n}"), boxes.get(f"g-{n}"), boxes.get(f"g-{n + 1}")
+        if box is None or before is None or after is None:
+            unit.values["flow"][key] = None
+            continue
+        broke = box.page != before.page
+        top = box.y0 - page_top if broke else box.y0 - before.y1
+        bottom = after.y0 - box.y1 if after.page == box.page else 0.0
+        unit.values["flow"][key] = [round(box.y1 - box.y0, 4), round(top, 4),
+                                    round(bottom, 4), broke]
+    if line:
+        box = boxes.get("line")
+        unit.values["line"][unit.line] = round(box.y1 - box.y0, 4) if box else 0.0
+    for n, (_, key, shapes, photos) in enumerate(frames):
+        steps: dict[str, list] = {}
+        for k, (kind, w, _) in enumerate(shapes):
+            f = boxes.get(f"f-{n}-{k}")
+            if f is not None:
+                probes = PROBE_HEIGHT * (photos if kind == "stack" else 1)
+                steps.setdefault(kind, []).append([w, round(f.y1 - f.y0 - probes, 4)])
+        unit.values["frames"][key] = {kind: sorted(s) for kind, s in steps.items()}
+
+
+def _by_block(unit: _Article, blocks) -> dict:
+    """The article's measurements by block id, as the planner takes them."""
+    flow = {bid: unit.values["flow"].get(key) for bid, key, _ in unit.flow}
+    out: dict = {"blocks": {}, "frames": {}, "line": unit.values["line"].get(unit.line, 0.0)}
+    for block, like in in_flow(blocks):
+        if flow.get(like) is not None:
+            out["blocks"][block.get("id")] = flow[like]
+    for bid, key, _, _ in unit.frames:
+        for kind, steps in unit.values["frames"].get(key, {}).items():
+            out["frames"][f"{bid}/{kind}"] = steps
+    return out
+
+
+@functools.cache
+def _probe_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (4, 4), 128).save(out, "PNG")
+    return out.getvalue()
+
+
+def _measure(rendition: PrintRendition, doc: str) -> dict[str, Box]:
+    return pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})
