@@ -29,6 +29,13 @@ def possible() -> bool:
     return hasattr(os, "fork")
 
 
+def for_print(settings) -> Ahead | None:
+    """The process ahead that writes the print outputs of a build of ``settings``, forked now:
+    when the build prints and has more than one job (and the system can fork)."""
+    return Ahead("builder.printing") if settings.prints and settings.jobs > 1 and \
+        possible() else None
+
+
 class Ahead:
     """A forked process that imports the module ``prepare`` now and does the work it is
     handed later (:meth:`hand`, :meth:`result`); :meth:`close` ends it."""

@@ -242,9 +242,17 @@ def run_build(args: argparse.Namespace) -> int:
     start = begin(settings)  # nothing to do: the stages are not even imported
     report = start.report
     if not report.up_to_date:
-        with signals.shielded():
-            from .pipeline import build
-        report = build(settings, ConsoleProgress(args.quiet), start)
+        from .ahead import for_print
+
+        printer = for_print(settings)  # loads the print libraries while the stages load
+        try:
+            with signals.shielded():
+                from .pipeline import build
+        except BaseException:
+            if printer is not None:
+                printer.close()
+            raise
+        report = build(settings, ConsoleProgress(args.quiet), start, printer)
     if not args.quiet and not args.verbose:  # with -v the log has shown them already
         for entry in report.skipped:
             print(f"warning: left out {entry['where'] or entry['source']}: {entry['error']}",

@@ -143,6 +143,13 @@ class Memo:
     def __init__(self, root: Path | None, reuse: bool = True):
         self.root, self.reuse = root, reuse
 
+    @classmethod
+    def of(cls, settings, kind: str) -> Memo:
+        """The kept work of ``kind`` (``articles``, ``layout``, ``parts`` …) in the cache folder
+        of ``settings``: with ``--force``, nothing kept is used, and what is done is kept for
+        the next build."""
+        return cls(settings.cache_dir / kind, reuse=not settings.force)
+
     def _path(self, key: str, suffix: str) -> Path | None:
         return None if self.root is None else self.root / f"{key}{suffix}"
 

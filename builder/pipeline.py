@@ -8,7 +8,6 @@ so that what they show is what the book gets.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import uuid
@@ -16,8 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import fonts
-from .ahead import Ahead
-from .ahead import possible as ahead_possible
+from .ahead import Ahead, for_print
 from .clean import clean_article
 from .devices import MB, device, parse_size
 from .drawn import typographic_cover
@@ -35,7 +33,6 @@ from .model import (
     Asset,
     Book,
     ImageRef,
-    PrintRendition,
     Rendition,
     asset_key,
 )
@@ -103,12 +100,6 @@ class Loaded:
     warnings: tuple[str, ...]
 
 
-def memo(settings: Settings, kind: str) -> Memo:
-    """The kept work of ``kind`` (``articles``, ``layout``, ``parts``): with ``--force``,
-    nothing kept is used, and what is done is kept for the next build."""
-    return Memo(settings.cache_dir / kind, reuse=not settings.force)
-
-
 def _load(source: Path, kept: Memo) -> tuple[Loaded, str]:
     """The article file ``source`` loaded, from the memo when its bytes were loaded before;
     and the key it is kept under."""
@@ -139,7 +130,7 @@ def prepare_articles(settings: Settings, report: BuildReport,
     """The articles of ``settings``, in book order, cleaned; their warnings go to ``report``.
     With ``only``, just that article is cleaned (and returned), at its place in the book.
     What was loaded and cleaned before from the same bytes and settings comes from the memo."""
-    kept = memo(settings, "articles")
+    kept = Memo.of(settings, "articles")
     keys: dict[Path, str] = {}
     with report.timed("load"):
         loaded = []
@@ -262,7 +253,7 @@ def make_epubs(settings: Settings, book: Book, theme: Theme, modified: dt.dateti
     """One EPUB per device of ``[epub] device``, each within its size budget where it has one;
     what each budget did goes to ``report``."""
     store = Store(settings.cache_dir)
-    kept = memo(settings, "epub")
+    kept = Memo.of(settings, "epub")
     out = []
     for name in settings.epub.device:
         dev = device(name)
@@ -283,15 +274,40 @@ def make_epubs(settings: Settings, book: Book, theme: Theme, modified: dt.dateti
     return out
 
 
-def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, name: str,
-                  tmp: Path, report: BuildReport, printer: Ahead | None = None
-                  ) -> dict[str, Path]:
+def write_outputs(book: Book, theme: Theme, modified: dt.datetime, rendition: Rendition,
+                  settings: Settings, name: str, tmp: Path, report: BuildReport,
+                  printer: Ahead | None = None) -> dict[str, Path]:
     """Write the formats of ``settings`` into ``tmp``; return them by kind. Each writer is
     imported when its format is asked for: an EPUB-only build loads no PDF library. With a
     ``printer`` (:mod:`.ahead`, the print libraries loaded), the print outputs are written
-    there while the EPUBs are written here."""
+    there, handed over first, while the EPUBs are made and written here."""
     if rendition.print is not None and printer is not None:
-        printer.hand("builder.pipeline", "print_apart", rendition.print, settings, name, tmp)
+        printer.hand("builder.printing", "print_apart", rendition.print, settings, name, tmp)
+    try:
+        written = _write_epubs(book, theme, modified, settings, name, tmp, report)
+    except BaseException:
+        if printer is not None:
+            printer.close()  # it writes into tmp: ended before tmp is removed
+        raise
+    if rendition.print is not None:
+        if printer is not None:
+            printed, found = printer.result()
+        else:
+            with shielded():  # its libraries' native parts
+                from .printing import print_apart
+            printed, found = print_apart(rendition.print, settings, name, tmp)
+        report.absorb(found)
+        written.update(printed)
+    return written
+
+
+def _write_epubs(book: Book, theme: Theme, modified: dt.datetime, settings: Settings,
+                 name: str, tmp: Path, report: BuildReport) -> dict[str, Path]:
+    """The EPUBs the settings ask for, made and written into ``tmp``: by kind."""
+    epubs = []
+    if "epub" in settings.formats:
+        with report.timed("epub images"):
+            epubs = make_epubs(settings, book, theme, modified, report)
     written: dict[str, Path] = {}
     for made in epubs:
         path = written[made.device.output_kind] = tmp / made.device.file_name(name)
@@ -301,24 +317,7 @@ def write_outputs(epubs: list[Made], rendition: Rendition, settings: Settings, n
         if made.budget and size > made.budget >= made.size:  # the estimate errs by bytes
             report.warn(f"{made.device.name}: the EPUB came out at {size:,} bytes, over its "
                         f"budget of {made.budget:,}")
-    if rendition.print is not None:
-        printed, found = printer.result() if printer is not None else \
-            print_apart(rendition.print, settings, name, tmp)
-        report.absorb(found)
-        written.update(printed)
     return written
-
-
-def print_apart(rendition: PrintRendition, settings: Settings, name: str,
-                tmp: Path) -> tuple[dict[str, Path], BuildReport]:
-    """The print outputs (in the process ahead, or here with one job), with a report of their
-    own for the build to take in."""
-    with shielded():  # its libraries' native parts
-        from .printing import write_print
-
-    report = BuildReport()
-    return write_print(rendition, settings, name, tmp, report,
-                       functools.partial(memo, settings)), report
 
 
 def strict_check(settings: Settings, report: BuildReport) -> None:
@@ -339,20 +338,22 @@ def strict_check(settings: Settings, report: BuildReport) -> None:
 # -- the whole ----------------------------------------------------------------------------------
 
 def build(settings: Settings, progress: Progress | None = None,
-          start: Start | None = None) -> BuildReport:
+          start: Start | None = None, printer: Ahead | None = None) -> BuildReport:
     """Build the book of ``settings`` (from :func:`~builder.settings.load_settings`); return its
     report. Raises :class:`~builder.errors.BuilderError` on bad input; ``settings.out_dir`` is
     left as it was unless every output was written. ``start``: what :func:`~builder.state.
-    begin` found for this build, when the caller asked first."""
-    start = start or begin(settings)
-    report = start.report
-    if report.up_to_date:
-        return report
-    # The print libraries load in a process of their own while the articles are cleaned and
-    # the EPUB written; that process then writes the print outputs (with one job, this one).
-    printer = Ahead("builder.printing") if settings.prints and settings.jobs > 1 and \
-        ahead_possible() else None
+    begin` found for this build, when the caller asked first; ``printer``: the process ahead
+    for the print outputs (:func:`~builder.ahead.for_print`), when the caller forked it first
+    (it is ended here)."""
     try:
+        start = start or begin(settings)
+        report = start.report
+        if report.up_to_date:
+            return report
+        # The print libraries load in a process of their own while the articles are cleaned
+        # and the EPUB written; that process then writes the print outputs (with one job,
+        # this one).
+        printer = printer or for_print(settings)
         return _build(settings, progress, start, report, printer)
     finally:
         if printer is not None:
@@ -377,14 +378,11 @@ def _build(settings: Settings, progress: Progress | None, start: Start, report: 
         report.warn("no CJK font found: Chinese text will not print; install one, e.g. "
                     "'apt-get install fonts-noto-cjk'")
     modified = modified_time(book.date)
-    epubs = []
-    if "epub" in settings.formats:
-        with report.timed("epub images"):
-            epubs = make_epubs(settings, book, theme, modified, report)
     with report.timed("render"):
         rendition = render(book, theme, modified, epub=False, prints=settings.prints)
     with staged(settings.out_dir, needs=_needs(settings, book)) as tmp:
-        written = write_outputs(epubs, rendition, settings, name, tmp, report, printer)
+        written = write_outputs(book, theme, modified, rendition, settings, name, tmp, report,
+                                printer)
         written["report"] = tmp / f"{name}.report.json"
         report.outputs = {kind: str(settings.out_dir / p.name) for kind, p in written.items()}
         with writing(written["report"]):

@@ -5,6 +5,7 @@ so an EPUB-only build loads none."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -31,6 +32,15 @@ from .workers import fork_map
 MIN_DPI = 150
 #: How many of a failed preflight's problems the error names.
 NAMED_PROBLEMS = 3
+
+
+def print_apart(rendition: PrintRendition, settings: Settings, name: str,
+                tmp: Path) -> tuple[dict[str, Path], BuildReport]:
+    """The print outputs (in the process ahead, or in the build's with one job), with a report
+    of their own for the build to take in."""
+    report = BuildReport()
+    return write_print(rendition, settings, name, tmp, report,
+                       functools.partial(Memo.of, settings)), report
 
 
 def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,

@@ -704,3 +704,44 @@ def test_a_report_takes_in_the_report_of_the_print_process(caplog):
     assert not caplog.records  # logged where they were found, not again
     assert (mine.layout, mine.placed, mine.preflight, mine.imposition) == (
         {"pages": 12}, [{"page": 3}], {"pdf": {"passed": True}}, {"sheet_sides": 6})
+
+
+def test_the_print_work_is_handed_over_before_the_epubs_are_made(tmp_path, monkeypatch):
+    from builder import pipeline
+    from builder.model import Rendition
+
+    events = []
+
+    class Printer:  # what write_outputs asks of the process ahead
+        def hand(self, module, function, *args):
+            events.append(("hand", module, function))
+
+        def result(self):
+            events.append("result")
+            return {"pdf": tmp_path / "book.pdf"}, BuildReport()
+
+        def close(self):
+            events.append("close")
+
+    def made(*args):
+        events.append("epubs made")
+        return []
+
+    monkeypatch.setattr(pipeline, "make_epubs", made)
+    settings = Settings()
+    assert "epub" in settings.formats and settings.prints
+    rendition = Rendition(epub=None, print=object())
+    written = pipeline.write_outputs(None, None, MODIFIED, rendition, settings, "book",
+                                     tmp_path, BuildReport(), Printer())
+    assert events == [("hand", "builder.printing", "print_apart"), "epubs made", "result"]
+    assert written == {"pdf": tmp_path / "book.pdf"}
+
+    def failed(*args):
+        raise OutputError("the EPUB went wrong")
+
+    events.clear()
+    monkeypatch.setattr(pipeline, "make_epubs", failed)
+    with pytest.raises(OutputError):
+        pipeline.write_outputs(None, None, MODIFIED, rendition, settings, "book", tmp_path,
+                               BuildReport(), Printer())
+    assert events == [("hand", "builder.printing", "print_apart"), "close"]  # before tmp goes
