@@ -14,14 +14,12 @@ from pathlib import Path
 from .ahead import Ahead
 from .ahead import possible as ahead_possible
 from .errors import OutputError
-from .fetch import Store
 from .impose import cover_spreads, impose_booklet
 from .layout import check, plan_print
 from .memo import Memo
 from .model import PrintRendition
 from .output import writing
 from .parts import write_book
-from .photos import Prepared
 from .preflight import NAMES, preflight
 from .report import BuildReport
 from .settings import Settings
@@ -118,7 +116,7 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
             from .press import convert
 
         with report.timed("press"), writing(book):
-            convert(book, pdf.variant, _cache(Store(settings.cache_dir)))
+            convert(book, pdf.variant, _cache(settings.cache_dir))
     if pdf.cover_separate:
         cover = written["cover"] = tmp / f"{name}-cover.pdf"
         with writing(cover):
@@ -199,8 +197,14 @@ def _passed(found: dict, profile: str, report: BuildReport) -> None:
                 "--pdf-variant")
 
 
-def _cache(store: Store):
-    """Converted photos kept in the image store, by the key :mod:`.press` gives."""
+def _cache(cache_dir: Path):
+    """Converted photos kept in the image store of ``cache_dir``, by the key :mod:`.press`
+    gives. (The store and Pillow are imported for a PDF/X only.)"""
+    from .photos import Prepared
+    from .store import Store
+
+    store = Store(cache_dir)
+
     def cached(key: str, make: Callable[[], bytes]) -> bytes:
         return store.derived(key, lambda: Prepared(make(), "image/jpeg", 0, 0)
                              ).path.read_bytes()

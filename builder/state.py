@@ -17,7 +17,6 @@ import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.request import url2pathname
 
 from .memo import code_version, digest
 from .model import GENERATED_COVER, Asset, is_local
@@ -92,6 +91,8 @@ def _image_digest(key: str, store: Store) -> str | None:
         return "drawn"
     if not is_local(key):
         return store.recorded(key)
+    from urllib.request import url2pathname  # as the fetcher reads it; rarely wanted
+
     found = _file_digest(Path(url2pathname(key)))
     return None if found == "unreadable" else found
 

@@ -4,9 +4,9 @@ checkout it is the repository's ``templates/`` and ``styles/``."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup, escape
 
 from .errors import ThemeError
@@ -62,15 +62,25 @@ class Theme:
                 raise ThemeError("a theme folder holds templates/ or styles/ (or both); "
                                  "neither is there", str(user_dir))
             self.dirs.insert(0, self.user_dir)
+
+    @functools.cached_property
+    def env(self):
+        """The templates' environment, made (and Jinja2 imported) when a template is first
+        wanted: what only lists the theme's files (the up-to-date check) needs neither."""
+        import jinja2
+
         default = jinja2.FileSystemLoader(str(self.dirs[-1] / "templates"))
         loaders = [jinja2.FileSystemLoader(str(d / "templates")) for d in self.dirs]
-        self.env = jinja2.Environment(
+        env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([*loaders, jinja2.PrefixLoader({"default": default})]),
             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
             trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["keep_end"] = _keep_end
+        env.filters["keep_end"] = _keep_end
+        return env
 
     def render(self, name: str, **context) -> str:
+        import jinja2
+
         try:
             return self.env.get_template(name).render(**context)
         except jinja2.TemplateNotFound:
@@ -84,6 +94,8 @@ class Theme:
         broken one is reported before the build starts."""
         if self.user_dir is None:
             return
+        import jinja2
+
         for path in sorted((self.user_dir / "templates").rglob("*")):
             if path.is_file():
                 name = path.relative_to(self.user_dir / "templates").as_posix()
