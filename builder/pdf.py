@@ -7,14 +7,15 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import documents
 from .libraries import by_soname
 from .model import PRINT_BASE, Box, PrintRendition
 
 with by_soname():
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -73,8 +74,7 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
     fonts = process_fonts()
     press = rendition.stylesheets.get(PRESS_CSS, "") if rendition.variant == "pdf/x-1a" else ""
     extra = [CSS(string=text, font_config=fonts) for text in (press, css) if text]
-    document = HTML(string=rendition.html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
-        stylesheets=_fonts(rendition) + extra, font_config=fonts)
+    document = _render(rendition, fetcher, extra)
     identifier = hashlib.sha256(rendition.meta.identifier.encode()).hexdigest()[:32].encode()
     # PDF/X is made after the join (builder.press): WeasyPrint would only label the file.
     variant = rendition.variant if rendition.variant in WEASYPRINT_VARIANTS else None
@@ -89,11 +89,8 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
 def page_count(rendition: PrintRendition, css: str = "") -> int:
     """The pages ``rendition`` (with the extra stylesheet ``css``) lays out to; nothing is
     written."""
-    fonts = process_fonts()
-    document = HTML(string=rendition.html, base_url=PRINT_BASE,
-                    url_fetcher=StoreFetcher(rendition)).render(
-        stylesheets=_fonts(rendition) + ([CSS(string=css, font_config=fonts)] if css else []),
-        font_config=fonts)
+    extra = [CSS(string=css, font_config=process_fonts())] if css else []
+    document = _render(rendition, StoreFetcher(rendition), extra)
     count = len(document.pages)
     del document
     release_memory()
@@ -104,13 +101,20 @@ def measure(rendition: PrintRendition, html: str,
             extra: dict[str, tuple[bytes, str]]) -> dict[str, Box]:
     """Lay ``html`` out with the rendition's stylesheets and fonts (and ``extra`` files by
     URL) and return the box of each element with an id; nothing is written."""
-    fetcher = StoreFetcher(rendition, extra)
-    document = HTML(string=html, base_url=PRINT_BASE, url_fetcher=fetcher).render(
-        stylesheets=_fonts(rendition), font_config=process_fonts())
+    document = _render(replace(rendition, html=html), StoreFetcher(rendition, extra), [])
     boxes = _boxes(document)
     del document
     release_memory()
     return boxes
+
+
+def _render(rendition: PrintRendition, fetcher: StoreFetcher, extra: list[CSS]):
+    """``rendition``'s document laid out: the theme's stylesheets it links first, then the
+    fonts the settings name, then ``extra`` (:mod:`builder.documents`)."""
+    fonts = process_fonts()
+    html, linked = documents.document(rendition.html, PRINT_BASE, fetcher,
+                                      rendition.stylesheets, THEME, fonts)
+    return html.render(stylesheets=linked + _fonts(rendition) + extra, font_config=fonts)
 
 
 @functools.cache
