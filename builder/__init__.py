@@ -10,15 +10,11 @@ The public surface::
 Errors a user can cause are :class:`BuilderError` (with ``category`` and ``location``).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import log as _log  # noqa: F401 - installs the package's NullHandler
 from .errors import BuilderError
+from .versions import version
 
-try:
-    __version__ = version("builder")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0.0.0+unknown"
+__version__ = version("builder") or "0.0.0+unknown"  # "unknown": run from a bare checkout
 
 from .settings import Settings, load_settings  # noqa: E402
 

@@ -52,16 +52,12 @@ def code_version() -> str:
     """The builder's version, the digest of its own source files, the Python and library
     versions it runs with, and the installed fonts: an edited or upgraded builder, or a font
     installed, invalidates what an earlier build kept."""
-    from importlib.metadata import PackageNotFoundError, version
-
     from . import __version__
     from .fonts import fingerprint
+    from .versions import version
 
     def have(name: str) -> str:
-        try:
-            return f"{name} {version(name)}"
-        except PackageNotFoundError:
-            return f"{name} -"
+        return f"{name} {version(name) or '-'}"
 
     package = Path(__file__).resolve().parent
     files = sorted(package.rglob("*.py"))
