@@ -116,41 +116,61 @@ def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
                    creep_mm: float = 0.0) -> Imposed:
     """Write the imposed booklet (or signatures) of ``pdf_path`` to ``out_path``."""
     with Pdf.open(pdf_path) as book:
-        box = book.pages[0].mediabox
-        left0, bottom0 = float(box[0]), float(box[1])
-        width, height = float(box[2]) - left0, float(box[3]) - bottom0
-        pages = len(book.pages)
-        sides = plan(pages, signature)
-        count = max(s.signature for s in sides) + 1
-        forms: dict[int, pikepdf.Object] = {}
-        for side in sides:  # the sheets after the pages, in the book's own file
-            sheet = book.add_blank_page(page_size=(2 * width, height))
-            shift = creep_mm * PT_PER_MM * side.sheet / max(1, side.sheets - 1)
-            xobjects, ops = Dictionary(), []
-            for index, x0, dx in ((side.left, 0.0, shift), (side.right, width, -shift)):
-                if index is None:
-                    continue
-                if index not in forms:
-                    page = book.pages[index]
-                    form = page.as_form_xobject()  # clipped to the trim box: widen it
-                    form.BBox = pikepdf.Array([float(v) for v in page.mediabox])
-                    forms[index] = form
-                xobjects[f"/P{index}"] = forms[index]
-                ops.append(_draw(index, x0, width, height, x0 + dx - left0, -bottom0))
-            if count > 1 and side.front and side.sheet == 0:
-                ops.append(_collation_mark(side.signature, width, height))
-            sheet.Resources = Dictionary(XObject=xobjects)
-            sheet.Contents = book.make_stream(" ".join(ops).encode("ascii"))
-        basis = ("booklet", origin(book, pdf_path), str(signature), repr(creep_mm))
-        del book.pages[:pages]  # the pages live on as the sheets' forms
-        book.trailer.Root = book.make_indirect(Dictionary(Type=Name.Catalog,
-                                                          Pages=book.Root.Pages))
-        _save(book, book, out_path, basis, "builder (imposed booklet)",
-              force_version="1.5")  # for its object streams: the book's own is not the booklet's
-        per_signature: dict[int, int] = {}
-        for s in sides:
-            per_signature[s.signature] = 4 * s.sheets
-        return Imposed(len(sides), tuple(per_signature[k] for k in range(count)), creep_mm)
+        return _impose(book, origin(book, pdf_path), out_path, signature, creep_mm)
+
+
+def impose_pages(pages, out_path: Path, signature: int = 0, creep_mm: float = 0.0) -> Imposed:
+    """As :func:`impose_booklet`, of the book's pages as the join copied them
+    (:class:`builder.join.Pages`): with the fonts and the document information the book gets,
+    the booklet is the one the book would give, while the join writes the book."""
+    from .subsets import put
+
+    with Pdf.open(pages.path) as book:
+        put(book, pages.fonts)
+        book.trailer.Info = book.make_indirect(Dictionary(
+            {key: pikepdf.String(value) for key, value in sorted(pages.info.items())}))
+        return _impose(book, pages.origin, out_path, signature, creep_mm)
+
+
+def _impose(book: Pdf, made_of: str, out_path: Path, signature: int,
+            creep_mm: float) -> Imposed:
+    """The booklet of ``book`` (opened: its sheets are made in it) to ``out_path``;
+    ``made_of``: what identifies the book (:func:`~builder.pdfsave.origin`)."""
+    box = book.pages[0].mediabox
+    left0, bottom0 = float(box[0]), float(box[1])
+    width, height = float(box[2]) - left0, float(box[3]) - bottom0
+    pages = len(book.pages)
+    sides = plan(pages, signature)
+    count = max(s.signature for s in sides) + 1
+    forms: dict[int, pikepdf.Object] = {}
+    for side in sides:  # the sheets after the pages, in the book's own file
+        sheet = book.add_blank_page(page_size=(2 * width, height))
+        shift = creep_mm * PT_PER_MM * side.sheet / max(1, side.sheets - 1)
+        xobjects, ops = Dictionary(), []
+        for index, x0, dx in ((side.left, 0.0, shift), (side.right, width, -shift)):
+            if index is None:
+                continue
+            if index not in forms:
+                page = book.pages[index]
+                form = page.as_form_xobject()  # clipped to the trim box: widen it
+                form.BBox = pikepdf.Array([float(v) for v in page.mediabox])
+                forms[index] = form
+            xobjects[f"/P{index}"] = forms[index]
+            ops.append(_draw(index, x0, width, height, x0 + dx - left0, -bottom0))
+        if count > 1 and side.front and side.sheet == 0:
+            ops.append(_collation_mark(side.signature, width, height))
+        sheet.Resources = Dictionary(XObject=xobjects)
+        sheet.Contents = book.make_stream(" ".join(ops).encode("ascii"))
+    basis = ("booklet", made_of, str(signature), repr(creep_mm))
+    del book.pages[:pages]  # the pages live on as the sheets' forms
+    book.trailer.Root = book.make_indirect(Dictionary(Type=Name.Catalog,
+                                                      Pages=book.Root.Pages))
+    _save(book, book, out_path, basis, "builder (imposed booklet)",
+          force_version="1.5")  # for its object streams: the book's own is not the booklet's
+    per_signature: dict[int, int] = {}
+    for s in sides:
+        per_signature[s.signature] = 4 * s.sheets
+    return Imposed(len(sides), tuple(per_signature[k] for k in range(count)), creep_mm)
 
 
 def _draw(index: int, clip_x: float, clip_w: float, height: float, tx: float,

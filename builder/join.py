@@ -26,8 +26,8 @@ from pikepdf import Array, Dictionary, Name, OutlineItem, Pdf, String
 
 from .checked import sha256
 from .output import sink
-from .pdfsave import save
-from .subsets import embed
+from .pdfsave import save, word
+from .subsets import programs, put
 
 #: The catalog entries taken from the first part (the rest the join makes for the whole book;
 #: nothing that acts, such as /OpenAction or /AA, is carried over).
@@ -49,13 +49,28 @@ class Piece:
     key: str = ""
 
 
+@dataclass(frozen=True)
+class Pages:
+    """The book's pages as the join copied them (``path``: their fonts still stubs), with what
+    the join adds to them that a booklet of them needs as well: the fonts' programs by face
+    (:func:`builder.subsets.put`), the document information (each entry's bytes) and the
+    book's document ID (its first word, hex)."""
+
+    path: Path
+    fonts: dict[tuple[str, int], bytes]
+    info: dict[str, bytes]
+    origin: str
+
+
 def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
-         copied: Callable[[Path], None] | None = None) -> None:
+         copied: Callable[[Path], None] | None = None,
+         ready: Callable[[Pages], None] | None = None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
     subset once from the faces kept in ``faces`` (:mod:`builder.subsets`; the subsets kept in
     the memo ``kept``, when given). ``copied(path)`` is told of the file of the book's pages
     as soon as they are copied (what is read from a page is already there; it is removed when
-    the join ends).
+    the join ends), and ``ready`` of them with what a booklet of them needs (:class:`Pages`)
+    as soon as the fonts are subset.
 
     In two passes, so that no photo is held in memory: qpdf copies the pages into a scratch
     file beside ``out`` (its ``--pages``, which reads each stream from its part while it
@@ -82,19 +97,23 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
         _copy_pages(pieces, pages)
         if copied is not None:
             copied(pages)
+        basis = ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} {p.continues}"
+                           for p in pieces))
         with Pdf.open(pages) as book, Pdf.open(pieces[0].path) as first:
+            fonts = programs(book, faces, kept) if faces is not None else {}
+            if ready is not None:
+                info = first.trailer.get("/Info")
+                ready(Pages(pages, fonts, {k: bytes(v) for k, v in (info or {}).items()
+                                           if isinstance(v, String)}, word(basis).hex()))
             _catalog(book, first)
             if names:  # one Array made at once: extending one item by item costs n² here
                 flat = Array([x for name in sorted(names) for x in (
                     String(name), Array([book.pages[names[name][0]].obj, *names[name][1]]))])
                 book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
             _write_outline(book, outlines, [p.continues for p in pieces])
-            if faces is not None:
-                embed(book, faces, kept)
+            put(book, fonts)
             with sink(out) as fh:
-                save(book, fh, ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} "
-                                          f"{p.continues}" for p in pieces)),
-                     compress_streams=True,
+                save(book, fh, basis, compress_streams=True,
                      object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
 

@@ -282,14 +282,16 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                open_right: bool = True, workers: int = 1,
                count: Callable[[str, bool], None] = lambda kind, kept: None,
                faces: Path | None = None,
-               copied: Callable[[Path], None] | None = None) -> Book:
+               copied: Callable[[Path, list[tuple[str, int, int]]], None] | None = None,
+               ready: Callable | None = None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
     ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
     the parts are laid out that many at a time, each in a process of its own, where the plan
     says they will start (one that starts elsewhere is laid out again). ``count("PDF parts",
     kept)`` is told of each part laid out or kept. With ``faces`` (a folder), each font is
-    subset once for the whole book (:mod:`builder.subsets`), not once per part. ``copied``:
-    as :func:`~builder.join.join`'s."""
+    subset once for the whole book (:mod:`builder.subsets`), not once per part. ``copied``
+    and ``ready``: as :func:`~builder.join.join`'s, ``copied`` told besides of each part's
+    key, first page in the book (from 0) and pages there."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
     with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
@@ -318,9 +320,14 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
             raise OutputError("the contents' page numbers did not settle after three layouts; "
                               "please report this book", str(path))
         pieces = [laid_front, *laid]
+        spans, at = [], 0
+        for piece in pieces:
+            spans.append((piece.key, at, piece.kept))
+            at += piece.kept
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued, p.key)
-              for p, part in zip(pieces, parts, strict=True)], path, faces, kept, copied)
+              for p, part in zip(pieces, parts, strict=True)], path, faces, kept,
+             (lambda pages: copied(pages, spans)) if copied else None, ready)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

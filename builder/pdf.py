@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import documents
+from .documents import document
 from .libraries import by_soname
 from .model import PRINT_BASE, Box, PrintRendition
 
@@ -112,7 +112,7 @@ def _render(rendition: PrintRendition, fetcher: StoreFetcher, extra: list[CSS]):
     """``rendition``'s document laid out: the theme's stylesheets it links first, then the
     fonts the settings name, then ``extra`` (:mod:`builder.documents`)."""
     fonts = process_fonts()
-    html, linked = documents.document(rendition.html, PRINT_BASE, fetcher,
+    html, linked = document(rendition.html, PRINT_BASE, fetcher,
                                       rendition.stylesheets, THEME, fonts)
     return html.render(stylesheets=linked + _fonts(rendition) + extra, font_config=fonts)
 

@@ -20,9 +20,14 @@ from pikepdf import Array, Pdf, String
 def save(pdf: Pdf, out, basis: tuple[str, ...], **options) -> None:
     """Write ``pdf`` to ``out`` (a path or a file) with the document ID made of ``basis``
     (the same inputs give the same ID, other inputs another); ``options`` go to pikepdf."""
-    word = String(hashlib.sha256(json.dumps(basis).encode()).digest()[:16])
-    pdf.trailer.ID = Array([word, word])
+    first = String(word(basis))
+    pdf.trailer.ID = Array([first, first])
     pdf.save(out, static_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none, **options)
+
+
+def word(basis: tuple[str, ...]) -> bytes:
+    """The first word of the document ID :func:`save` gives a PDF made of ``basis``."""
+    return hashlib.sha256(json.dumps(basis).encode()).digest()[:16]
 
 
 def origin(pdf: Pdf, path: Path) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,9 +73,12 @@ class Result:
                 "warnings": [f.line() for f in self.findings if not f.fails]}
 
 
-def preflight(path: Path, profile: str = "home", booklet: bool = False) -> Result:
+def preflight(path: Path, profile: str = "home", booklet: bool = False,
+              only: Collection[int] | None = None) -> Result:
     """Check the PDF at ``path`` for ``profile`` (one of :data:`PROFILES`); ``booklet``: its
-    pages are to be folded into a saddle-stitched booklet."""
+    pages are to be folded into a saddle-stitched booklet. ``only``: the pages (from 0) to
+    check, the others taken as checked before (what the document as a whole has is checked
+    all the same)."""
     shop = profile != "home"
     _WIDTHS.clear()  # by object number: of one file only
     with Pdf.open(path) as pdf:
@@ -88,6 +91,8 @@ def preflight(path: Path, profile: str = "home", booklet: bool = False) -> Resul
             _document(pdf, profile, note)
         fonts: set[tuple[int, int]] = set()
         for number, page in enumerate(pdf.pages, 1):
+            if only is not None and number - 1 not in only:
+                continue
             try:
                 trim = _boxes(page, number, shop, note)
                 seen = _Seen()

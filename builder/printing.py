@@ -9,18 +9,19 @@ import functools
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from .ahead import Ahead
 from .ahead import possible as ahead_possible
 from .errors import OutputError
-from .impose import cover_spreads, impose_booklet
+from .impose import cover_spreads, impose_booklet, impose_pages
 from .layout import check, plan_print
-from .memo import Memo
+from .memo import Memo, digest
 from .model import PrintRendition
 from .output import writing
 from .parts import write_book
-from .preflight import NAMES, preflight
+from .preflight import NAMES, Finding, preflight
 from .report import BuildReport
 from .settings import Settings
 from .signals import shielded
@@ -50,24 +51,34 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
     profile = pdf.variant if shop else "home"
     booklet = tmp / f"{name}-booklet.pdf" if "booklet" in settings.formats else None
     # A book that is not made a PDF/X afterwards is preflighted from its pages as soon as the
-    # join has copied them, beside the rest of the join and the imposition.
-    early = _Early(tmp / f".{name}-pages.pdf", booklet is not None) \
-        if not shop and settings.jobs > 1 and ahead_possible() else None
+    # join has copied them, and imposed as soon as their fonts are subset: beside the rest of
+    # the join, each in a process of its own.
+    # (The booklet is imposed from the pages with one job too, here, so that it is the same
+    # bytes whatever the jobs.)
+    beside = not shop and settings.jobs > 1 and ahead_possible()
+    early = _Preflight(tmp / f".{name}-pages.pdf", booklet is not None, memo("parts"),
+                       report.count) if beside else None
+    imposing = _Booklet(tmp / f".{name}-booklet-pages.pdf", booklet, pdf, beside) \
+        if booklet and not shop else None
     try:
-        written = _write(rendition, settings, name, tmp, report, memo, early)
+        written = _write(rendition, settings, name, tmp, report, memo, early,
+                         imposing.impose if imposing else None)
         kinds = tuple(k for k in ("pdf", "cover") if k in written
                       and not (k == "pdf" and early is not None and early.started))
         tasks = ([("preflight", kinds)] if kinds else []) + \
-            ([("impose", ())] if booklet else [])
+            ([("impose", ())] if booklet and not (imposing and imposing.started) else [])
         # Each only reads the book: side by side when there are two processes to give them.
         done = dict(fork_map(_finish, tasks, settings.jobs, (written, profile, booklet, pdf)))
         found, took = done.get("preflight", ({}, 0.0))
         if early is not None and early.started:
             found_early, took_early = early.result()
             found, took = {**found_early, **found}, round(took + took_early, 4)
+        if imposing is not None and imposing.started:
+            done["impose"] = imposing.result()
     finally:
-        if early is not None:
-            early.close()
+        for process in (early, imposing):
+            if process is not None:
+                process.close()
     report.timings["preflight"] = took
     _passed(found, profile, report)
     if booklet:
@@ -82,8 +93,8 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
 
 
 def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
-           report: BuildReport, memo: Callable[[str], Memo], early: _Early | None
-           ) -> dict[str, Path]:
+           report: BuildReport, memo: Callable[[str], Memo], early: _Preflight | None,
+           ready: Callable | None) -> dict[str, Path]:
     """The PDF laid out, joined, checked against its plan and (as the settings ask) made a
     PDF/X, and its separate cover: by kind."""
     pdf = settings.pdf
@@ -95,7 +106,8 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
         result = write_book(laid.rendition, book, memo("parts"),
                             {aid: len(plan.pages) for aid, plan in laid.plans.items()},
                             pdf.open_right, settings.jobs, report.count,
-                            settings.cache_dir / "fonts", early.start if early else None)
+                            settings.cache_dir / "fonts", early.preflight if early else None,
+                            ready)
     for url in result.refused:
         report.warn(f"PDF: refused to load {url}")
     report.layout = check(laid, result.boxes, result.pages)
@@ -126,36 +138,120 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
     return written
 
 
-class _Early:
-    """The book's preflight, from the file of its pages the join copies first (the pages, their
-    photos and fonts' widths as the book has them), in a process of its own (:mod:`.ahead`)
-    while the join goes on. The file is given a second name (``link``) in the staging folder
-    for as long as the preflight reads it."""
+class _Beside:
+    """Work on the file of the book's pages the join copies first (the pages, their photos
+    and fonts' widths as the book has them), in a process of its own (:mod:`.ahead`) while
+    the join goes on: the book's preflight, or its booklet. The file is given a second name
+    (``link``) in the staging folder for as long as the process reads it."""
 
-    def __init__(self, link: Path, booklet: bool):
-        self.link, self.booklet = link, booklet
+    def __init__(self, link: Path):
+        self.link = link
         self.process: Ahead | None = None
 
     @property
     def started(self) -> bool:
         return self.process is not None
 
-    def start(self, pages: Path) -> None:
+    def _start(self, pages: Path, prepare: str, function: str, *args) -> None:
         try:
             os.link(pages, self.link)
         except OSError:
-            return  # no second name here: preflighted after the join, as a PDF/X is
-        self.process = Ahead("builder.preflight")
-        self.process.hand("builder.printing", "preflighted", {"pdf": self.link}, "home",
-                          self.booklet)
+            return  # no second name here: done after the join, as for a PDF/X
+        self.process = Ahead(prepare)
+        self.process.hand("builder.printing", function, *args)
 
-    def result(self) -> tuple[dict, float]:
+    def result(self):
         return self.process.result()
 
     def close(self) -> None:
         if self.process is not None:
             self.process.close()
         self.link.unlink(missing_ok=True)
+
+
+class _Preflight(_Beside):
+    """The book's preflight for home printing (``booklet``: its pages are a booklet's),
+    beside the join. What each part's pages were found to have is kept in ``kept`` by the
+    part's key: only the pages of parts not preflighted before are read (a rebuild after one
+    article changed reads that article's). ``count("preflighted parts", kept)`` is told of
+    each part."""
+
+    def __init__(self, link: Path, booklet: bool, kept: Memo,
+                 count: Callable[[str, bool], None]):
+        super().__init__(link)
+        self.booklet, self.kept, self.count = booklet, kept, count
+        self.spans: list[tuple[str, int, int]] = []
+        self.found: dict[str, list] = {}  # by part key: its pages' findings, kept before
+
+    def preflight(self, pages: Path, spans: list[tuple[str, int, int]]) -> None:
+        """Preflight the pages of the book (each part's key, first page and pages:
+        ``spans``)."""
+        self.spans = spans
+        for key, _, _ in spans:
+            record = self.kept.get_record(_findings_key(key), {"findings": list})
+            if record is not None and all(_finding(f) for f in record["findings"]):
+                self.found[key] = record["findings"]
+            self.count("preflighted parts", key in self.found)
+        todo = sorted(p for key, first, count in spans if key not in self.found
+                      for p in range(first, first + count))
+        self._start(pages, "builder.preflight", "preflighted", {"pdf": self.link}, "home",
+                    self.booklet, todo)
+
+    def result(self) -> tuple[dict, float]:
+        """The book's preflight: what the pages read were found to have (each part's kept
+        for the next build) and what the parts kept before had."""
+        found, took = super().result()
+        book = found["pdf"]
+        whole = [f for f in book.findings if f.page == 0]
+        pages = [f for f in book.findings if f.page]
+        for key, first, count in self.spans:
+            if key in self.found:
+                pages += [Finding(first + n + 1, message, fails)
+                          for n, message, fails in self.found[key]]
+            else:
+                mine = [[f.page - 1 - first, f.message, f.fails] for f in book.findings
+                        if first < f.page <= first + count]
+                self.kept.put_record(_findings_key(key), {"findings": mine})
+        book.findings = whole + sorted(pages, key=lambda f: f.page)
+        return found, took
+
+
+class _Booklet(_Beside):
+    """The booklet imposed from the book's pages (:func:`~builder.impose.impose_pages`) as
+    soon as their fonts are subset: in a process of its own while the join writes the book
+    (``apart``), or here, before the join goes on (with one job, or where the pages' file
+    cannot have a second name)."""
+
+    def __init__(self, link: Path, booklet: Path, pdf, apart: bool):
+        super().__init__(link)
+        self.booklet, self.pdf, self.apart = booklet, pdf, apart
+        self.done: tuple | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.process is not None or self.done is not None
+
+    def impose(self, pages) -> None:
+        """Impose ``pages`` (a :class:`~builder.join.Pages`) into the booklet."""
+        if self.apart:
+            self._start(pages.path, "builder.impose", "imposed",
+                        replace(pages, path=self.link), self.booklet, self.pdf.signature,
+                        self.pdf.creep_mm)
+        if self.process is None:
+            self.done = imposed(pages, self.booklet, self.pdf.signature, self.pdf.creep_mm)
+
+    def result(self) -> tuple:
+        return self.done if self.done is not None else super().result()
+
+
+def _findings_key(part: str) -> str:
+    return digest(part, "preflight", "home")
+
+
+def _finding(value) -> bool:
+    """Whether a kept finding has the shape :meth:`_Preflight.result` gives it."""
+    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], int) and \
+        value[0] >= 0 and isinstance(value[1], str) and isinstance(value[2], bool)
 
 
 def _finish(shared: tuple, task: tuple[str, tuple[str, ...]]) -> tuple[str, tuple]:
@@ -172,11 +268,22 @@ def _finish(shared: tuple, task: tuple[str, tuple[str, ...]]) -> tuple[str, tupl
     return what, (found, round(time.perf_counter() - start, 4))
 
 
-def preflighted(files: dict[str, Path], profile: str, booklet: bool) -> tuple[dict, float]:
-    """The preflight of each file (``pdf``: the book, whose pages may be a booklet's;
-    ``cover``), and how long it took."""
+def imposed(pages, booklet: Path, signature: int, creep_mm: float) -> tuple:
+    """The booklet of the book's pages (:class:`~builder.join.Pages`), and how long it
+    took."""
     start = time.perf_counter()
-    found = {kind: preflight(path, profile, booklet=booklet and kind == "pdf")
+    with writing(booklet):
+        found = impose_pages(pages, booklet, signature, creep_mm)
+    return found, round(time.perf_counter() - start, 4)
+
+
+def preflighted(files: dict[str, Path], profile: str, booklet: bool,
+                only: list[int] | None = None) -> tuple[dict, float]:
+    """The preflight of each file (``pdf``: the book, whose pages may be a booklet's, and of
+    which only the pages ``only`` are read when given; ``cover``), and how long it took."""
+    start = time.perf_counter()
+    found = {kind: preflight(path, profile, booklet=booklet and kind == "pdf",
+                             only=set(only) if only is not None and kind == "pdf" else None)
              for kind, path in files.items()}
     return found, round(time.perf_counter() - start, 4)
 

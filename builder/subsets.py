@@ -385,11 +385,54 @@ def stub(data: bytes) -> dict | None:
 
 # -- at the join ----------------------------------------------------------------------------------
 
-def embed(book, faces: Path, kept=None) -> None:
+def embed(book, faces: Path, kept=None) -> dict[tuple[str, int], bytes]:
     """Replace every stub of the pikepdf ``book`` by the subset of its face to the glyphs all
     stubs of that face use: one font program per face, shared by every part's font. With
     ``kept`` (a :class:`~builder.memo.Memo`), a subset made before to the same glyphs is taken
-    from it, and a new one kept there."""
+    from it, and a new one kept there. Returns the programs, as :func:`programs` does."""
+    made = programs(book, faces, kept)
+    put(book, made)
+    return made
+
+
+def programs(book, faces: Path, kept=None) -> dict[tuple[str, int], bytes]:
+    """The font program of each face the stubs of ``book`` name, cut to the glyphs all its
+    stubs use, by (face, index): what :func:`put` embeds in ``book``, or in another file of
+    the same pages (a booklet imposed beside the join)."""
+    out = {}
+    for (sha, index), uses in sorted(_stubs(book, faces).items()):
+        if not intact(faces, sha):
+            raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
+                              "damaged; build again with --force", str(faces))
+        glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})
+        notdef = any(named.get("notdef") for *_, named in uses)
+        hinting = all(named.get("hinting", True) for *_, named in uses)
+        out[sha, index] = _subset_of(faces, sha, index, glyphs, notdef, hinting, kept)
+    return out
+
+
+def put(book, made: dict[tuple[str, int], bytes]) -> None:
+    """Each stub of ``book`` replaced by its face's program in ``made`` (from
+    :func:`programs`): one stream per face, shared by every font that uses it."""
+    import pikepdf
+
+    for face, uses in sorted(_stubs(book, None).items()):
+        if face not in made:
+            raise OutputError("a font of the PDF's parts has no subset; build again with "
+                              "--force", face[0][:12])
+        _, key, first, _ = uses[0]
+        shared = pikepdf.Stream(book, made[face])
+        if key == "/FontFile3" and "/Subtype" in first:
+            shared.Subtype = first.Subtype
+        if key == "/FontFile2":
+            shared.Length1 = len(made[face])
+        for descriptor, key, _, _ in uses:
+            descriptor[key] = shared
+
+
+def _stubs(book, faces: Path | None) -> dict[tuple[str, int], list]:
+    """The font descriptors of ``book`` whose program is a stub, by the face it names:
+    (descriptor, its key, the stub's stream, what the stub says)."""
     import pikepdf
 
     found: dict[tuple[str, int], list] = {}
@@ -402,26 +445,11 @@ def embed(book, faces: Path, kept=None) -> None:
             named = stub(data)
             if named is None and data[4:4 + len(MARK)] == MARK:
                 raise OutputError("a font stub of the PDF's parts is damaged; build again with "
-                                  "--force", str(faces))
+                                  "--force", str(faces or ""))
             if named is not None:
                 found.setdefault((named["face"], named["index"]), []).append(
                     (obj, key, stream, named))
-    for (sha, index), uses in sorted(found.items()):
-        if not intact(faces, sha):
-            raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
-                              "damaged; build again with --force", str(faces))
-        glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})
-        notdef = any(named.get("notdef") for *_, named in uses)
-        hinting = all(named.get("hinting", True) for *_, named in uses)
-        program = _subset_of(faces, sha, index, glyphs, notdef, hinting, kept)
-        _, key, first, _ = uses[0]
-        shared = pikepdf.Stream(book, program)
-        if key == "/FontFile3" and "/Subtype" in first:
-            shared.Subtype = first.Subtype
-        if key == "/FontFile2":
-            shared.Length1 = len(program)
-        for descriptor, key, _, _ in uses:
-            descriptor[key] = shared
+    return found
 
 
 def _subset_of(faces: Path, sha: str, index: int, glyphs: list[int], notdef: bool,

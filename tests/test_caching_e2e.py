@@ -143,6 +143,7 @@ def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):
     assert second["work"]["measured blocks"]["done"] == 1  # the new paragraph, no other
     parts = second["work"]["PDF parts"]
     assert parts["kept"] >= 1 and parts["done"] >= 1  # the front and the changed run of articles
+    assert second["work"]["preflighted parts"] == parts  # only the pages of parts laid out again
     assert "kept from an earlier build: 3 of 4 cleaned articles" in result.stdout
     with zipfile.ZipFile(out / "book.epub") as z:
         assert any("新的一段" in z.read(n).decode() for n in z.namelist() if "chapter" in n)
@@ -153,6 +154,7 @@ def test_one_article_changed_is_the_only_one_done_again(photos, tmp_path):
     _, fresh = build(photos, src, fresh_out, fresh_cache)
     assert fresh["work"]["cleaned articles"] == {"done": 4, "kept": 0}
     assert books(fresh_out) == books(out)
+    assert fresh["preflight"] == second["preflight"]
 
 
 def test_force_does_everything_again_with_the_same_bytes(photos, tmp_path):
@@ -184,10 +186,14 @@ def test_a_damaged_entry_is_done_again(photos, tmp_path):
         pdf.write_bytes(bytes(data))
     for record in (cache / "articles").glob("*.json"):  # loaded and cleaned: all damaged
         record.write_text('{"article": {"title": 7}}', encoding="utf-8")
+    for record in (cache / "parts").glob("*.json"):  # what the pages were found to have
+        if '"findings"' in record.read_text(encoding="utf-8"):
+            record.write_text('{"findings": [[-1, 2, "x"]]}', encoding="utf-8")
     paths[0].touch()  # the same bytes: still up to date unless something else changed
     (out / ".builder-state.json").unlink()  # so that the build does not stop at "up to date"
     _, again = build(photos, src, out, cache)
     assert again["work"]["PDF parts"]["kept"] == 0
+    assert again["work"]["preflighted parts"]["kept"] == 0
     assert again["work"]["cleaned articles"] == {"done": 4, "kept": 0}
     assert books(out) == kept
 
@@ -447,3 +453,32 @@ def test_cache_files_checked_once_are_read_again_when_damaged(photos, tmp_path):
     assert books(out) == kept
     for path in (*objects, *faces):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name.split(".")[0]
+
+
+def test_the_booklet_imposed_beside_the_join_is_the_books(photos, tmp_path):
+    """The booklet is imposed from the pages the join copies, in a process of its own while
+    the join writes the book: it is the booklet of the book, with the book's fonts."""
+    import pikepdf
+
+    from builder.impose import impose_booklet
+
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    build(photos, src, out, cache, "--jobs", "2")
+    of_book = tmp_path / "of-book.pdf"
+    impose_booklet(out / "book.pdf", of_book, -1, 0.0)
+
+    def read(path: Path):
+        with pikepdf.open(path) as pdf:
+            sheets = [(p.obj.Contents.read_bytes(), sorted(
+                (name, form.read_bytes(), form.Resources.keys())
+                for name, form in p.obj.Resources.XObject.items())) for p in pdf.pages]
+            fonts = [o for o in pdf.objects if isinstance(o, pikepdf.Dictionary)
+                     and o.get("/Type") == "/FontDescriptor"]
+            programs = sorted(o.get(k).read_bytes() for o in fonts
+                              for k in ("/FontFile2", "/FontFile3") if k in o)
+            return sheets, programs, dict(pdf.trailer.Info), bytes(pdf.trailer.ID[0])
+
+    beside, imposed = read(out / "book-booklet.pdf"), read(of_book)
+    assert beside == imposed
+    assert beside[1] and all(subsets.stub(p) is None for p in beside[1])  # embedded, no stub

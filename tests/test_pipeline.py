@@ -671,14 +671,16 @@ def test_paths_may_be_one_path_or_a_string(tmp_path):
 @pytest.mark.parametrize("module", ["epub", "pdf", "impose"])
 def test_writers_import_no_renderer(module):
     """A writer imports ``model``, ``errors``, ``output`` (how a file is written),
-    ``pdfsave`` (how a PDF is saved) and its own libraries: never ``render``, ``pipeline``,
+    ``pdfsave`` (how a PDF is saved), ``documents`` (how a document goes to WeasyPrint),
+    ``subsets`` (the PDF's fonts) and its own libraries: never ``render``, ``pipeline``,
     ``settings`` or ``theme``."""
     import ast
 
     tree = ast.parse((Path(builder.__file__).parent / f"{module}.py").read_text())
     ours = {node.module for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.level == 1}
-    assert ours <= {"model", "errors", "output", "pdfsave", "libraries"}, ours
+    assert ours <= {"model", "errors", "output", "pdfsave", "libraries", "documents",
+                    "subsets"}, ours
 
 
 # --- 14. the print outputs written in a process of their own ------------------------------------

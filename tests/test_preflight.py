@@ -167,21 +167,48 @@ def test_x4_tags_gradients_and_group_blending_spaces(tmp_path):
 
 def test_a_book_is_preflighted_from_its_pages_in_a_process_of_its_own(tmp_path):
     """What the build does while the join goes on: the pages' file (removed when the join
-    ends) is given a second name, preflighted in another process, and let go of."""
+    ends) is given a second name, preflighted in another process, and let go of; what each
+    part's pages were found to have is kept, and a part preflighted before is not read
+    again."""
     import os
 
-    from builder.printing import _Early
+    from builder.memo import Memo
+    from builder.printing import _Preflight
 
     pages = tmp_path / "scratch" / "pages.pdf"
     pages.parent.mkdir()
-    pdf_of(pages, f'<img src="{png(60, 40)}" style="width:50mm">')
-    early = _Early(tmp_path / ".book-pages.pdf", booklet=True)
-    early.start(pages)
+    pdf_of(pages, f'<img src="{png(60, 40)}" style="width:50mm">'
+                  '<p style="break-before: page">第二页</p>')
+    spans = [("part-a", 0, 1), ("part-b", 1, 1)]  # each part's key, first page and pages
+    kept, counts = Memo(tmp_path / "kept"), []
+    link = tmp_path / ".book-pages.pdf"
+    early = _Preflight(link, True, kept, lambda kind, was_kept: counts.append(was_kept))
+    early.preflight(pages, spans)
+    whole = preflight(pages, "home", booklet=True).to_json()
     pages.unlink()  # the join's scratch folder is gone: the second name holds the pages
     found, took = early.result()
     assert early.process.pid != os.getpid() and took >= 0
-    assert found["pdf"].to_json() == preflight(tmp_path / ".book-pages.pdf", "home",
-                                               booklet=True).to_json()
-    assert any("dpi where placed" in f.message for f in found["pdf"].findings)
+    assert found["pdf"].to_json() == whole
+    assert any("dpi where placed" in f.message and f.page == 1 for f in found["pdf"].findings)
     early.close()
-    assert not (tmp_path / ".book-pages.pdf").exists()  # nothing of it reaches the outputs
+    assert not link.exists()  # nothing of it reaches the outputs
+    assert counts == [False, False]
+    # The same parts again, in a file whose first page is another: its findings are the
+    # ones kept (the page is not read), the new part's are read.
+    pdf_of(pages, "<p>第一页</p><p style=\"break-before: page\">第二页</p>")
+    again = _Preflight(link, True, kept, lambda kind, was_kept: counts.append(was_kept))
+    again.preflight(pages, [("part-a", 0, 1), ("part-c", 1, 1)])
+    found_again, _ = again.result()
+    again.close()
+    assert counts[2:] == [True, False]
+    assert found_again["pdf"].to_json() == whole
+
+
+def test_only_the_pages_asked_for_are_read(tmp_path):
+    path = tmp_path / "two.pdf"
+    pdf_of(path, f'<img src="{png(60, 40)}" style="width:50mm">'
+                 '<p style="break-before: page">第二页</p>')
+    assert any(f.page == 1 for f in preflight(path, "home").findings)
+    second = preflight(path, "home", booklet=True, only={1})
+    assert second.pages == 2 and not any(f.page == 1 for f in second.findings)
+    assert any(f.page == 0 for f in second.findings)  # the book's own: 2 pages, not 4
