@@ -58,7 +58,8 @@ class Ahead:
         self.pid = pid
         self._jobs = os.fdopen(write, "wb")
         self._results = os.fdopen(read, "rb")
-        self._handed = self._ended = False
+        self._handed = self._ended = self._answered = False
+        self.status: int | None = None  # how it ended (os.waitpid's), once waited for
         self._sending: threading.Thread | None = None
 
     def hand(self, module: str, function: str, *args: Any) -> None:
@@ -80,27 +81,31 @@ class Ahead:
 
     def result(self) -> Any:
         """What the work returned; what it raised is raised here. A process that died (out
-        of memory, say) is an :class:`OutputError` that suggests ``--jobs 1``."""
+        of memory, say) is an :class:`OutputError` that suggests ``--jobs 1``. The process,
+        which ends once it has answered, is waited for by :meth:`close`: its memory is given
+        back while the build goes on."""
         try:
             ok, value = pickle.load(self._results)  # noqa: S301 - our own forked process
         except (EOFError, pickle.UnpicklingError, OSError):
             self.close()
             raise OutputError("the print process ended abruptly (out of memory?); run again "
                               "with --jobs 1", "--jobs") from None
-        self._reap()
+        self._answered = True
         if not ok:
             raise value
         return value
 
     def close(self) -> None:
         """End the process if it has not ended: at once if it has no work yet, else with
-        SIGTERM (it ends the workers it forked); then wait for it."""
+        SIGTERM (it ends the workers it forked), unless it has answered and ends by itself;
+        then wait for it."""
         if self._ended:
             return
-        try:
-            os.kill(self.pid, signal.SIGTERM if self._handed else signal.SIGKILL)
-        except OSError:
-            pass
+        if not self._answered:
+            try:
+                os.kill(self.pid, signal.SIGTERM if self._handed else signal.SIGKILL)
+            except OSError:
+                pass
         self._reap()
 
     def _reap(self) -> None:
@@ -115,7 +120,7 @@ class Ahead:
             except OSError:
                 pass
         try:
-            os.waitpid(self.pid, 0)
+            self.status = os.waitpid(self.pid, 0)[1]
         except ChildProcessError:
             pass
 

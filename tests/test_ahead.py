@@ -94,3 +94,12 @@ def test_closed_before_or_during_its_work_it_ends_at_once(probe):
     with pytest.raises(ChildProcessError):
         os.waitpid(busy.pid, os.WNOHANG)
     busy.close()  # twice is harmless
+
+
+def test_a_process_that_has_answered_ends_by_itself_and_is_waited_for_at_close(probe):
+    ahead = Ahead(probe)
+    ahead.hand(probe, "work", 2)
+    assert ahead.result()[2] == 4
+    assert ahead.status is None  # not waited for yet: the build goes on meanwhile
+    ahead.close()
+    assert ahead.status == 0  # it ended by itself, not by a signal
