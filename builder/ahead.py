@@ -12,6 +12,7 @@ It ignores Ctrl-C, which is the build's to handle; the build ends it when it is 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import pickle
@@ -41,7 +42,17 @@ class Ahead:
     handed later (:meth:`hand`, :meth:`result`); :meth:`close` ends it."""
 
     def __init__(self, prepare: str):
-        pid, read, write = fork_with_pipes("a print process")
+        # What this process holds is left out of the new one's garbage collections: a
+        # collection there would write to every object it inherited and copy their pages (a
+        # process forked late in a build inherits the whole book's documents).
+        gc.freeze()
+        try:
+            pid, read, write = fork_with_pipes("a print process")
+        except BaseException:
+            gc.unfreeze()
+            raise
+        if pid:
+            gc.unfreeze()  # here they are collected as before; there they stay left out
         if pid == 0:  # the process ahead: it never returns
             code = 0
             try:

@@ -54,12 +54,13 @@ class Pages:
     """The book's pages as the join copied them (``path``: their fonts still stubs), with what
     the join adds to them that a booklet of them needs as well: the fonts' programs by face
     (:func:`builder.subsets.put`), the document information (each entry's bytes) and the
-    book's document ID (its first word, hex)."""
+    book's document ID (its first word, hex); and how many pages there are."""
 
     path: Path
     fonts: dict[tuple[str, int], bytes]
     info: dict[str, bytes]
     origin: str
+    count: int = 0
 
 
 def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
@@ -104,7 +105,8 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
             if ready is not None:
                 info = first.trailer.get("/Info")
                 ready(Pages(pages, fonts, {k: bytes(v) for k, v in (info or {}).items()
-                                           if isinstance(v, String)}, word(basis).hex()))
+                                           if isinstance(v, String)}, word(basis).hex(),
+                            len(book.pages)))
             _catalog(book, first)
             if names:  # one Array made at once: extending one item by item costs n² here
                 flat = Array([x for name in sorted(names) for x in (

@@ -29,6 +29,9 @@ from .workers import fork_map
 
 #: Below this effective resolution a placed photo prints soft (a warning).
 MIN_DPI = 150
+#: A booklet of at most this many pages is imposed beside the join (see _Booklet): its
+#: pages' objects (some 70 KB a page) and the join's are held at once.
+BESIDE_PAGES = 400
 #: How many of a failed preflight's problems the error names.
 NAMED_PROBLEMS = 3
 
@@ -69,12 +72,12 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
             ([("impose", ())] if booklet and not (imposing and imposing.started) else [])
         # Each only reads the book: side by side when there are two processes to give them.
         done = dict(fork_map(_finish, tasks, settings.jobs, (written, profile, booklet, pdf)))
+        if imposing is not None and imposing.started:  # (here, beside the preflight)
+            done["impose"] = imposing.result()
         found, took = done.get("preflight", ({}, 0.0))
         if early is not None and early.started:
             found_early, took_early = early.result()
             found, took = {**found_early, **found}, round(took + took_early, 4)
-        if imposing is not None and imposing.started:
-            done["impose"] = imposing.result()
     finally:
         for process in (early, imposing):
             if process is not None:
@@ -220,20 +223,30 @@ class _Booklet(_Beside):
     """The booklet imposed from the book's pages (:func:`~builder.impose.impose_pages`) as
     soon as their fonts are subset: in a process of its own while the join writes the book
     (``apart``), or here, before the join goes on (with one job, or where the pages' file
-    cannot have a second name)."""
+    cannot have a second name). A book of more than :data:`BESIDE_PAGES` pages is imposed
+    here once the join is done, from the pages' second name: the booklet's pages held at
+    once with the join's would make the build's memory grow with the book."""
 
     def __init__(self, link: Path, booklet: Path, pdf, apart: bool):
         super().__init__(link)
         self.booklet, self.pdf, self.apart = booklet, pdf, apart
         self.done: tuple | None = None
+        self.later = None  # the pages, to impose once the join is done
 
     @property
     def started(self) -> bool:
-        return self.process is not None or self.done is not None
+        return self.process is not None or self.done is not None or self.later is not None
 
     def impose(self, pages) -> None:
         """Impose ``pages`` (a :class:`~builder.join.Pages`) into the booklet."""
-        if self.apart:
+        if self.apart and pages.count > BESIDE_PAGES:
+            try:
+                os.link(pages.path, self.link)
+                self.later = replace(pages, path=self.link)
+                return
+            except OSError:
+                pass  # no second name here: now, before the join goes on
+        elif self.apart:
             self._start(pages.path, "builder.impose", "imposed",
                         replace(pages, path=self.link), self.booklet, self.pdf.signature,
                         self.pdf.creep_mm)
@@ -241,6 +254,8 @@ class _Booklet(_Beside):
             self.done = imposed(pages, self.booklet, self.pdf.signature, self.pdf.creep_mm)
 
     def result(self) -> tuple:
+        if self.later is not None and self.done is None:
+            self.done = imposed(self.later, self.booklet, self.pdf.signature, self.pdf.creep_mm)
         return self.done if self.done is not None else super().result()
 
 

@@ -482,3 +482,30 @@ def test_the_booklet_imposed_beside_the_join_is_the_books(photos, tmp_path):
     beside, imposed = read(out / "book-booklet.pdf"), read(of_book)
     assert beside == imposed
     assert beside[1] and all(subsets.stub(p) is None for p in beside[1])  # embedded, no stub
+
+
+def test_a_long_books_booklet_is_imposed_after_the_join_with_the_same_bytes(photos, tmp_path,
+                                                                             monkeypatch):
+    """Beyond ``BESIDE_PAGES`` the booklet waits for the join (the memory of two whole books'
+    pages is not held at once): the same booklet."""
+    import builder
+    import builder.printing
+    from builder.settings import load_settings
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    src = tmp_path / "src"
+    write_articles(src)
+    made = {}
+    for least in (10_000, 0):  # beside the join; after it
+        monkeypatch.setattr(builder.printing, "BESIDE_PAGES", least)
+        out = tmp_path / f"out{least}"
+        settings = load_settings(None, {
+            "paths": (src,), "out_dir": out, "cache_dir": tmp_path / "cache", "jobs": 2,
+            "force": True, "book.title": "合集", "book.name": "book",
+            "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
+            "fetch.allow_hosts": [f"127.0.0.1:{photos.port}"]})
+        report = builder.build(settings)
+        assert report.timings["impose"] > 0
+        made[least] = books(out)
+    assert made[10_000] == made[0]
+    assert not list((tmp_path / "out0").glob(".*pages*"))  # the second name let go of
