@@ -194,11 +194,12 @@ class _Preflight(_Beside):
             record = self.kept.get_record(_findings_key(key), {"findings": list})
             if record is not None and all(_finding(f) for f in record["findings"]):
                 self.found[key] = record["findings"]
-            self.count("preflighted parts", key in self.found)
         todo = sorted(p for key, first, count in spans if key not in self.found
                       for p in range(first, first + count))
         self._start(pages, "builder.preflight", "preflighted", {"pdf": self.link}, "home",
                     self.booklet, todo)
+        for key, _, _ in spans:  # (not started: the whole book is read after the join)
+            self.count("preflighted parts", self.started and key in self.found)
 
     def result(self) -> tuple[dict, float]:
         """The book's preflight: what the pages read were found to have (each part's kept
