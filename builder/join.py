@@ -27,7 +27,7 @@ from pikepdf import Array, Dictionary, Name, OutlineItem, Pdf, String
 from .checked import sha256
 from .output import sink
 from .pdfsave import save, word
-from .subsets import programs, put
+from .subsets import programs, put, stubs
 
 #: The catalog entries taken from the first part (the rest the join makes for the whole book;
 #: nothing that acts, such as /OpenAction or /AA, is carried over).
@@ -101,7 +101,8 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
         basis = ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} {p.continues}"
                            for p in pieces))
         with Pdf.open(pages) as book, Pdf.open(pieces[0].path) as first:
-            fonts = programs(book, faces, kept) if faces is not None else {}
+            found = stubs(book, faces) if faces is not None else {}
+            fonts = programs(book, faces, kept, found) if faces is not None else {}
             if ready is not None:
                 info = first.trailer.get("/Info")
                 ready(Pages(pages, fonts, {k: bytes(v) for k, v in (info or {}).items()
@@ -113,7 +114,8 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
                     String(name), Array([book.pages[names[name][0]].obj, *names[name][1]]))])
                 book.Root.Names = book.make_indirect(Dictionary(Dests=Dictionary(Names=flat)))
             _write_outline(book, outlines, [p.continues for p in pieces])
-            put(book, fonts)
+            if faces is not None:
+                put(book, fonts, found)
             with sink(out) as fh:
                 save(book, fh, basis, compress_streams=True,
                      object_stream_mode=pikepdf.ObjectStreamMode.generate)

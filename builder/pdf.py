@@ -112,8 +112,8 @@ def _render(rendition: PrintRendition, fetcher: StoreFetcher, extra: list[CSS]):
     """``rendition``'s document laid out: the theme's stylesheets it links first, then the
     fonts the settings name, then ``extra`` (:mod:`builder.documents`)."""
     fonts = process_fonts()
-    html, linked = document(rendition.html, PRINT_BASE, fetcher,
-                                      rendition.stylesheets, THEME, fonts)
+    html, linked = document(rendition.html, PRINT_BASE, fetcher, rendition.stylesheets,
+                            THEME, fonts)
     return html.render(stylesheets=linked + _fonts(rendition) + extra, font_config=fonts)
 
 

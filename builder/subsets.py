@@ -390,17 +390,21 @@ def embed(book, faces: Path, kept=None) -> dict[tuple[str, int], bytes]:
     stubs of that face use: one font program per face, shared by every part's font. With
     ``kept`` (a :class:`~builder.memo.Memo`), a subset made before to the same glyphs is taken
     from it, and a new one kept there. Returns the programs, as :func:`programs` does."""
-    made = programs(book, faces, kept)
-    put(book, made)
+    found = stubs(book, faces)
+    made = programs(book, faces, kept, found)
+    put(book, made, found)
     return made
 
 
-def programs(book, faces: Path, kept=None) -> dict[tuple[str, int], bytes]:
+def programs(book, faces: Path, kept=None, found: dict | None = None
+             ) -> dict[tuple[str, int], bytes]:
     """The font program of each face the stubs of ``book`` name, cut to the glyphs all its
     stubs use, by (face, index): what :func:`put` embeds in ``book``, or in another file of
-    the same pages (a booklet imposed beside the join)."""
+    the same pages (a booklet imposed beside the join). ``found``: :func:`stubs` of
+    ``book``, when it was asked already."""
     out = {}
-    for (sha, index), uses in sorted(_stubs(book, faces).items()):
+    for (sha, index), uses in sorted((found if found is not None
+                                      else stubs(book, faces)).items()):
         if not intact(faces, sha):
             raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
                               "damaged; build again with --force", str(faces))
@@ -411,12 +415,13 @@ def programs(book, faces: Path, kept=None) -> dict[tuple[str, int], bytes]:
     return out
 
 
-def put(book, made: dict[tuple[str, int], bytes]) -> None:
+def put(book, made: dict[tuple[str, int], bytes], found: dict | None = None) -> None:
     """Each stub of ``book`` replaced by its face's program in ``made`` (from
-    :func:`programs`): one stream per face, shared by every font that uses it."""
+    :func:`programs`): one stream per face, shared by every font that uses it. ``found``:
+    :func:`stubs` of ``book``, when it was asked already."""
     import pikepdf
 
-    for face, uses in sorted(_stubs(book, None).items()):
+    for face, uses in sorted((found if found is not None else stubs(book, None)).items()):
         if face not in made:
             raise OutputError("a font of the PDF's parts has no subset; build again with "
                               "--force", face[0][:12])
@@ -430,7 +435,7 @@ def put(book, made: dict[tuple[str, int], bytes]) -> None:
             descriptor[key] = shared
 
 
-def _stubs(book, faces: Path | None) -> dict[tuple[str, int], list]:
+def stubs(book, faces: Path | None) -> dict[tuple[str, int], list]:
     """The font descriptors of ``book`` whose program is a stub, by the face it names:
     (descriptor, its key, the stub's stream, what the stub says)."""
     import pikepdf
