@@ -424,6 +424,24 @@ def _damage_keeping_times(path: Path) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
+def test_one_damaged_part_is_found_out_while_the_others_are_kept(photos, tmp_path):
+    """Kept parts are checked beside the layout of the others; a damaged one is found out
+    when its turn comes and is laid out again, alone."""
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    build(photos, src, out, cache)
+    kept = books(out)
+    parts = sorted((cache / "parts").glob("*.pdf"), key=lambda p: p.stat().st_size)
+    data = bytearray(parts[-1].read_bytes())  # the largest: an article's, not the front's
+    data[len(data) // 2] ^= 0xFF
+    parts[-1].write_bytes(bytes(data))
+    (out / ".builder-state.json").unlink()  # so that the build does not stop at "up to date"
+    _, again = build(photos, src, out, cache)
+    assert again["work"]["PDF parts"]["done"] == 1
+    assert again["work"]["PDF parts"]["kept"] >= 1  # the front
+    assert books(out) == kept
+
+
 def test_cache_files_checked_once_are_read_again_when_damaged(photos, tmp_path):
     """A photo, a part and a font face are hashed once and then known by their stamps; one
     damaged since (its length and modification time the same) is found out and made again."""
