@@ -209,9 +209,9 @@ class _Writer:
             laid, checks = self.checking.pop(job.key)
             self.looked[job.key] = laid if checks.sound(job.key) else None
         if job.key not in self.looked:
-            found = self._find(job)
-            self.looked[job.key] = found if found is None or \
-                checked.check(found[0].path, found[1]) else None
+            hit = self._find(job)
+            self.looked[job.key] = hit[0] if hit is not None and \
+                checked.check(hit[0].path, hit[1]) else None
         return self.looked[job.key]
 
     def check_beside(self, jobs: list[_Job]) -> None:
@@ -222,12 +222,12 @@ class _Writer:
         for job in jobs:
             if job.key in self.looked or job.key in self.checking:
                 continue
-            found = self._find(job)
-            if found is None:
+            hit = self._find(job)
+            if hit is None:
                 self.looked[job.key] = None
             else:
-                kept.append((job.key, found[0]))
-                todo.append((job.key, found[0].path, found[1]))
+                kept.append((job.key, hit[0]))
+                todo.append((job.key, hit[0].path, hit[1]))
         if todo:
             self.checks.append(_Checks(todo))
             self.checking.update((key, (laid, self.checks[-1])) for key, laid in kept)

@@ -1,0 +1,58 @@
+"""Kept parts of the PDF (builder.parts._Writer): found in the memo, their files checked against
+their SHA-256 — beside the layout, in a thread, or at once when a part is asked for that was not
+looked up before — and a damaged one not used."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from builder.memo import Memo
+from builder.model import BookMeta, PrintRendition
+from builder.parts import Part, _Writer
+
+PDF = b"%PDF-1.7\n" + b"x" * 4000 + b"\n%%EOF\n"
+
+
+def writer(tmp_path) -> _Writer:
+    when = dt.datetime(2022, 8, 31, tzinfo=dt.UTC)
+    meta = BookMeta("urn:uuid:0", "t", "zh", "", "", when, "2022-08-31", "", (), (), when)
+    rendition = PrintRendition(meta, "<html><body></body></html>", {}, {}, "", "", "")
+    (tmp_path / "scratch").mkdir()
+    return _Writer(rendition, Memo(tmp_path / "memo"), tmp_path / "scratch",
+                   lambda kind, kept: None, None)
+
+
+def keep(w: _Writer, html: str, data: bytes = PDF):
+    job = w.job(_part(html), 0, {})
+    source = w.scratch / f"{job.key}.pdf"
+    source.write_bytes(data)
+    w.kept.put_copy(job.key, ".pdf", source)
+    w.kept.put_record(job.key, {"pages": 3, "boxes": {}, "refused": [], "placed": [],
+                                "sha256": hashlib.sha256(PDF).hexdigest(), "faces": []})
+    return job
+
+
+def _part(html: str) -> Part:
+    return Part(f"<!DOCTYPE html><html><body>{html}</body></html>", ("a1",), frozenset())
+
+
+def test_a_kept_part_asked_for_at_once_is_checked_and_found(tmp_path):
+    w = writer(tmp_path)
+    job = keep(w, "<p>一</p>")
+    laid = w.found(job)
+    assert laid is not None and laid.pages == 3 and laid.path.read_bytes() == PDF
+
+
+def test_kept_parts_checked_beside_are_found_and_a_damaged_one_is_not(tmp_path):
+    w = writer(tmp_path)
+    sound = keep(w, "<p>一</p>")
+    damaged = keep(w, "<p>二</p>", PDF.replace(b"x", b"y", 1))
+    missing = w.job(_part("<p>三</p>"), 0, {})
+    w.check_beside([sound, damaged, missing])
+    assert set(w.checking) == {sound.key, damaged.key}  # being checked; the missing one known
+    assert w.found(missing) is None
+    assert w.found(sound) is not None
+    assert w.found(damaged) is None
+    w.end_checks()
+    assert w.checking == {}
