@@ -26,7 +26,6 @@ page numbers are found article by article; the front is laid out once more when 
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -139,35 +138,6 @@ class _Job:
     stubs: int
 
 
-class _Checks:
-    """Kept parts' files checked against their SHA-256 (:func:`builder.checked.check`), in the
-    order given, in a thread of its own: while the parts not kept are laid out here, the kept
-    ones are read and hashed there (both of which let go of the GIL). A kept part a build has
-    just written, and so not yet stamped, is some 5 MB to read."""
-
-    def __init__(self, files: list[tuple[str, Path, str]]):
-        self.done = {key: threading.Event() for key, _, _ in files}
-        self.results: dict[str, bool] = {}
-        self.thread = threading.Thread(target=self._run, args=(files,), daemon=True,
-                                       name="builder-checks")
-        self.thread.start()
-
-    def _run(self, files: list[tuple[str, Path, str]]) -> None:
-        for key, path, sha in files:
-            try:
-                self.results[key] = checked.check(path, sha)
-            finally:
-                self.done[key].set()
-
-    def sound(self, key: str) -> bool:
-        """Whether the file of ``key`` was found sound (once it has been checked)."""
-        self.done[key].wait()
-        return self.results.get(key, False)
-
-    def end(self) -> None:
-        self.thread.join()
-
-
 class _Writer:
     """Lays parts out, or finds them in the memo (or among those laid out ahead, in parallel)."""
 
@@ -177,8 +147,6 @@ class _Writer:
         self.faces = faces
         self.ahead: dict[str, dict] = {}  # records of the parts laid out ahead, by key
         self.looked: dict[str, _Laid | None] = {}  # what the memo gave, by key
-        self.checking: dict[str, tuple[_Laid, _Checks]] = {}  # kept, being checked, by key
-        self.checks: list[_Checks] = []
         self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
                            rendition.variant,
                            *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
@@ -205,51 +173,21 @@ class _Writer:
 
     def found(self, job: _Job) -> _Laid | None:
         """The part of ``job`` from the memo, if it is there and sound (looked up once)."""
-        if job.key in self.checking:
-            laid, checks = self.checking.pop(job.key)
-            self.looked[job.key] = laid if checks.sound(job.key) else None
         if job.key not in self.looked:
-            hit = self._find(job)
-            self.looked[job.key] = hit[0] if hit is not None and \
-                checked.check(hit[0].path, hit[1]) else None
+            self.looked[job.key] = self._find(job)
         return self.looked[job.key]
 
-    def check_beside(self, jobs: list[_Job]) -> None:
-        """Look the parts of ``jobs`` up in the memo, and check the files of those found in a
-        thread (:class:`_Checks`): :meth:`found` waits for a part's check when it is asked
-        for it."""
-        todo, kept = [], []
-        for job in jobs:
-            if job.key in self.looked or job.key in self.checking:
-                continue
-            hit = self._find(job)
-            if hit is None:
-                self.looked[job.key] = None
-            else:
-                kept.append((job.key, hit[0]))
-                todo.append((job.key, hit[0].path, hit[1]))
-        if todo:
-            self.checks.append(_Checks(todo))
-            self.checking.update((key, (laid, self.checks[-1])) for key, laid in kept)
-
-    def end_checks(self) -> None:
-        """Wait for the threads of the checks (before a process is forked)."""
-        for checks in self.checks:
-            checks.end()
-
-    def _find(self, job: _Job) -> tuple[_Laid, str] | None:
-        """The part of ``job`` in the memo, with the SHA-256 its file must have (not checked
-        here)."""
+    def _find(self, job: _Job) -> _Laid | None:
         record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
                                                 "placed": list, "sha256": str, "faces": list})
         path = self.kept.file(job.key, ".pdf")
-        if record is None or path is None:
+        if record is None or path is None or not checked.check(path, record["sha256"]):
             return None
         if record["faces"] and (self.faces is None or not all(
                 isinstance(f, str) and subsets.intact(self.faces, f) for f in record["faces"])):
             return None  # its fonts' faces are gone: laid out again, which keeps them
         try:
-            return self._laid(path, record, job), record["sha256"]
+            return self._laid(path, record, job)
         except (TypeError, ValueError, KeyError):
             return None  # a damaged record: laid out again
 
@@ -285,16 +223,10 @@ class _Writer:
 
     def ahead_of_time(self, jobs: list[_Job], workers: int) -> None:
         """Lay out ``jobs`` (those not in the memo) in ``workers`` processes, so that
-        :meth:`part` finds them laid out when it asks for them in order; or, when there are
-        not two of them, leave them to be laid out here while the files of the kept ones are
-        checked beside (:meth:`check_beside`)."""
-        self.check_beside(jobs)
-        todo = [j for j in jobs if j.key not in self.checking and self.found(j) is None
-                and j.key not in self.ahead]
+        :meth:`part` finds them laid out when it asks for them in order."""
+        todo = [j for j in jobs if self.found(j) is None and j.key not in self.ahead]
         if workers < 2 or len(todo) < 2:
             return
-        todo = [j for j in jobs if self.found(j) is None and j.key not in self.ahead]
-        self.end_checks()  # no thread running while the workers are forked
         records = fork_map(_lay_out_in_worker, todo, workers,
                            (self.rendition, self.scratch, self.faces))
         self.ahead.update({j.key: r for j, r in zip(todo, records, strict=True)})
@@ -387,7 +319,6 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         else:  # pragma: no cover - a contents whose length keeps changing with its numbers
             raise OutputError("the contents' page numbers did not settle after three layouts; "
                               "please report this book", str(path))
-        writer.end_checks()  # (all asked for by now) before the join forks its processes
         pieces = [laid_front, *laid]
         spans, at = [], 0
         for piece in pieces:

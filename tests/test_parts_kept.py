@@ -1,6 +1,5 @@
 """Kept parts of the PDF (builder.parts._Writer): found in the memo, their files checked against
-their SHA-256 — beside the layout, in a thread, or at once when a part is asked for that was not
-looked up before — and a damaged one not used."""
+their SHA-256, and a damaged or missing one not used."""
 
 from __future__ import annotations
 
@@ -37,22 +36,18 @@ def _part(html: str) -> Part:
     return Part(f"<!DOCTYPE html><html><body>{html}</body></html>", ("a1",), frozenset())
 
 
-def test_a_kept_part_asked_for_at_once_is_checked_and_found(tmp_path):
+def test_a_kept_part_is_checked_and_found(tmp_path):
     w = writer(tmp_path)
     job = keep(w, "<p>一</p>")
     laid = w.found(job)
     assert laid is not None and laid.pages == 3 and laid.path.read_bytes() == PDF
 
 
-def test_kept_parts_checked_beside_are_found_and_a_damaged_one_is_not(tmp_path):
+def test_a_damaged_or_missing_kept_part_is_not_used(tmp_path):
     w = writer(tmp_path)
     sound = keep(w, "<p>一</p>")
     damaged = keep(w, "<p>二</p>", PDF.replace(b"x", b"y", 1))
     missing = w.job(_part("<p>三</p>"), 0, {})
-    w.check_beside([sound, damaged, missing])
-    assert set(w.checking) == {sound.key, damaged.key}  # being checked; the missing one known
     assert w.found(missing) is None
     assert w.found(sound) is not None
     assert w.found(damaged) is None
-    w.end_checks()
-    assert w.checking == {}
