@@ -425,8 +425,8 @@ def _damage_keeping_times(path: Path) -> None:
 
 
 def test_one_damaged_part_is_found_out_while_the_others_are_kept(photos, tmp_path):
-    """Kept parts are checked beside the layout of the others; a damaged one is found out
-    when its turn comes and is laid out again, alone."""
+    """A part whose file no longer matches its record is laid out again, alone; the others
+    are kept, and the book is the same."""
     src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
     write_articles(src)
     build(photos, src, out, cache)
