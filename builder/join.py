@@ -102,7 +102,7 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
                            for p in pieces))
         with Pdf.open(pages) as book, Pdf.open(pieces[0].path) as first:
             found = stubs(book, faces) if faces is not None else {}
-            fonts = programs(book, faces, kept, found) if faces is not None else {}
+            fonts = programs(faces, kept, found) if faces is not None else {}
             if ready is not None:
                 info = first.trailer.get("/Info")
                 ready(Pages(pages, fonts, {k: bytes(v) for k, v in (info or {}).items()

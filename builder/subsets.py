@@ -391,20 +391,17 @@ def embed(book, faces: Path, kept=None) -> dict[tuple[str, int], bytes]:
     ``kept`` (a :class:`~builder.memo.Memo`), a subset made before to the same glyphs is taken
     from it, and a new one kept there. Returns the programs, as :func:`programs` does."""
     found = stubs(book, faces)
-    made = programs(book, faces, kept, found)
+    made = programs(faces, kept, found)
     put(book, made, found)
     return made
 
 
-def programs(book, faces: Path, kept=None, found: dict | None = None
-             ) -> dict[tuple[str, int], bytes]:
-    """The font program of each face the stubs of ``book`` name, cut to the glyphs all its
-    stubs use, by (face, index): what :func:`put` embeds in ``book``, or in another file of
-    the same pages (a booklet imposed beside the join). ``found``: :func:`stubs` of
-    ``book``, when it was asked already."""
+def programs(faces: Path, kept, found: dict) -> dict[tuple[str, int], bytes]:
+    """The font program of each face the stubs ``found`` (:func:`stubs` of a book) name, cut
+    to the glyphs all its stubs use, by (face, index): what :func:`put` embeds in the book, or
+    in another file of the same pages (a booklet imposed beside the join)."""
     out = {}
-    for (sha, index), uses in sorted((found if found is not None
-                                      else stubs(book, faces)).items()):
+    for (sha, index), uses in sorted(found.items()):
         if not intact(faces, sha):
             raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
                               "damaged; build again with --force", str(faces))
