@@ -123,9 +123,12 @@ def impose_pages(pages, out_path: Path, signature: int = 0, creep_mm: float = 0.
     """As :func:`impose_booklet`, of the book's pages as the join copied them
     (:class:`builder.join.Pages`): with the fonts and the document information the book gets,
     the booklet is the one the book would give, while the join writes the book."""
+    from .furniture import draw
     from .subsets import put
 
     with Pdf.open(pages.path) as book:
+        if pages.furniture is not None:
+            draw(book, *pages.furniture)
         put(book, pages.fonts)
         book.trailer.Info = book.make_indirect(Dictionary(
             {key: pikepdf.String(value) for key, value in sorted(pages.info.items())}))

@@ -25,6 +25,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, OutlineItem, Pdf, String
 
 from .checked import sha256
+from .furniture import draw
 from .output import sink
 from .pdfsave import save, word
 from .subsets import programs, put, stubs
@@ -61,17 +62,22 @@ class Pages:
     info: dict[str, bytes]
     origin: str
     count: int = 0
+    #: What the pages draw of the running heads and folios (builder.furniture.draw's).
+    furniture: tuple[bytes, list] | None = None
 
 
 def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
          copied: Callable[[Path], None] | None = None,
-         ready: Callable[[Pages], None] | None = None) -> None:
+         ready: Callable[[Pages], None] | None = None,
+         furniture: tuple[bytes, list] | None = None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
     subset once from the faces kept in ``faces`` (:mod:`builder.subsets`; the subsets kept in
     the memo ``kept``, when given). ``copied(path)`` is told of the file of the book's pages
     as soon as they are copied (what is read from a page is already there; it is removed when
     the join ends), and ``ready`` of them with what a booklet of them needs (:class:`Pages`)
-    as soon as the fonts are subset.
+    as soon as the fonts are subset. ``furniture``: the sheet of the running heads and folios
+    and where each page draws them (:func:`builder.furniture.draw`), drawn on the book's
+    pages before their fonts are subset (and on the booklet's, from :class:`Pages`).
 
     In two passes, so that no photo is held in memory: qpdf copies the pages into a scratch
     file beside ``out`` (its ``--pages``, which reads each stream from its part while it
@@ -101,13 +107,15 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
         basis = ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} {p.continues}"
                            for p in pieces))
         with Pdf.open(pages) as book, Pdf.open(pieces[0].path) as first:
+            if furniture is not None:
+                draw(book, *furniture)
             found = stubs(book, faces) if faces is not None else {}
             fonts = programs(faces, kept, found) if faces is not None else {}
             if ready is not None:
                 info = first.trailer.get("/Info")
                 ready(Pages(pages, fonts, {k: bytes(v) for k, v in (info or {}).items()
                                            if isinstance(v, String)}, word(basis).hex(),
-                            len(book.pages)))
+                            len(book.pages), furniture))
             _catalog(book, first)
             if names:  # one Array made at once: extending one item by item costs n² here
                 flat = Array([x for name in sorted(names) for x in (

@@ -281,6 +281,18 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """A page as laid out: whether it is a blank one (left by a break to a side), the name of
+    its page (CSS ``page``; "" for none), its margins (top, right, bottom, left) and its size
+    (width, height, trimmed), in mm."""
+
+    blank: bool
+    name: str
+    margins: tuple[float, float, float, float]
+    size: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class Rendition:
     epub: EpubRendition | None
     print: PrintRendition | None

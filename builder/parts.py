@@ -3,17 +3,19 @@ by the hash of what it depends on, then joined (:mod:`builder.join`).
 
 Why parts: WeasyPrint holds every page of a document until it writes it, so one document of
 the whole book costs memory in proportion to the book; an article alone costs what that
-article costs. And an article whose content, place and page numbers did not change since the
-last build is not laid out again.
+article costs. And an article whose content and side did not change since the last build is
+not laid out again.
 
 How a part is made to look as it would inside the whole book:
 
-* **Its side and its page numbers.** A part that follows ``P`` pages of the book is laid out
-  behind one or two *lead* pages, so that its last lead page is on the side page ``P`` is on,
-  and the page counter is reset so that this lead page is numbered ``P``. WeasyPrint then puts
-  the part's first page where it would have in the whole book — on the next page, or after a
-  blank one when the part must open on a right-hand page — and numbers it. The lead pages are
-  dropped when the parts are joined.
+* **Its side.** A part that follows ``P`` pages of the book is laid out behind one or two
+  *lead* pages, so that its last lead page is on the side page ``P`` is on. WeasyPrint then
+  puts the part's first page where it would have in the whole book — on the next page, or
+  after a blank one when the part must open on a right-hand page. The lead pages are dropped
+  when the parts are joined. Its running heads and folios are drawn at the join
+  (:mod:`builder.furniture`), so its pages do not depend on their numbers — unless the theme
+  draws them with margin boxes: then the page counter is reset so that the last lead page is
+  numbered ``P``, and WeasyPrint numbers the part's pages.
 * **The contents' page numbers.** The front matter's ``target-counter()`` of an article points
   at the article's id; the front is laid out with one *stub* page per article at its end,
   carrying that id and numbered as the article's first page will be. The stubs are dropped too,
@@ -32,11 +34,11 @@ from pathlib import Path
 
 import lxml.html
 
-from . import checked, pdf, subsets
+from . import checked, furniture, pdf, subsets
 from .errors import OutputError
 from .join import Piece, join
 from .memo import Memo, code_version, digest
-from .model import Box, PrintRendition
+from .model import Box, Frame, PrintRendition
 from .printcheck import Placed, resolution
 from .workers import fork_map
 
@@ -59,6 +61,8 @@ class Part:
     #: Those that go on from the article before (a long one's pieces, builder.pieces): they
     #: start on the next page, whatever its side.
     continued: frozenset[str] = frozenset()
+    #: Each article's running head and language (a piece's: its article's title).
+    titles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ def split(html: str, planned: dict[str, int], least: int | None = None) -> list[
     body_attrs = "".join(f' {k}="{_attr(v)}"' for k, v in body.attrib.items())
     groups: list[tuple[list[str], list[str]]] = [([], [body.text or ""])]
     continued: set[str] = set()
+    titles: dict[str, tuple[str, str]] = {}
+    title = ("", "")
     pages, alone = 0, False
     for child in body:
         if isinstance(child.tag, str) and child.tag == "article":
@@ -98,10 +104,16 @@ def split(html: str, planned: dict[str, int], least: int | None = None) -> list[
             pages += planned.get(child.get("id") or "", 1)
             if piece:
                 continued.add(child.get("id") or "")
+            else:
+                heading = child.find(".//h1")
+                title = (" ".join("".join(heading.itertext()).split()) if heading is not None
+                         else "", child.get("lang") or root.get("lang") or "")
+            titles[child.get("id") or ""] = title
         groups[-1][1].append(lxml.html.tostring(child, encoding="unicode"))
     return [Part(f"<!DOCTYPE html><html{attrs}>{head}<body{body_attrs}>{''.join(chunks)}"
                  "</body></html>", tuple(a for a in ids if a),
-                 frozenset(a for a in ids if a in continued)) for ids, chunks in groups]
+                 frozenset(a for a in ids if a in continued),
+                 tuple(titles[a] for a in ids if a)) for ids, chunks in groups]
 
 
 def _attr(value: str) -> str:
@@ -121,6 +133,7 @@ class _Laid:
     refused: tuple[str, ...]
     placed: tuple[Placed, ...]
     key: str
+    frames: tuple[Frame, ...] = ()
 
     @property
     def kept(self) -> int:
@@ -150,17 +163,22 @@ class _Writer:
         self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
                            rendition.variant,
                            *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
+        #: The theme draws the furniture (its margin boxes show the page numbers): each part
+        #: is laid out with its page numbers, not only on its side (builder.furniture).
+        self.numbered = furniture.drawn_by_theme(rendition.stylesheets)
 
     def job(self, part: Part, after: int, starts: dict[str, int]) -> _Job:
-        """``part`` laid out after ``after`` pages of the book; ``starts``: the first page
-        number of each article, for the front's stubs."""
+        """``part`` laid out after ``after`` pages of the book (what matters of it: the side
+        it starts on, and its page numbers when the theme draws them); ``starts``: the first
+        page number of each article, for the front's stubs."""
         lead = 0 if after == 0 else (1 if after % 2 else 2)
         html, css = part.html, ""
         if lead:
             leads = '<div class="plan-lead" style="break-after: page"></div>' * lead
             at = html.index(">", html.index("<body")) + 1
             html = html[:at] + leads + html[at:]
-            css = f"@page :first {{ counter-reset: page {after - lead + 1}; }}"
+            if self.numbered:
+                css = f"@page :first {{ counter-reset: page {after - lead + 1}; }}"
         stubs = list(starts) if not part.articles else []
         if stubs:
             at = html.rindex("</body>")
@@ -179,7 +197,8 @@ class _Writer:
 
     def _find(self, job: _Job) -> _Laid | None:
         record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
-                                                "placed": list, "sha256": str, "faces": list})
+                                                "placed": list, "sha256": str, "faces": list,
+                                                "frames": list})
         path = self.kept.file(job.key, ".pdf")
         if record is None or path is None or not checked.check(path, record["sha256"]):
             return None
@@ -193,9 +212,19 @@ class _Writer:
 
     def part(self, part: Part, after: int, starts: dict[str, int]) -> _Laid:
         """``part`` after ``after`` pages: kept, laid out ahead, or laid out now."""
-        job = self.job(part, after, starts)
+        return self.laid(self.job(part, after, starts))
+
+    def sheet(self, prefix: str, runs: furniture.Runs, width: float | None) -> _Job:
+        """The job of the furniture's sheet (:func:`builder.furniture.sheet`)."""
+        html = furniture.sheet(prefix, runs, width)
+        return _Job(digest(self.base, "furniture", html), html, "", 0, 0)
+
+    def laid(self, job: _Job, counted: bool = True) -> _Laid:
+        """``job``'s document: kept, laid out ahead, or laid out now (and, when ``counted``,
+        told to ``count`` as one of the book's parts)."""
         laid = self.found(job)
-        self.count("PDF parts", laid is not None)
+        if counted:
+            self.count("PDF parts", laid is not None)
         if laid is not None:
             return laid
         record = self.ahead.pop(job.key, None) or \
@@ -237,8 +266,12 @@ class _Writer:
                  for k, v in record["boxes"].items()}
         placed = tuple(Placed(str(u), int(p), float(i), float(d))
                        for u, p, i, d in record["placed"])
+        frames = tuple(Frame(bool(b), str(n), (float(t), float(r), float(bm), float(lf)),
+                             (float(w), float(h))) for b, n, t, r, bm, lf, w, h in record["frames"])
         laid = _Laid(path, int(record["pages"]), job.lead, job.stubs, boxes,
-                     tuple(str(r) for r in record["refused"]), placed, job.key)
+                     tuple(str(r) for r in record["refused"]), placed, job.key, frames)
+        if len(frames) != laid.pages:
+            raise ValueError("a part whose pages' frames are not all there")
         if laid.kept < 1:
             raise ValueError("a part without pages of its own")
         return laid
@@ -259,7 +292,21 @@ def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | 
     return {"pages": written.pages, "refused": written.refused, "sha256": checked.sha256(path),
             "faces": sorted(used),
             "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
+            "frames": [[f.blank, f.name, *f.margins, *f.size] for f in written.frames],
             "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
+
+
+def _furnished(pieces: list[_Laid], parts: list[Part]) -> list[furniture.Page]:
+    """The book's pages as the furniture sees them: each kept page's frame, its number, and
+    the title of the article it is a page of."""
+    out: list[furniture.Page] = []
+    for piece, part in zip(pieces, parts, strict=True):
+        opens = sorted((piece.boxes[aid].page, title) for aid, title in
+                       zip(part.articles, part.titles, strict=True) if aid in piece.boxes)
+        for page in range(piece.lead, piece.pages - piece.stubs):
+            title = next((t for first, (t, _) in reversed(opens) if first <= page), "")
+            out.append(furniture.Page(piece.frames[page], len(out) + 1, title))
+    return out
 
 
 def _predicted(parts: list[Part], after: int, planned: dict[str, int],
@@ -283,7 +330,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                count: Callable[[str, bool], None] = lambda kind, kept: None,
                faces: Path | None = None,
                copied: Callable[[Path, list[tuple[str, int, int]]], None] | None = None,
-               ready: Callable | None = None) -> Book:
+               ready: Callable | None = None, text_width: float | None = None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
     ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
     the parts are laid out that many at a time, each in a process of its own, where the plan
@@ -291,18 +338,24 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
     kept)`` is told of each part laid out or kept. With ``faces`` (a folder), each font is
     subset once for the whole book (:mod:`builder.subsets`), not once per part. ``copied``
     and ``ready``: as :func:`~builder.join.join`'s, ``copied`` told besides of each part's
-    key, first page in the book (from 0) and pages there."""
+    key, first page in the book (from 0) and pages there. Unless the theme draws them, the
+    running heads (at most ``text_width`` mm wide: by default the page's) and the folios are
+    drawn on the pages at the join (:mod:`builder.furniture`)."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
     with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
         writer = _Writer(rendition, kept, Path(scratch), count, faces)
         starts = {aid: 0 for p in articles for aid in p.articles}
+        runs = furniture.Runs(tuple(dict.fromkeys(
+            t for p in articles for t in p.titles if t[0])))
+        sheet = None if writer.numbered else writer.sheet(
+            front.html[:front.html.index("<body")], runs, text_width)
         front_pages = writer.pages(front, starts)
         for _ in range(3):  # the front's length may change with its page numbers: rarely
             afters, expected = _predicted(articles, front_pages, planned, open_right)
             # the front too, with the page numbers the plan gives: laid out beside the parts
             # (and found laid out below) when the parts land where they are planned
-            writer.ahead_of_time([writer.job(front, 0, expected)] + [
+            writer.ahead_of_time(([sheet] if sheet else []) + [writer.job(front, 0, expected)] + [
                 writer.job(p, a, {}) for p, a in zip(articles, afters, strict=True)], workers)
             after, laid = front_pages, []
             for part in articles:
@@ -324,10 +377,15 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         for piece in pieces:
             spans.append((piece.key, at, piece.kept))
             at += piece.kept
+        furnished = None
+        if sheet is not None:
+            runs_laid = writer.laid(sheet, counted=False)
+            drawn = furniture.placements(_furnished(pieces, parts), runs, runs_laid.boxes)
+            furnished = (runs_laid.path.read_bytes(), drawn) if drawn else None
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued, p.key)
               for p, part in zip(pieces, parts, strict=True)], path, faces, kept,
-             (lambda pages: copied(pages, spans)) if copied else None, ready)
+             (lambda pages: copied(pages, spans)) if copied else None, ready, furnished)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .documents import document
 from .libraries import by_soname
-from .model import PRINT_BASE, Box, PrintRendition
+from .model import PRINT_BASE, Box, Frame, PrintRendition
 
 with by_soname():
     from weasyprint import CSS
@@ -60,11 +60,13 @@ class StoreFetcher(URLFetcher):
 
 @dataclass(frozen=True)
 class Written:
-    """What writing the PDF found: the URLs refused, and where each element with an id stands."""
+    """What writing the PDF found: the URLs refused, where each element with an id stands,
+    and each page's frame."""
 
     refused: list[str]
     boxes: dict[str, Box]
     pages: int
+    frames: tuple[Frame, ...] = ()
 
 
 def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
@@ -80,7 +82,8 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
     variant = rendition.variant if rendition.variant in WEASYPRINT_VARIANTS else None
     document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
                        uncompressed_pdf=False, pdf_variant=variant)
-    written = Written(fetcher.refused, _boxes(document), len(document.pages))
+    written = Written(fetcher.refused, _boxes(document), len(document.pages),
+                      tuple(_frame(page) for page in document.pages))
     del document
     release_memory()
     return written
@@ -152,6 +155,17 @@ def _boxes(document) -> dict[str, Box]:
                 out[name] = Box(number, x0 / PX_PER_MM, y0 / PX_PER_MM, x1 / PX_PER_MM,
                                 y1 / PX_PER_MM)
     return out
+
+
+def _frame(page) -> Frame:
+    """The page's frame, from WeasyPrint's page box (``Page`` does not say whether it is
+    blank, what its page is named, or its margins: its box does, in WeasyPrint 70)."""
+    box = page._page_box  # noqa: SLF001 - see above; WeasyPrint is pinned to 70.x
+    kind = box.page_type
+    return Frame(bool(kind.blank), str(kind.name or ""),
+                 tuple(round(getattr(box, f"margin_{side}") / PX_PER_MM, 4)
+                       for side in ("top", "right", "bottom", "left")),
+                 (round(page.width / PX_PER_MM, 4), round(page.height / PX_PER_MM, 4)))
 
 
 def _fonts(rendition: PrintRendition) -> list[CSS]:

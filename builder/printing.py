@@ -110,7 +110,7 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
                             {aid: len(plan.pages) for aid, plan in laid.plans.items()},
                             pdf.open_right, settings.jobs, report.count,
                             settings.cache_dir / "fonts", early.preflight if early else None,
-                            ready)
+                            ready, laid.area.width)
     for url in result.refused:
         report.warn(f"PDF: refused to load {url}")
     report.layout = check(laid, result.boxes, result.pages)

@@ -5,6 +5,7 @@ caption lands on read back from the PDF."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -207,17 +208,71 @@ def test_no_line_starts_with_closing_punctuation(laid):
 
 def test_meeting_marks_are_set_half_width(laid):
     """The font's ``halt`` gives back half an em after each mark that meets another: in the
-    PDF, a glyph run whose next glyph moves back by 500 thousandths of an em."""
+    PDF, a punctuation mark that advances by 500 thousandths of an em, not 1000 (its width in
+    the font's widths, less what the glyph run moves the next glyph back)."""
     book = laid["typography"]
-    reader = PdfReader(str(book.pdf))
-    halves = 0
-    for page in reader.pages:
-        for operands, op in ContentStream(page.get_contents(), reader).operations:
-            if op == b"TJ":
-                halves += sum(1 for x in operands[0]
-                              if not isinstance(x, (str, bytes)) and 480 <= float(x) <= 520)
+    marks = set(PAIRS) - set("他说好走她引文")
+    halves = sum(1 for char, advance in advances(book.pdf) if char in marks
+                 and 480 <= advance <= 520)
     wanted = sum(flag for _, flag in halt_marks(PAIRS)) * 23
     assert halves >= wanted
+    assert any(char in marks and advance >= 900 for char, advance in advances(book.pdf))
+
+
+def advances(pdf) -> list[tuple[str, float]]:
+    """Each glyph drawn in ``pdf`` (fonts with two-byte codes, as WeasyPrint writes them):
+    its character and how far it moves the pen, in thousandths of an em."""
+    reader = PdfReader(str(pdf))
+    out = []
+    for page in reader.pages:
+        fonts = page["/Resources"].get("/Font", {})  # (the page furniture: forms, not read)
+        widths, chars = {}, {}
+        for op_args, op in ContentStream(page.get_contents(), reader).operations:
+            if op == b"Tf":
+                font = fonts[op_args[0]].get_object()
+                widths, chars = _widths(font), _to_unicode(font)
+            elif op == b"TJ":
+                for item in op_args[0]:
+                    if isinstance(item, (str, bytes)):
+                        data = item if isinstance(item, bytes) else item.original_bytes
+                        for i in range(0, len(data) - 1, 2):
+                            code = int.from_bytes(data[i:i + 2], "big")
+                            out.append([chars.get(code, ""), widths.get(code, 1000)])
+                    elif out:
+                        out[-1][1] -= float(item)
+    return [(c, a) for c, a in out]
+
+
+def _widths(font) -> dict[int, float]:
+    descendant = font["/DescendantFonts"][0].get_object()
+    found, w = {}, list(descendant.get("/W", []))
+    i = 0
+    while i < len(w):
+        first = int(w[i])
+        if isinstance(w[i + 1], list) or hasattr(w[i + 1], "__iter__"):
+            for k, width in enumerate(w[i + 1]):
+                found[first + k] = float(width)
+            i += 2
+        else:
+            for code in range(first, int(w[i + 1]) + 1):
+                found[code] = float(w[i + 2])
+            i += 3
+    return found
+
+
+def _to_unicode(font) -> dict[int, str]:
+    data = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+    found = {}
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", data, re.S):
+        for code, text in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            found[int(code, 16)] = bytes.fromhex(text).decode("utf-16-be", "replace")
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", data, re.S):
+        for low, high, start in re.findall(
+                r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            first = int.from_bytes(bytes.fromhex(start), "big")
+            for k, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                found[code] = chr(first + k)
+    return found
 
 
 def test_a_photo_alone_on_a_page_grows_into_the_margins_within_its_pixels(laid):
