@@ -174,10 +174,11 @@ def article_text(index: int, seed: int, photos_range: tuple[int, int]
     return f"{index:03d}_{hexname}.txt", head + "".join(parts), photos
 
 
-def changed_text(text: str, n: int) -> str:
-    """The article ``text`` with one more paragraph before its end: change number ``n``."""
+def changed_text(text: str, n: int, paragraphs: int = 1) -> str:
+    """The article ``text`` with more paragraphs (one by default) before its end: change
+    number ``n``."""
     rng = random.Random(f"bench-change-{n}")
-    extra = f"<p>（更新{n}）{_sentence(rng, 3, 6)}</p>"
+    extra = "".join(f"<p>（更新{n}）{_sentence(rng, 3, 6)}</p>" for _ in range(paragraphs))
     cut = text.rindex("  \n</div>")
     return text[:cut] + extra + text[cut:]
 

@@ -74,6 +74,8 @@ SCENARIOS = {  # name: (formats, flags, what it measures)
              "three formats"),
     "rebuild": ("epub,pdf,booklet", (), "one article changed since the last build"),
     "noop": ("epub,pdf,booklet", (), "nothing changed since the last build"),
+    "grown": ("epub,pdf,booklet", (), "one article grown by some pages since the last build "
+              "(every page after it moves)"),
     "epub": ("epub", ("--force",), "EPUB only, images cached and nothing else"),
     "pdf": ("pdf", ("--force",), "PDF only, images cached and nothing else"),
     "pdf-1": ("pdf", ("--force", "--jobs", "1"), "PDF only, as pdf, laid out in one process"),
@@ -87,7 +89,9 @@ SCENARIOS = {  # name: (formats, flags, what it measures)
 #: cached (re-encoded or converted photos) is made once.
 PRIMED = ("kindle", "pdfx")
 #: The scenarios that build into the folder of the warm build, after it.
-AFTER_WARM = ("rebuild", "noop")
+AFTER_WARM = ("rebuild", "noop", "grown")
+#: How many paragraphs the grown scenario adds to its article (some three A5 pages).
+GROWN_PARAGRAPHS = 30
 TARGETS = (
     # id, text, limit
     ("epub_vs_pandoc", "EPUB-only build (--force) ≤ 0.3× pandoc HTML→EPUB (wall)", 0.3),
@@ -318,9 +322,10 @@ class Bench:
                 raise BenchError(f"{inp.key} noop: the build before it failed")
         before = report_file.stat().st_mtime_ns if report_file.is_file() else None
         original = inp.changed.read_bytes()
-        if scenario == "rebuild":
-            inp.changed.write_text(corpus_mod.changed_text(original.decode("utf-8"), k),
-                                   encoding="utf-8")
+        if scenario in ("rebuild", "grown"):
+            inp.changed.write_text(corpus_mod.changed_text(
+                original.decode("utf-8"), k, GROWN_PARAGRAPHS if scenario == "grown" else 1),
+                encoding="utf-8")
         self.server.reset_stats()
         log = inp.root / f"log-{scenario}-{k}.txt"
         try:
@@ -637,6 +642,7 @@ def comparisons(inp: Input) -> dict:
         ("pdf_vs_pandoc-pdf", "pdf", "pandoc-pdf", "wall_s"),
         ("pdf_vs_calibre-pdf", "pdf", "calibre-pdf", "wall_s"),
         ("rebuild_vs_warm", "rebuild", "warm", "wall_s"),
+        ("grown_vs_warm", "grown", "warm", "wall_s"),
         ("noop_vs_warm", "noop", "warm", "wall_s"),
         ("warm_vs_cold", "warm", "cold", "wall_s"),
         ("kindle_vs_epub", "kindle", "epub", "wall_s"),

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 from bench.run import scaling_md, scaling_summary
 
-SCENARIOS = {"cold", "warm", "rebuild", "noop", "epub", "pdf", "pdf-1", "kindle", "pdfx"}
+SCENARIOS = {"cold", "warm", "rebuild", "noop", "grown", "epub", "pdf", "pdf-1", "kindle", "pdfx"}
 TARGET_IDS = {"epub_vs_pandoc", "pdf_vs_weasyprint", "cold_fetch_vs_ideal", "rebuild_vs_warm",
               "noop_vs_warm", "epub_size_vs_images", "pdf_rss_vs_weasyprint", "kindle_vs_epub",
               "kindle_mb"}
