@@ -158,19 +158,24 @@ def draw(pdf, sheet: bytes, drawn: list[tuple[int, list[tuple[int, float, float]
 
     with pikepdf.open(io.BytesIO(sheet)) as source:
         forms: dict[int, pikepdf.Object] = {}
+        opening = pdf.make_stream(b"q\n")  # one stream, shared by every page
         for index, what in drawn:
-            page = pdf.pages[index]
+            page = pdf.pages[index].obj
             for n, _, _ in what:
                 if n not in forms:
                     forms[n] = pdf.copy_foreign(source.pages[n].as_form_xobject())
-            resources = page.obj.get("/Resources")
+            resources = page.get("/Resources")
             if resources is None:
-                resources = page.obj.Resources = pikepdf.Dictionary()
-            if "/XObject" not in resources:
-                resources.XObject = pikepdf.Dictionary()
-            for n in sorted({n for n, _, _ in what}):
-                resources.XObject[f"/BuilderRun{n}"] = forms[n]
-            page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
-            page.contents_add(pdf.make_stream(("Q\n" + " ".join(
+                resources = page.Resources = pikepdf.Dictionary()
+            xobjects = resources.get("/XObject")
+            if xobjects is None:
+                xobjects = resources.XObject = pikepdf.Dictionary()
+            for n in {n for n, _, _ in what}:  # (a part's pages share their resources)
+                if f"/BuilderRun{n}" not in xobjects:
+                    xobjects[f"/BuilderRun{n}"] = forms[n]
+            contents = page.get("/Contents")
+            own = list(contents) if isinstance(contents, pikepdf.Array) else \
+                [contents] if contents is not None else []
+            page.Contents = pikepdf.Array([opening, *own, pdf.make_stream(("Q\n" + " ".join(
                 f"q 1 0 0 1 {dx:.3f} {dy:.3f} cm /BuilderRun{n} Do Q"
-                for n, dx, dy in what) + "\n").encode("ascii")))
+                for n, dx, dy in what) + "\n").encode("ascii"))])
