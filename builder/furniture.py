@@ -32,6 +32,10 @@ from .model import Box, Frame
 BARE_PAGES = ("cover", "opener")
 #: The CSS page name of the sheet's pages.
 SHEET_PAGE = "builder-furniture"
+#: The sheet's stylesheet beside the theme's (both are user stylesheets there): each run as
+#: wide as its text. ``:where()`` weighs nothing, so that the theme's own rule for either
+#: class wins (``display: none``: the run is drawn on no page).
+SHEET_CSS = ":where(.running-head, .folio) { display: inline-block; }"
 PT_PER_MM = 72 / 25.4
 _MARGIN_BOX = re.compile(
     r"@(?:top|bottom)-(?:left-corner|right-corner|left|center|right)\b\s*\{[^}]*|"
@@ -78,16 +82,14 @@ class Runs:
 
 
 def sheet(prefix: str, runs: Runs, width: float | None) -> str:
-    """The sheet's document: ``prefix`` (the book's ``<!DOCTYPE html><html …><head>…</head>``),
-    then each run on a page of its own (no margins, no marks), a head at most ``width`` mm
-    wide (None: the page's width)."""
+    """The sheet's document (laid out with :data:`SHEET_CSS`): ``prefix`` (the book's
+    ``<!DOCTYPE html><html …><head>…</head>``), then each run on a page of its own (no
+    margins, no marks), a head at most ``width`` mm wide (None: the page's width)."""
     most = "100%" if width is None else f"{width:.3f}mm"
     pages = [f'<div class="running-head" id="{runs.head_id(n)}" lang="{_attr(lang)}" '
-             f'style="display: inline-block; max-width: {most}">'
-             f"{html_text.escape(title, quote=False)}</div>"
+             f'style="max-width: {most}">{html_text.escape(title, quote=False)}</div>'
              for n, (title, lang) in enumerate(runs.titles)]
-    pages += [f'<span class="folio" id="{runs.digit_id(d)}" style="display: inline-block">'
-              f"{d}</span>" for d in range(10)]
+    pages += [f'<span class="folio" id="{runs.digit_id(d)}">{d}</span>' for d in range(10)]
     body = "".join(f'<div style="page: {SHEET_PAGE}; break-before: page; margin: 0">{p}</div>'
                    for p in pages)
     return (f"{prefix}<style>@page {SHEET_PAGE} {{ margin: 0; marks: none; }} body {{ margin: 0; }}"

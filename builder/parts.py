@@ -217,7 +217,8 @@ class _Writer:
     def sheet(self, prefix: str, runs: furniture.Runs, width: float | None) -> _Job:
         """The job of the furniture's sheet (:func:`builder.furniture.sheet`)."""
         html = furniture.sheet(prefix, runs, width)
-        return _Job(digest(self.base, "furniture", html), html, "", 0, 0)
+        return _Job(digest(self.base, "furniture", html, furniture.SHEET_CSS), html,
+                    furniture.SHEET_CSS, 0, 0)
 
     def laid(self, job: _Job, counted: bool = True) -> _Laid:
         """``job``'s document: kept, laid out ahead, or laid out now (and, when ``counted``,

@@ -68,3 +68,14 @@ def test_the_sheet_has_a_page_for_each_run_and_escapes_the_titles():
     assert "&lt;b&gt;甲&lt;/b&gt; &amp; 乙" in html and "<b>" not in html
     assert 'lang="en"' in html and "max-width: 119.000mm" in html
     assert [runs.head("Title"), runs.digit(0), runs.digit(9)] == [1, 2, 11]
+
+
+def test_a_run_the_theme_does_not_display_is_drawn_on_no_page():
+    """``.folio { display: none }``: the sheet has no box for the digits, and no page draws
+    a folio (the heads are still drawn); the same for the heads."""
+    no_digits = {k: v for k, v in BOXES.items() if "digit" not in k}
+    (_, drawn), = placements([Page(FRAME, 17, "第二篇")], RUNS, no_digits)
+    assert [n for n, _, _ in drawn] == [1]
+    no_heads = {k: v for k, v in BOXES.items() if "head" not in k}
+    (_, drawn), = placements([Page(FRAME, 17, "第二篇")], RUNS, no_heads)
+    assert [n for n, _, _ in drawn] == [RUNS.digit(1), RUNS.digit(7)]

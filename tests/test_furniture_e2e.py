@@ -170,3 +170,21 @@ def test_a_theme_with_margin_boxes_of_its_own_draws_them_itself(photos, tmp_path
             assert word == f"p{number}" and abs(x - width / 2) < 10
     report = json.loads((out / "book.report.json").read_text(encoding="utf-8"))
     assert report["layout"]["disagreement_count"] == 0
+
+
+def test_a_theme_can_leave_the_folios_out(photos, tmp_path):
+    """``.folio { display: none }`` in a theme's print stylesheet: no page has a folio, and
+    the running heads are drawn as before."""
+    src, out, theme = tmp_path / "src", tmp_path / "out", tmp_path / "theme"
+    write(src)
+    (theme / "styles").mkdir(parents=True)
+    css = (ROOT / "styles" / "print.css").read_text(encoding="utf-8")
+    (theme / "styles" / "print.css").write_text(css + "\n.folio { display: none; }\n",
+                                                encoding="utf-8")
+    result = run_cli("build", src, "--out", out, "--cache-dir", tmp_path / "cache", "--title",
+                     "合集", "--name", "book", "--theme", theme, "--format", "pdf",
+                     *fetch_flags(photos), env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert result.returncode == 0, result.stderr
+    pages = margins(out / "book.pdf")
+    assert not any(bottom for _, bottom in pages)
+    assert sum(1 for top, _ in pages if top) >= 8
