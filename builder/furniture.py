@@ -172,7 +172,7 @@ def draw(pdf, sheet: bytes, drawn: list[tuple[int, list[tuple[int, float, float]
             xobjects = resources.get("/XObject")
             if xobjects is None:
                 xobjects = resources.XObject = pikepdf.Dictionary()
-            for n in {n for n, _, _ in what}:  # (a part's pages share their resources)
+            for n in sorted({n for n, _, _ in what}):  # (a part's pages share their resources)
                 if f"/BuilderRun{n}" not in xobjects:
                     xobjects[f"/BuilderRun{n}"] = forms[n]
             contents = page.get("/Contents")
