@@ -69,7 +69,8 @@ class Pages:
 def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
          copied: Callable[[Path], None] | None = None,
          ready: Callable[[Pages], None] | None = None,
-         furniture: tuple[bytes, list] | None = None) -> None:
+         furniture: tuple[bytes, list] | None = None,
+         press: Callable[[Pdf], dict] | None = None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
     subset once from the faces kept in ``faces`` (:mod:`builder.subsets`; the subsets kept in
     the memo ``kept``, when given). ``copied(path)`` is told of the file of the book's pages
@@ -78,6 +79,8 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
     as soon as the fonts are subset. ``furniture``: the sheet of the running heads and folios
     and where each page draws them (:func:`builder.furniture.draw`), drawn on the book's
     pages before their fonts are subset (and on the booklet's, from :class:`Pages`).
+    ``press``: what makes the book a PDF/X before it is written, and returns the options it
+    is written with (:func:`builder.press.finish`).
 
     In two passes, so that no photo is held in memory: qpdf copies the pages into a scratch
     file beside ``out`` (its ``--pages``, which reads each stream from its part while it
@@ -124,9 +127,10 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
             _write_outline(book, outlines, [p.continues for p in pieces])
             if faces is not None:
                 put(book, fonts, found)
+            options = {"object_stream_mode": pikepdf.ObjectStreamMode.generate,
+                       **(press(book) if press is not None else {})}
             with sink(out) as fh:
-                save(book, fh, basis, compress_streams=True,
-                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+                save(book, fh, basis, compress_streams=True, **options)
 
 
 def _copy_pages(pieces: list[Piece], path: Path) -> None:

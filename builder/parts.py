@@ -155,9 +155,10 @@ class _Writer:
     """Lays parts out, or finds them in the memo (or among those laid out ahead, in parallel)."""
 
     def __init__(self, rendition: PrintRendition, kept: Memo, scratch: Path,
-                 count: Callable[[str, bool], None], faces: Path | None):
+                 count: Callable[[str, bool], None], faces: Path | None,
+                 finish: Callable[[Path], None] | None = None):
         self.rendition, self.kept, self.scratch, self.count = rendition, kept, scratch, count
-        self.faces = faces
+        self.faces, self.finish = faces, finish
         self.ahead: dict[str, dict] = {}  # records of the parts laid out ahead, by key
         self.looked: dict[str, _Laid | None] = {}  # what the memo gave, by key
         self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
@@ -229,7 +230,7 @@ class _Writer:
         if laid is not None:
             return laid
         record = self.ahead.pop(job.key, None) or \
-            _lay_out(self.rendition, job, self.scratch, self.faces)
+            _lay_out(self.rendition, job, self.scratch, self.faces, self.finish)
         path = self.scratch / f"{job.key}.pdf"
         self.kept.put_copy(job.key, ".pdf", path)  # the book is joined from the scratch copy
         self.kept.put_record(job.key, record)
@@ -258,7 +259,7 @@ class _Writer:
         if workers < 2 or len(todo) < 2:
             return
         records = fork_map(_lay_out_in_worker, todo, workers,
-                           (self.rendition, self.scratch, self.faces))
+                           (self.rendition, self.scratch, self.faces, self.finish))
         self.ahead.update({j.key: r for j, r in zip(todo, records, strict=True)})
 
     @staticmethod
@@ -278,18 +279,22 @@ class _Writer:
         return laid
 
 
-def _lay_out_in_worker(shared: tuple[PrintRendition, Path, Path | None], job: _Job) -> dict:
-    rendition, scratch, faces = shared
-    return _lay_out(rendition, job, scratch, faces)
+def _lay_out_in_worker(shared: tuple, job: _Job) -> dict:
+    return _lay_out(shared[0], job, *shared[1:])
 
 
-def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | None) -> dict:
+def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | None,
+             finish: Callable[[Path], None] | None = None) -> dict:
     """Write the part of ``job`` to ``scratch/KEY.pdf`` (its fonts' faces kept in ``faces``,
-    to be subset at the join); return its record."""
+    to be subset at the join; ``finish`` then done to the file: its photos made CMYK for a
+    PDF/X-1a); return its record."""
     path = scratch / f"{job.key}.pdf"
     with subsets.deferred(faces) as used:
         written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css)
     placed = resolution(path, rendition.assets)
+    if finish is not None:
+        finish(path)
+        pdf.release_memory()  # what it held (the part's photos, converted) given back
     return {"pages": written.pages, "refused": written.refused, "sha256": checked.sha256(path),
             "faces": sorted(used),
             "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
@@ -331,7 +336,9 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                count: Callable[[str, bool], None] = lambda kind, kept: None,
                faces: Path | None = None,
                copied: Callable[[Path, list[tuple[str, int, int]]], None] | None = None,
-               ready: Callable | None = None, text_width: float | None = None) -> Book:
+               ready: Callable | None = None, text_width: float | None = None,
+               finish: Callable[[Path], None] | None = None,
+               press: Callable | None = None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
     ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
     the parts are laid out that many at a time, each in a process of its own, where the plan
@@ -341,11 +348,13 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
     and ``ready``: as :func:`~builder.join.join`'s, ``copied`` told besides of each part's
     key, first page in the book (from 0) and pages there. Unless the theme draws them, the
     running heads (at most ``text_width`` mm wide: by default the page's) and the folios are
-    drawn on the pages at the join (:mod:`builder.furniture`)."""
+    drawn on the pages at the join (:mod:`builder.furniture`). ``finish`` is done to each part
+    laid out, before it is kept (its photos made CMYK for a PDF/X-1a, :mod:`builder.press`);
+    ``press``, to the joined book before it is written (as :func:`~builder.join.join`'s)."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
     with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
-        writer = _Writer(rendition, kept, Path(scratch), count, faces)
+        writer = _Writer(rendition, kept, Path(scratch), count, faces, finish)
         starts = {aid: 0 for p in articles for aid in p.articles}
         runs = furniture.Runs(tuple(dict.fromkeys(
             t for p in articles for t in p.titles if t[0])))
@@ -386,7 +395,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued, p.key)
               for p, part in zip(pieces, parts, strict=True)], path, faces, kept,
-             (lambda pages: copied(pages, spans)) if copied else None, ready, furnished)
+             (lambda pages: copied(pages, spans)) if copied else None, ready, furnished, press)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

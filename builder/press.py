@@ -76,40 +76,72 @@ class _Colours:
         return out.getvalue()
 
 
-def convert(path: Path, variant: str, cache: Cache | None = None) -> None:
-    """Make the PDF at ``path`` a ``variant`` (one of :data:`VARIANTS`) in place."""
-    profile = profile_bytes()
-    colours = _Colours(profile)
-    with Pdf.open(path, allow_overwriting_input=True) as pdf:
-        srgb = pdf.make_stream(_srgb_profile(), N=3)
-        icc_rgb = Array([Name.ICCBased, srgb])
-        done: set[tuple[int, int]] = set()
-        for page in pdf.pages:
-            _recolour(pdf, page.obj, colours, done)
-            if "/Annots" in page.obj:  # links: a printed page has none, PDF/X takes none
-                del page.obj["/Annots"]
-        if variant == "pdf/x-4":
-            _tag_groups_and_shadings(pdf, icc_rgb)
+def cmyk_photos(path: Path, cache: Cache | None = None) -> None:
+    """The photos of the PDF at ``path`` (a part of the book) made CMYK, as :func:`convert`
+    makes them for a PDF/X-1a, in place: each part of the book converted on its own, before
+    the join, the conversions of the whole book are never held at once (the book's photos in
+    CMYK JPEG are some 3.5 times their RGB bytes); :func:`convert` then finds them done."""
+    colours = _Colours(profile_bytes())
+    with Pdf.open(path) as pdf:
         for obj in list(pdf.objects):
             if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == Name.Image \
                     and not obj.get("/ImageMask", False):
-                if variant == "pdf/x-1a":
-                    _to_cmyk(obj, colours, cache)
-                else:
-                    _tag_rgb(obj, icc_rgb)
-        intent = pdf.make_stream(profile, N=4)
-        pdf.Root.OutputIntents = Array([Dictionary(
-            Type=Name.OutputIntent, S=Name.GTS_PDFX, OutputConditionIdentifier=String("Custom"),
-            OutputCondition=String(_description(profile)), Info=String(_description(profile)),
-            RegistryName=String("http://www.color.org"), DestOutputProfile=intent)])
-        _identify(pdf, variant)
+                _to_cmyk(obj, colours, cache)
+        _save_beside(pdf, path, lambda out: pdf.save(
+            out, static_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none))
+
+
+def _save_beside(pdf: Pdf, path: Path, write: Callable[[Path], None]) -> None:
+    """``write`` the open ``pdf`` to a file beside ``path``, then put it in ``path``'s place:
+    the file is read while it is written, never loaded whole into memory to be overwritten."""
+    out = path.with_name(f".{path.name}.press")
+    try:
+        write(out)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    out.replace(path)
+
+
+def convert(path: Path, variant: str, cache: Cache | None = None) -> None:
+    """Make the PDF at ``path`` a ``variant`` (one of :data:`VARIANTS`) in place."""
+    with Pdf.open(path) as pdf:
         basis = (variant, origin(pdf, path))
-        if variant == "pdf/x-1a":
-            save(pdf, path, basis, force_version="1.4",
-                 object_stream_mode=pikepdf.ObjectStreamMode.disable)
-        else:
-            save(pdf, path, basis, min_version="1.6",
-                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        options = finish(pdf, variant, cache)
+        _save_beside(pdf, path, lambda out: save(pdf, out, basis, **options))
+
+
+def finish(pdf: Pdf, variant: str, cache: Cache | None = None) -> dict:
+    """Make the open ``pdf`` a ``variant`` (one of :data:`VARIANTS`); return the options it
+    must be saved with (its version, its object streams). The join calls it on the book
+    before it writes it (so the book is written once); :func:`convert` on a file."""
+    profile = profile_bytes()
+    colours = _Colours(profile)
+    srgb = pdf.make_stream(_srgb_profile(), N=3)
+    icc_rgb = Array([Name.ICCBased, srgb])
+    done: set[tuple[int, int]] = set()
+    for page in pdf.pages:
+        _recolour(pdf, page.obj, colours, done)
+        if "/Annots" in page.obj:  # links: a printed page has none, PDF/X takes none
+            del page.obj["/Annots"]
+    if variant == "pdf/x-4":
+        _tag_groups_and_shadings(pdf, icc_rgb)
+    for obj in list(pdf.objects):
+        if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == Name.Image \
+                and not obj.get("/ImageMask", False):
+            if variant == "pdf/x-1a":
+                _to_cmyk(obj, colours, cache)
+            else:
+                _tag_rgb(obj, icc_rgb)
+    intent = pdf.make_stream(profile, N=4)
+    pdf.Root.OutputIntents = Array([Dictionary(
+        Type=Name.OutputIntent, S=Name.GTS_PDFX, OutputConditionIdentifier=String("Custom"),
+        OutputCondition=String(_description(profile)), Info=String(_description(profile)),
+        RegistryName=String("http://www.color.org"), DestOutputProfile=intent)])
+    _identify(pdf, variant)
+    if variant == "pdf/x-1a":
+        return {"force_version": "1.4", "object_stream_mode": pikepdf.ObjectStreamMode.disable}
+    return {"min_version": "1.6", "object_stream_mode": pikepdf.ObjectStreamMode.generate}
 
 
 def _recolour(pdf: Pdf, holder: pikepdf.Object, colours: _Colours, done: set) -> None:

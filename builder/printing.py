@@ -105,12 +105,25 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
     with report.timed("layout"):
         laid = plan_print(rendition, pdf.size_mm, memo("layout"), report.count, settings.jobs)
     book = written["pdf"] = tmp / f"{name}.pdf"
+    shop = pdf.variant.startswith("pdf/x")
+    finish = press = None
+    if shop:  # the book made a PDF/X as it is joined; a PDF/X-1a's photos part by part
+        with shielded():
+            from PIL import ImageCms  # noqa: F401 - its native part, loaded shielded
+
+            from .press import cmyk_photos, convert
+            from .press import finish as make_press
+
+        cache = _cache(settings.cache_dir)
+        press = functools.partial(make_press, variant=pdf.variant, cache=cache)
+        if pdf.variant == "pdf/x-1a":
+            finish = functools.partial(cmyk_photos, cache=cache)
     with report.timed("pdf"), writing(book):
         result = write_book(laid.rendition, book, memo("parts"),
                             {aid: len(plan.pages) for aid, plan in laid.plans.items()},
                             pdf.open_right, settings.jobs, report.count,
                             settings.cache_dir / "fonts", early.preflight if early else None,
-                            ready, laid.area.width)
+                            ready, laid.area.width, finish, press)
     for url in result.refused:
         report.warn(f"PDF: refused to load {url}")
     report.layout = check(laid, result.boxes, result.pages)
@@ -123,15 +136,6 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
             report.warn(f"print: {p.url} on page {p.page} is {p.dpi:.0f} dpi at "
                         f"{p.inches * 25.4:.0f} mm wide (below {MIN_DPI} dpi: it will "
                         "print soft)")
-    shop = pdf.variant.startswith("pdf/x")
-    if shop:
-        with shielded():
-            from PIL import ImageCms  # noqa: F401 - its native part, loaded shielded
-
-            from .press import convert
-
-        with report.timed("press"), writing(book):
-            convert(book, pdf.variant, _cache(settings.cache_dir))
     if pdf.cover_separate:
         cover = written["cover"] = tmp / f"{name}-cover.pdf"
         with writing(cover):

@@ -204,6 +204,20 @@ def test_pdfx1a_is_cmyk_through_and_through(shop_builds):
     assert "passed" in result.stdout
 
 
+def test_pdfx1a_photos_are_made_cmyk_part_by_part(shop_builds):
+    """The photos of a PDF/X-1a are converted in each part as it is laid out (so that the
+    book's conversions are never held at once): the parts kept in the cache for it are CMYK
+    already, beside the RGB parts of the PDF/X-4 and of the plain book."""
+    kinds = set()
+    for part in sorted((shop_builds["pdf/x-1a"].parent / "cache" / "parts").glob("*.pdf")):
+        spaces = {space for space, _, _ in images(part)}
+        if spaces:
+            kinds.add(frozenset(spaces))
+    assert frozenset({"/DeviceCMYK"}) in kinds
+    assert any("/DeviceRGB" in k for k in kinds)
+    assert not any("/DeviceCMYK" in k and "/DeviceRGB" in k for k in kinds)
+
+
 def test_an_rgb_file_fails_the_x1a_preflight_page_by_page(shop_builds):
     result = preflight_cli(shop_builds[""] / "seed.pdf", "pdf/x-1a")
     assert result.returncode == 1
