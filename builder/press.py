@@ -80,7 +80,7 @@ def cmyk_photos(path: Path, cache: Cache | None = None) -> None:
     """The photos of the PDF at ``path`` (a part of the book) made CMYK, as :func:`convert`
     makes them for a PDF/X-1a, in place: each part of the book converted on its own, before
     the join, the conversions of the whole book are never held at once (the book's photos in
-    CMYK JPEG are some 3.5 times their RGB bytes); :func:`convert` then finds them done."""
+    CMYK JPEG are some 3.5 times their RGB bytes); :func:`finish` then finds them done."""
     colours = _Colours(profile_bytes())
     with Pdf.open(path) as pdf:
         for obj in list(pdf.objects):
