@@ -26,7 +26,7 @@ import html as html_text
 import re
 from dataclasses import dataclass
 
-from .model import Box, Frame
+from .model import PT_PER_MM, Box, Frame
 
 #: Pages that carry no furniture (besides the blank ones), by their CSS page name.
 BARE_PAGES = ("cover", "opener")
@@ -36,7 +36,6 @@ SHEET_PAGE = "builder-furniture"
 #: wide as its text. ``:where()`` weighs nothing, so that the theme's own rule for either
 #: class wins (``display: none``: the run is drawn on no page).
 SHEET_CSS = ":where(.running-head, .folio) { display: inline-block; }"
-PT_PER_MM = 72 / 25.4
 _MARGIN_BOX = re.compile(
     r"@(?:top|bottom)-(?:left-corner|right-corner|left|center|right)\b\s*\{[^}]*|"
     r"@(?:left|right)-(?:top|middle|bottom)\b\s*\{[^}]*")

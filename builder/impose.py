@@ -28,6 +28,7 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 
+from .model import PT_PER_MM
 from .output import sink
 from .pdfsave import origin, save
 
@@ -38,7 +39,6 @@ INFO = ("/Title", "/Author", "/CreationDate", "/ModDate", "/Producer")
 SADDLE_MAX_PAGES = 64
 #: Pages per signature of a book too long for one booklet, when the settings name none.
 DEFAULT_SIGNATURE = 16
-PT_PER_MM = 72 / 25.4
 MARK_WIDTH_MM, MARK_HEIGHT_MM, MARK_STEP_MM, MARK_TOP_MM = 3.0, 5.0, 7.0, 8.0
 
 

@@ -174,6 +174,8 @@ class Book:
 
 #: The base URL of the print document: assets under ``assets/<Asset.name>``, the theme's
 #: stylesheets under ``theme/<name>``. An ``.invalid`` host can never be fetched.
+#: Points (PDF units) in a millimetre.
+PT_PER_MM = 72 / 25.4
 PRINT_BASE = "https://builder.invalid/"
 #: The folder of the images inside the EPUB.
 EPUB_IMAGES = "images/"

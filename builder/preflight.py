@@ -28,12 +28,13 @@ from pathlib import Path
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Pdf
 
+from .model import PT_PER_MM
+
 PROFILES = ("pdf/x-1a", "pdf/x-4", "home")
 NAMES = {"pdf/x-1a": "PDF/X-1a", "pdf/x-4": "PDF/X-4", "home": "home printer"}
 SHOP_DPI, HOME_DPI = 300, 150
 #: Text closer than this to the trimmed edge may be cut.
 SAFE_MARGIN_MM = 3.0
-PT_PER_MM = 72 / 25.4
 MAX_DEPTH = 12
 #: What opening a file that is not a readable PDF raises.
 UNREADABLE = (OSError, pikepdf.PdfError)
