@@ -19,6 +19,7 @@ rebuild converts nothing it converted before.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import uuid
@@ -76,12 +77,19 @@ class _Colours:
         return out.getvalue()
 
 
+@functools.cache
+def _colours(profile: bytes) -> _Colours:
+    """One transform to the profile a process (building it takes some 20 ms: once, not once a
+    part)."""
+    return _Colours(profile)
+
+
 def cmyk_photos(path: Path, cache: Cache | None = None) -> None:
     """The photos of the PDF at ``path`` (a part of the book) made CMYK, as :func:`convert`
     makes them for a PDF/X-1a, in place: each part of the book converted on its own, before
     the join, the conversions of the whole book are never held at once (the book's photos in
     CMYK JPEG are some 3.5 times their RGB bytes); :func:`finish` then finds them done."""
-    colours = _Colours(profile_bytes())
+    colours = _colours(profile_bytes())
     with Pdf.open(path) as pdf:
         for obj in list(pdf.objects):
             if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == Name.Image \
@@ -116,7 +124,7 @@ def finish(pdf: Pdf, variant: str, cache: Cache | None = None) -> dict:
     must be saved with (its version, its object streams). The join calls it on the book
     before it writes it (so the book is written once); :func:`convert` on a file."""
     profile = profile_bytes()
-    colours = _Colours(profile)
+    colours = _colours(profile)
     srgb = pdf.make_stream(_srgb_profile(), N=3)
     icc_rgb = Array([Name.ICCBased, srgb])
     done: set[tuple[int, int]] = set()
