@@ -16,6 +16,7 @@ import gc
 import importlib
 import os
 import pickle
+import queue
 import signal
 import sys
 import threading
@@ -72,23 +73,40 @@ class Ahead:
         self._handed = self._ended = self._answered = False
         self.status: int | None = None  # how it ended (os.waitpid's), once waited for
         self._sending: threading.Thread | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # what the thread sends
 
-    def hand(self, module: str, function: str, *args: Any) -> None:
+    def hand(self, module: str, function: str, *args: Any, follows: bool = False) -> None:
         """Give the process its work: ``module.function(*args)``. The work (megabytes of
         document) goes down the pipe from a thread: the process reads it only when its imports
-        are done, and this one goes on meanwhile."""
+        are done, and this one goes on meanwhile. With ``follows``, work that can start before
+        all it needs is there: the function is given one more argument, a function that
+        returns what :meth:`follow` sends (waiting for it)."""
         self._handed = True
-        data = pickle.dumps((module, function, args), protocol=pickle.HIGHEST_PROTOCOL)
+        self._send(pickle.dumps((module, function, args, follows),
+                                protocol=pickle.HIGHEST_PROTOCOL))
+        if not follows:
+            self._send(None)
 
-        def send() -> None:
-            try:
-                self._jobs.write(data)
-                self._jobs.close()
-            except (BrokenPipeError, ValueError):
-                pass  # it is gone (or ended): result() says so
+    def follow(self, value: Any) -> None:
+        """Send ``value`` to the work handed with ``follows``."""
+        self._send(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        self._send(None)
 
-        self._sending = threading.Thread(target=send, name="builder-hand", daemon=True)
-        self._sending.start()
+    def _send(self, data: bytes | None) -> None:
+        """Queue ``data`` for the process (None: nothing more, the pipe is closed)."""
+        if self._sending is None:
+            def send() -> None:
+                try:
+                    while (item := self._queue.get()) is not None:
+                        self._jobs.write(item)
+                        self._jobs.flush()
+                    self._jobs.close()
+                except (BrokenPipeError, ValueError):
+                    pass  # it is gone (or ended): result() says so
+
+            self._sending = threading.Thread(target=send, name="builder-hand", daemon=True)
+            self._sending.start()
+        self._queue.put(data)
 
     def result(self) -> Any:
         """What the work returned; what it raised is raised here. A process that died (out
@@ -124,6 +142,7 @@ class Ahead:
             return
         self._ended = True
         if self._sending is not None:
+            self._queue.put(None)  # (work that was to follow and did not: nothing more)
             self._sending.join()  # ends once the process has read its work or is gone
         for stream in (self._jobs, self._results):
             try:
@@ -142,15 +161,17 @@ def _serve(prepare: str, jobs: int, results: int) -> None:
     importlib.import_module(prepare)
     with os.fdopen(jobs, "rb") as fh:
         try:
-            module, function, args = pickle.load(fh)  # noqa: S301 - from the build that forked us
+            module, function, args, follows = pickle.load(fh)  # noqa: S301 - from our build
         except EOFError:
             return  # the work was not wanted
-    try:
-        message = (True, getattr(importlib.import_module(module), function)(*args))
-    except Terminated:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - raised again in the build
-        message = (False, exc)
+        if follows:
+            args = (*args, lambda: pickle.load(fh))  # noqa: S301 - from the build too
+        try:
+            message = (True, getattr(importlib.import_module(module), function)(*args))
+        except Terminated:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - raised again in the build
+            message = (False, exc)
     try:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001 - an exception that cannot be pickled

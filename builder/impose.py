@@ -22,6 +22,7 @@ together, copied as they are, deterministically.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,26 +120,32 @@ def impose_booklet(pdf_path: Path, out_path: Path, signature: int = 0,
         return _impose(book, origin(book, pdf_path), out_path, signature, creep_mm)
 
 
-def impose_pages(pages, out_path: Path, signature: int = 0, creep_mm: float = 0.0) -> Imposed:
-    """As :func:`impose_booklet`, of the book's pages as the join copied them
-    (:class:`builder.join.Pages`): with the fonts and the document information the book gets,
-    the booklet is the one the book would give, while the join writes the book."""
+def impose_pages(pages, out_path: Path, signature: int = 0, creep_mm: float = 0.0,
+                 fonts: Callable[[], dict] | None = None) -> Imposed:
+    """As :func:`impose_booklet`, of the book's pages as the join has them
+    (:class:`builder.join.Pages`, copied from the parts as the join copies them): with the
+    fonts and the document information the book gets, the booklet is the one the book would
+    give, while the join writes the book. ``fonts``: what gives the fonts' programs when
+    ``pages.fonts`` does not (waiting for the join to subset them), asked once the sheets are
+    made."""
     from .furniture import draw
+    from .join import copied
     from .subsets import put
 
-    with Pdf.open(pages.path) as book:
+    with copied(pages.pieces) as book:
         if pages.furniture is not None:
             draw(book, *pages.furniture)
-        put(book, pages.fonts)
         book.trailer.Info = book.make_indirect(Dictionary(
             {key: pikepdf.String(value) for key, value in sorted(pages.info.items())}))
-        return _impose(book, pages.origin, out_path, signature, creep_mm)
+        return _impose(book, pages.origin, out_path, signature, creep_mm,
+                       lambda: put(book, fonts() if pages.fonts is None else pages.fonts))
 
 
 def _impose(book: Pdf, made_of: str, out_path: Path, signature: int,
-            creep_mm: float) -> Imposed:
+            creep_mm: float, finish: Callable[[], None] | None = None) -> Imposed:
     """The booklet of ``book`` (opened: its sheets are made in it) to ``out_path``;
-    ``made_of``: what identifies the book (:func:`~builder.pdfsave.origin`)."""
+    ``made_of``: what identifies the book (:func:`~builder.pdfsave.origin`); ``finish``: done
+    to it once the sheets are made, before it is written."""
     box = book.pages[0].mediabox
     left0, bottom0 = float(box[0]), float(box[1])
     width, height = float(box[2]) - left0, float(box[3]) - bottom0
@@ -164,6 +171,8 @@ def _impose(book: Pdf, made_of: str, out_path: Path, signature: int,
             ops.append(_collation_mark(side.signature, width, height))
         sheet.Resources = Dictionary(XObject=xobjects)
         sheet.Contents = book.make_stream(" ".join(ops).encode("ascii"))
+    if finish is not None:
+        finish()
     basis = ("booklet", made_of, str(signature), repr(creep_mm))
     del book.pages[:pages]  # the pages live on as the sheets' forms
     book.trailer.Root = book.make_indirect(Dictionary(Type=Name.Catalog,

@@ -3,8 +3,9 @@ named destinations (every id an internal link can go to), the outline and the do
 metadata of one book.
 
 qpdf copies the pages and what they use from each part (its ``--pages``, run through
-pikepdf's Job); the parts' image streams are read from their files while the book is written,
-never held together, and copied as they are (no stream is decoded again). Links keep working
+pikepdf's Job, which hands back the book before writing it); the parts' image streams are
+read from their files only while the book is written, never held together, and copied as
+they are (no stream is decoded again). Links keep working
 across parts: WeasyPrint writes an internal link as a named destination, and the book's name
 tree is the union of the parts' (for a name on a dropped page, the entry of the part that
 keeps it). The outline is the parts' outlines in order, each part's top entries under the
@@ -16,8 +17,8 @@ written deterministically: same parts, same bytes.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,41 +53,58 @@ class Piece:
 
 @dataclass(frozen=True)
 class Pages:
-    """The book's pages as the join copied them (``path``: their fonts still stubs), with what
-    the join adds to them that a booklet of them needs as well: the fonts' programs by face
-    (:func:`builder.subsets.put`), the document information (each entry's bytes) and the
-    book's document ID (its first word, hex); and how many pages there are."""
+    """The book's pages as the join has them before it adds to them (:func:`copied`: their
+    fonts still stubs), with what the join adds that a booklet of them needs as well: the
+    document information (each entry's bytes), the book's document ID (its first word, hex),
+    the running heads and folios the pages draw, and the fonts' programs by face
+    (:func:`builder.subsets.put`), told apart once they are subset; and how many pages
+    there are."""
 
-    path: Path
-    fonts: dict[tuple[str, int], bytes]
+    pieces: tuple[Piece, ...]
     info: dict[str, bytes]
     origin: str
     count: int = 0
     #: What the pages draw of the running heads and folios (builder.furniture.draw's).
     furniture: tuple[bytes, list] | None = None
+    fonts: dict[tuple[str, int], bytes] | None = None
+
+
+@contextmanager
+def copied(pieces: Sequence[Piece]) -> Iterator[Pdf]:
+    """The pages of ``pieces``, in order, in a new PDF (not written): copied by qpdf (its
+    ``--pages``), each stream read from its part only when the PDF is written (pikepdf's own
+    copy of a page would read every stream it uses into memory at once). The parts' files
+    stay open, and must stay there, until it is closed."""
+    # --force-version: not the parts' version but, as in a new PDF, what the book's writer
+    # needs (1.5, for object streams; PDF/X raises or lowers it later).
+    args = ["qpdf", "--empty", "--static-id", "--decode-level=none", "--keep-files-open=y",
+            "--force-version=1.3", "--no-warn", "--warning-exit-0", "--pages"]
+    for piece in pieces:
+        args += [str(piece.path), f"{piece.start + 1}-{piece.stop}"]
+    job = pikepdf.Job([*args, "--", "unused.pdf"])  # what it writes is written by its caller
+    with job.create_pdf() as pdf:  # (the job holds the parts it copies from: kept till then)
+        yield pdf
+    del job
 
 
 def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
-         copied: Callable[[Path], None] | None = None,
          ready: Callable[[Pages], None] | None = None,
+         subset: Callable[[dict[tuple[str, int], bytes]], None] | None = None,
          furniture: tuple[bytes, list] | None = None,
          press: Callable[[Pdf], dict] | None = None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
     subset once from the faces kept in ``faces`` (:mod:`builder.subsets`; the subsets kept in
-    the memo ``kept``, when given). ``copied(path)`` is told of the file of the book's pages
-    as soon as they are copied (what is read from a page is already there; it is removed when
-    the join ends), and ``ready`` of them with what a booklet of them needs (:class:`Pages`)
-    as soon as the fonts are subset. ``furniture``: the sheet of the running heads and folios
-    and where each page draws them (:func:`builder.furniture.draw`), drawn on the book's
-    pages before their fonts are subset (and on the booklet's, from :class:`Pages`).
+    the memo ``kept``, when given). ``ready`` is told of the book's pages, with what a booklet
+    of them needs (:class:`Pages`), before the join starts on them, and ``subset`` of the
+    fonts' programs as soon as they are subset. ``furniture``: the sheet of the running heads
+    and folios and where each page draws them (:func:`builder.furniture.draw`), drawn on the
+    book's pages before their fonts are subset (and on the booklet's, from :class:`Pages`).
     ``press``: what makes the book a PDF/X before it is written, and returns the options it
     is written with (:func:`builder.press.finish`).
 
-    In two passes, so that no photo is held in memory: qpdf copies the pages into a scratch
-    file beside ``out`` (its ``--pages``, which reads each stream from its part while it
-    writes; pikepdf's own copy of a page takes every stream it uses into memory at once), and
-    that file, opened again, gets the book's names, outline, catalog and fonts and is written
-    to ``out``."""
+    No photo is held in memory: the pages are copied by qpdf (:func:`copied`), which reads
+    each stream from its part as the book is written, once the book's names, outline, catalog
+    and fonts are added."""
     names: dict[str, tuple[int, list]] = {}
     outlines: list[list[tuple[str, int, tuple, list]]] = []
     offset = 0
@@ -102,23 +120,21 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
                                           for x in dest[1:]])  # values, not src's objects
             outlines.append(_outline(src, where))
         offset += piece.stop - piece.start
-    with tempfile.TemporaryDirectory(prefix=".join-", dir=out.parent) as scratch:
-        pages = Path(scratch) / "pages.pdf"
-        _copy_pages(pieces, pages)
-        if copied is not None:
-            copied(pages)
-        basis = ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} {p.continues}"
-                           for p in pieces))
-        with Pdf.open(pages) as book, Pdf.open(pieces[0].path) as first:
+    basis = ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} {p.continues}"
+                       for p in pieces))
+    with Pdf.open(pieces[0].path) as first:
+        if ready is not None:
+            info = first.trailer.get("/Info")
+            ready(Pages(tuple(pieces), {k: bytes(v) for k, v in (info or {}).items()
+                                        if isinstance(v, String)}, word(basis).hex(),
+                        offset, furniture))
+        with copied(pieces) as book:
             if furniture is not None:
                 draw(book, *furniture)
             found = stubs(book, faces) if faces is not None else {}
             fonts = programs(faces, kept, found) if faces is not None else {}
-            if ready is not None:
-                info = first.trailer.get("/Info")
-                ready(Pages(pages, fonts, {k: bytes(v) for k, v in (info or {}).items()
-                                           if isinstance(v, String)}, word(basis).hex(),
-                            len(book.pages), furniture))
+            if subset is not None:
+                subset(fonts)
             _catalog(book, first)
             if names:  # one Array made at once: extending one item by item costs n² here
                 flat = Array([x for name in sorted(names) for x in (
@@ -131,17 +147,6 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
                        **(press(book) if press is not None else {})}
             with sink(out) as fh:
                 save(book, fh, basis, compress_streams=True, **options)
-
-
-def _copy_pages(pieces: list[Piece], path: Path) -> None:
-    """The pages of ``pieces`` into a new PDF at ``path``, copied by qpdf as it writes."""
-    # --force-version: not the parts' version but, as in a new PDF, what the book's writer
-    # needs (1.5, for object streams; PDF/X raises or lowers it later).
-    args = ["qpdf", "--empty", "--static-id", "--decode-level=none", "--keep-files-open=y",
-            "--force-version=1.3", "--no-warn", "--warning-exit-0", "--pages"]
-    for piece in pieces:
-        args += [str(piece.path), f"{piece.start + 1}-{piece.stop}"]
-    pikepdf.Job([*args, "--", str(path)]).run()  # a failed write (a full disk): an OSError
 
 
 def _catalog(book: Pdf, src: Pdf) -> None:

@@ -27,6 +27,7 @@ page numbers are found article by article; the front is laid out once more when 
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,7 +37,7 @@ import lxml.html
 
 from . import checked, furniture, pdf, subsets
 from .errors import OutputError
-from .join import Piece, join
+from .join import Pages, Piece, join
 from .memo import Memo, code_version, digest
 from .model import Box, Frame, PrintRendition
 from .printcheck import Placed, resolution
@@ -335,26 +336,29 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                open_right: bool = True, workers: int = 1,
                count: Callable[[str, bool], None] = lambda kind, kept: None,
                faces: Path | None = None,
-               copied: Callable[[Path, list[tuple[str, int, int]]], None] | None = None,
-               ready: Callable | None = None, text_width: float | None = None,
-               finish: Callable[[Path], None] | None = None,
-               press: Callable | None = None) -> Book:
+               ready: Callable[[Pages, list[tuple[str, int, int]]], None] | None = None,
+               subset: Callable | None = None,
+               text_width: float | None = None, finish: Callable[[Path], None] | None = None,
+               press: Callable | None = None, scratch: Path | None = None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
     ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
     the parts are laid out that many at a time, each in a process of its own, where the plan
     says they will start (one that starts elsewhere is laid out again). ``count("PDF parts",
     kept)`` is told of each part laid out or kept. With ``faces`` (a folder), each font is
-    subset once for the whole book (:mod:`builder.subsets`), not once per part. ``copied``
-    and ``ready``: as :func:`~builder.join.join`'s, ``copied`` told besides of each part's
-    key, first page in the book (from 0) and pages there. Unless the theme draws them, the
+    subset once for the whole book (:mod:`builder.subsets`), not once per part. ``ready``
+    and ``subset``: as :func:`~builder.join.join`'s, ``ready`` told besides of each part's
+    key, first page in the book (from 0) and pages there. ``scratch``: the folder where the parts
+    laid out now are written (they are read from there until it is removed; by default a
+    folder beside ``path`` removed when the book is written). Unless the theme draws them, the
     running heads (at most ``text_width`` mm wide: by default the page's) and the folios are
     drawn on the pages at the join (:mod:`builder.furniture`). ``finish`` is done to each part
     laid out, before it is kept (its photos made CMYK for a PDF/X-1a, :mod:`builder.press`);
     ``press``, to the joined book before it is written (as :func:`~builder.join.join`'s)."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
-    with tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent) as scratch:
-        writer = _Writer(rendition, kept, Path(scratch), count, faces, finish)
+    with (contextlib.nullcontext(scratch) if scratch is not None else
+          tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent)) as folder:
+        writer = _Writer(rendition, kept, Path(folder), count, faces, finish)
         starts = {aid: 0 for p in articles for aid in p.articles}
         runs = furniture.Runs(tuple(dict.fromkeys(
             t for p in articles for t in p.titles if t[0])))
@@ -395,7 +399,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued, p.key)
               for p, part in zip(pieces, parts, strict=True)], path, faces, kept,
-             (lambda pages: copied(pages, spans)) if copied else None, ready, furnished, press)
+             (lambda pages: ready(pages, spans)) if ready else None, subset, furnished, press)
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

@@ -396,11 +396,11 @@ def _build(settings: Settings, progress: Progress | None, start: Start, report: 
 
 def _needs(settings: Settings, book) -> int:
     """About how many bytes the build needs at most in its output folder: the photos once per
-    EPUB, and three times for the PDF (its parts, the pages joined, the book), four with a
-    booklet (made from the pages while the book is written)."""
+    EPUB, and twice for the PDF (its parts, the book), three times with a booklet (made from
+    the parts while the book is written)."""
     photos = sum(a.path.stat().st_size for a in book.assets.values() if a.path.is_file())
     outputs = len(settings.epub.device if "epub" in settings.formats else ()) + \
-        (3 + ("booklet" in settings.formats) if settings.prints else 0)
+        (2 + ("booklet" in settings.formats) if settings.prints else 0)
     return photos * max(1, outputs)
 
 

@@ -19,6 +19,7 @@ the user to judge. The home profile has warnings only.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
 from collections.abc import Collection, Iterator
@@ -74,15 +75,15 @@ class Result:
                 "warnings": [f.line() for f in self.findings if not f.fails]}
 
 
-def preflight(path: Path, profile: str = "home", booklet: bool = False,
+def preflight(path: Path | Pdf, profile: str = "home", booklet: bool = False,
               only: Collection[int] | None = None) -> Result:
-    """Check the PDF at ``path`` for ``profile`` (one of :data:`PROFILES`); ``booklet``: its
-    pages are to be folded into a saddle-stitched booklet. ``only``: the pages (from 0) to
-    check, the others taken as checked before (what the document as a whole has is checked
-    all the same)."""
+    """Check the PDF at ``path`` (or that PDF, opened) for ``profile`` (one of
+    :data:`PROFILES`); ``booklet``: its pages are to be folded into a saddle-stitched booklet.
+    ``only``: the pages (from 0) to check, the others taken as checked before (what the
+    document as a whole has is checked all the same)."""
     shop = profile != "home"
     _WIDTHS.clear()  # by object number: of one file only
-    with Pdf.open(path) as pdf:
+    with contextlib.nullcontext(path) if isinstance(path, Pdf) else Pdf.open(path) as pdf:
         result = Result(profile, len(pdf.pages))
         note = result.findings.append
         if booklet and len(pdf.pages) % 4:

@@ -6,7 +6,8 @@ so an EPUB-only build loads none."""
 from __future__ import annotations
 
 import functools
-import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,6 +17,7 @@ from .ahead import Ahead
 from .ahead import possible as ahead_possible
 from .errors import OutputError
 from .impose import cover_spreads, impose_booklet, impose_pages
+from .join import copied
 from .layout import check, plan_print
 from .memo import Memo, digest
 from .model import PrintRendition
@@ -53,19 +55,28 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
     shop = pdf.variant.startswith("pdf/x")
     profile = pdf.variant if shop else "home"
     booklet = tmp / f"{name}-booklet.pdf" if "booklet" in settings.formats else None
-    # A book that is not made a PDF/X afterwards is preflighted from its pages as soon as the
-    # join has copied them, and imposed as soon as their fonts are subset: beside the rest of
-    # the join, each in a process of its own.
+    # A book that is not made a PDF/X afterwards is preflighted and imposed from its pages
+    # beside the join, each in a process of its own that copies them from the parts as the
+    # join does; the booklet's makes its sheets meanwhile and takes their fonts once the join
+    # has subset them.
     # (The booklet is imposed from the pages with one job too, here, so that it is the same
     # bytes whatever the jobs.)
     beside = not shop and settings.jobs > 1 and ahead_possible()
-    early = _Preflight(tmp / f".{name}-pages.pdf", booklet is not None, memo("parts"),
-                       report.count) if beside else None
-    imposing = _Booklet(tmp / f".{name}-booklet-pages.pdf", booklet, pdf, beside) \
-        if booklet and not shop else None
+    early = _Preflight(booklet is not None, memo("parts"), report.count) if beside else None
+    imposing = _Booklet(booklet, pdf, beside) if booklet and not shop else None
+
+    def ready(pages, spans: list[tuple[str, int, int]]) -> None:
+        if early is not None:
+            early.start(pages, spans)
+        if imposing is not None:
+            imposing.impose(pages)
+
+    # The parts laid out now: the processes beside the join read them until they end.
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}-parts-", dir=tmp))
     try:
-        written = _write(rendition, settings, name, tmp, report, memo, early,
-                         imposing.impose if imposing else None)
+        written = _write(rendition, settings, name, tmp, report, memo, scratch,
+                         ready if early or imposing else None,
+                         imposing.fonts if imposing else None)
         kinds = tuple(k for k in ("pdf", "cover") if k in written
                       and not (k == "pdf" and early is not None and early.started))
         tasks = ([("preflight", kinds)] if kinds else []) + \
@@ -82,6 +93,7 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
         for process in (early, imposing):
             if process is not None:
                 process.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     report.timings["preflight"] = took
     _passed(found, profile, report)
     if booklet:
@@ -96,10 +108,12 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
 
 
 def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
-           report: BuildReport, memo: Callable[[str], Memo], early: _Preflight | None,
-           ready: Callable | None) -> dict[str, Path]:
-    """The PDF laid out, joined, checked against its plan and (as the settings ask) made a
-    PDF/X, and its separate cover: by kind."""
+           report: BuildReport, memo: Callable[[str], Memo], scratch: Path,
+           ready: Callable | None, subset: Callable | None) -> dict[str, Path]:
+    """The PDF laid out (its new parts in ``scratch``), joined, checked against its plan and
+    (as the settings ask) made a PDF/X, and its separate cover: by kind. ``ready`` and
+    ``subset``: told of the book's pages (and its parts' spans) before the join starts on
+    them, and of their fonts once subset (:func:`~builder.parts.write_book`'s)."""
     pdf = settings.pdf
     written: dict[str, Path] = {}
     with report.timed("layout"):
@@ -122,8 +136,8 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
         result = write_book(laid.rendition, book, memo("parts"),
                             {aid: len(plan.pages) for aid, plan in laid.plans.items()},
                             pdf.open_right, settings.jobs, report.count,
-                            settings.cache_dir / "fonts", early.preflight if early else None,
-                            ready, laid.area.width, finish, press)
+                            settings.cache_dir / "fonts", ready, subset, laid.area.width,
+                            finish, press, scratch)
     for url in result.refused:
         report.warn(f"PDF: refused to load {url}")
     report.layout = check(laid, result.boxes, result.pages)
@@ -145,70 +159,41 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
     return written
 
 
-class _Beside:
-    """Work on the file of the book's pages the join copies first (the pages, their photos
-    and fonts' widths as the book has them), in a process of its own (:mod:`.ahead`) while
-    the join goes on: the book's preflight, or its booklet. The file is given a second name
-    (``link``) in the staging folder for as long as the process reads it."""
+class _Preflight:
+    """The book's preflight for home printing (``booklet``: its pages are a booklet's),
+    beside the join, in a process of its own. What each part's pages were found to have is
+    kept in ``kept`` by the part's key: only the pages of parts not preflighted before are
+    read (a rebuild after one article changed reads that article's). ``count("preflighted
+    parts", kept)`` is told of each part."""
 
-    def __init__(self, link: Path):
-        self.link = link
+    def __init__(self, booklet: bool, kept: Memo, count: Callable[[str, bool], None]):
+        self.booklet, self.kept, self.count = booklet, kept, count
         self.process: Ahead | None = None
+        self.spans: list[tuple[str, int, int]] = []
+        self.found: dict[str, list] = {}  # by part key: its pages' findings, kept before
 
     @property
     def started(self) -> bool:
         return self.process is not None
 
-    def _start(self, pages: Path, prepare: str, function: str, *args) -> None:
-        try:
-            os.link(pages, self.link)
-        except OSError:
-            return  # no second name here: done after the join, as for a PDF/X
-        self.process = Ahead(prepare)
-        self.process.hand("builder.printing", function, *args)
-
-    def result(self):
-        return self.process.result()
-
-    def close(self) -> None:
-        if self.process is not None:
-            self.process.close()
-        self.link.unlink(missing_ok=True)
-
-
-class _Preflight(_Beside):
-    """The book's preflight for home printing (``booklet``: its pages are a booklet's),
-    beside the join. What each part's pages were found to have is kept in ``kept`` by the
-    part's key: only the pages of parts not preflighted before are read (a rebuild after one
-    article changed reads that article's). ``count("preflighted parts", kept)`` is told of
-    each part."""
-
-    def __init__(self, link: Path, booklet: bool, kept: Memo,
-                 count: Callable[[str, bool], None]):
-        super().__init__(link)
-        self.booklet, self.kept, self.count = booklet, kept, count
-        self.spans: list[tuple[str, int, int]] = []
-        self.found: dict[str, list] = {}  # by part key: its pages' findings, kept before
-
-    def preflight(self, pages: Path, spans: list[tuple[str, int, int]]) -> None:
-        """Preflight the pages of the book (each part's key, first page and pages:
-        ``spans``)."""
+    def start(self, pages, spans: list[tuple[str, int, int]]) -> None:
+        """Preflight the pages of the book (a :class:`~builder.join.Pages`; each part's key,
+        first page and pages: ``spans``)."""
         self.spans = spans
         for key, _, _ in spans:
             record = self.kept.get_record(_findings_key(key), {"findings": list})
             if record is not None and all(_finding(f) for f in record["findings"]):
                 self.found[key] = record["findings"]
+            self.count("preflighted parts", key in self.found)
         todo = sorted(p for key, first, count in spans if key not in self.found
                       for p in range(first, first + count))
-        self._start(pages, "builder.preflight", "preflighted", {"pdf": self.link}, "home",
-                    self.booklet, todo)
-        for key, _, _ in spans:  # (not started: the whole book is read after the join)
-            self.count("preflighted parts", self.started and key in self.found)
+        self.process = Ahead("builder.preflight")
+        self.process.hand("builder.printing", "preflighted_pages", pages, self.booklet, todo)
 
     def result(self) -> tuple[dict, float]:
         """The book's preflight: what the pages read were found to have (each part's kept
         for the next build) and what the parts kept before had."""
-        found, took = super().result()
+        found, took = self.process.result()
         book = found["pdf"]
         whole = [f for f in book.findings if f.page == 0]
         pages = [f for f in book.findings if f.page]
@@ -223,45 +208,58 @@ class _Preflight(_Beside):
         book.findings = whole + sorted(pages, key=lambda f: f.page)
         return found, took
 
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
 
-class _Booklet(_Beside):
-    """The booklet imposed from the book's pages (:func:`~builder.impose.impose_pages`) as
-    soon as their fonts are subset: in a process of its own while the join writes the book
-    (``apart``), or here, before the join goes on (with one job, or where the pages' file
-    cannot have a second name). A book of more than :data:`BESIDE_PAGES` pages is imposed
-    here once the join is done, from the pages' second name: the booklet's pages held at
-    once with the join's would make the build's memory grow with the book."""
 
-    def __init__(self, link: Path, booklet: Path, pdf, apart: bool):
-        super().__init__(link)
+class _Booklet:
+    """The booklet imposed from the book's pages (:func:`~builder.impose.impose_pages`): in a
+    process of its own while the join writes the book (``apart``), started before the join
+    starts on the pages (it copies them from the parts itself and makes its sheets meanwhile)
+    and given their fonts once the join has subset them; or here, once the fonts are subset,
+    before the join goes on (with one job). A book of more than :data:`BESIDE_PAGES` pages is
+    imposed here once the join is done: the booklet's pages held at once with the join's would
+    make the build's memory grow with the book."""
+
+    def __init__(self, booklet: Path, pdf, apart: bool):
         self.booklet, self.pdf, self.apart = booklet, pdf, apart
+        self.process: Ahead | None = None
         self.done: tuple | None = None
-        self.later = None  # the pages, to impose once the join is done
+        self.pages = None  # the pages (join.Pages), their fonts to come
+        self.later = None  # the pages with their fonts, to impose once the join is done
 
     @property
     def started(self) -> bool:
         return self.process is not None or self.done is not None or self.later is not None
 
     def impose(self, pages) -> None:
-        """Impose ``pages`` (a :class:`~builder.join.Pages`) into the booklet."""
-        if self.apart and pages.count > BESIDE_PAGES:
-            try:
-                os.link(pages.path, self.link)
-                self.later = replace(pages, path=self.link)
-                return
-            except OSError:
-                pass  # no second name here: now, before the join goes on
+        """Impose ``pages`` (a :class:`~builder.join.Pages`, its fonts to come:
+        :meth:`fonts`) into the booklet."""
+        self.pages = pages
+        if self.apart and pages.count <= BESIDE_PAGES:
+            self.process = Ahead("builder.impose")
+            self.process.hand("builder.printing", "imposed", pages, self.booklet,
+                              self.pdf.signature, self.pdf.creep_mm, follows=True)
+
+    def fonts(self, fonts: dict) -> None:
+        """The pages' fonts, subset (:func:`builder.subsets.put`'s)."""
+        if self.process is not None:
+            self.process.follow(fonts)
         elif self.apart:
-            self._start(pages.path, "builder.impose", "imposed",
-                        replace(pages, path=self.link), self.booklet, self.pdf.signature,
-                        self.pdf.creep_mm)
-        if self.process is None:
-            self.done = imposed(pages, self.booklet, self.pdf.signature, self.pdf.creep_mm)
+            self.later = replace(self.pages, fonts=fonts)
+        else:
+            self.done = imposed(replace(self.pages, fonts=fonts), self.booklet,
+                                self.pdf.signature, self.pdf.creep_mm)
 
     def result(self) -> tuple:
         if self.later is not None and self.done is None:
             self.done = imposed(self.later, self.booklet, self.pdf.signature, self.pdf.creep_mm)
-        return self.done if self.done is not None else super().result()
+        return self.done if self.done is not None else self.process.result()
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
 
 
 def _findings_key(part: str) -> str:
@@ -288,12 +286,13 @@ def _finish(shared: tuple, task: tuple[str, tuple[str, ...]]) -> tuple[str, tupl
     return what, (found, round(time.perf_counter() - start, 4))
 
 
-def imposed(pages, booklet: Path, signature: int, creep_mm: float) -> tuple:
-    """The booklet of the book's pages (:class:`~builder.join.Pages`), and how long it
-    took."""
+def imposed(pages, booklet: Path, signature: int, creep_mm: float,
+            fonts: Callable[[], dict] | None = None) -> tuple:
+    """The booklet of the book's pages (:class:`~builder.join.Pages`), and how long it took;
+    ``fonts``: what gives their fonts when they come after the pages (waiting for them)."""
     start = time.perf_counter()
     with writing(booklet):
-        found = impose_pages(pages, booklet, signature, creep_mm)
+        found = impose_pages(pages, booklet, signature, creep_mm, fonts)
     return found, round(time.perf_counter() - start, 4)
 
 
@@ -305,6 +304,16 @@ def preflighted(files: dict[str, Path], profile: str, booklet: bool,
     found = {kind: preflight(path, profile, booklet=booklet and kind == "pdf",
                              only=set(only) if only is not None and kind == "pdf" else None)
              for kind, path in files.items()}
+    return found, round(time.perf_counter() - start, 4)
+
+
+def preflighted_pages(pages, booklet: bool, only: list[int]) -> tuple[dict, float]:
+    """The home preflight of the book's pages as the join has them (a
+    :class:`~builder.join.Pages`: copied from the parts), of which only the pages ``only``
+    are read, and how long it took."""
+    start = time.perf_counter()
+    with copied(pages.pieces) as book:
+        found = {"pdf": preflight(book, "home", booklet=booklet, only=set(only))}
     return found, round(time.perf_counter() - start, 4)
 
 

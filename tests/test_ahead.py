@@ -31,6 +31,10 @@ def sleep(seconds):
 
 def unpicklable():
     return lambda: None
+
+def begun(x, rest):
+    started = time.monotonic()
+    return x, rest(), time.monotonic() - started
 '''
 
 
@@ -42,6 +46,31 @@ def probe(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     yield name
     sys.modules.pop(name, None)
+
+
+def test_work_that_starts_before_all_it_needs_is_sent_waits_for_the_rest(probe):
+    """Work handed with ``follows`` starts with what it has, and is given a function that
+    waits for what :meth:`Ahead.follow` sends later (the booklet, made before its fonts are
+    subset)."""
+    ahead = Ahead(probe)
+    try:
+        ahead.hand(probe, "begun", "pages", follows=True)
+        time.sleep(0.3)
+        ahead.follow({"fonts": b"\x00" * 70_000})  # more than a pipe holds at once
+        first, rest, waited = ahead.result()
+    finally:
+        ahead.close()
+    assert first == "pages" and rest == {"fonts": b"\x00" * 70_000}
+    assert waited > 0.1  # the work was under way before the rest came
+
+
+def test_work_whose_rest_never_comes_is_ended_without_waiting(probe):
+    ahead = Ahead(probe)
+    ahead.hand(probe, "begun", "pages", follows=True)
+    started = time.monotonic()
+    ahead.close()  # (the join failed before the fonts were subset, say)
+    assert time.monotonic() - started < 5
+    assert ahead.status is not None
 
 
 def test_the_work_is_done_in_the_process_that_loaded_its_module(probe):
@@ -103,3 +132,4 @@ def test_a_process_that_has_answered_ends_by_itself_and_is_waited_for_at_close(p
     assert ahead.status is None  # not waited for yet: the build goes on meanwhile
     ahead.close()
     assert ahead.status == 0  # it ended by itself, not by a signal
+

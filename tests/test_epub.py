@@ -169,15 +169,20 @@ def test_an_epub_only_build_imports_no_pdf_library_and_stores_photos_as_they_are
     (src / "photo.jpg").write_bytes(jpeg(400, 300))
     (src / "a.md").write_text("---\ntitle: 一篇\n---\n正文。\n\n![](photo.jpg)\n", "utf-8")
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "builder", "build",
-                             str(src), "--out", str(out), "--format", "epub", "--name", "b",
-                             "--cache-dir", str(tmp_path / "cache")],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
-                if line.startswith("import time:")}
-    assert "builder.epub" in imported
-    assert not {m for m in imported if m.split(".")[0] in ("weasyprint", "pypdf")}
+    # EPUB-only by the command line, and by the book's settings file: no process of the
+    # build imports them (the print process is forked early only when it may be wanted).
+    for flags in (["--format", "epub"], ["--config", str(tmp_path / "book.toml")]):
+        (tmp_path / "book.toml").write_text('[book]\nformats = ["epub"]\n', "utf-8")
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "builder", "build",
+                                 str(src), "--out", str(out), *flags, "--name", "b",
+                                 "--cache-dir", str(tmp_path / "cache"), "--force"],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "builder.epub" in imported
+        assert not {m for m in imported if m.split(".")[0] in ("weasyprint", "pypdf")}
+        assert not (out / "b.pdf").exists()
     with zipfile.ZipFile(out / "b.epub") as z:
         (photo,) = [i for i in z.infolist() if i.filename.endswith(".jpg")]
         assert photo.compress_type == zipfile.ZIP_STORED

@@ -165,39 +165,37 @@ def test_x4_tags_gradients_and_group_blending_spaces(tmp_path):
                 assert o.Group.get("/CS") != "/DeviceRGB"
 
 
-def test_a_book_is_preflighted_from_its_pages_in_a_process_of_its_own(tmp_path):
-    """What the build does while the join goes on: the pages' file (removed when the join
-    ends) is given a second name, preflighted in another process, and let go of; what each
-    part's pages were found to have is kept, and a part preflighted before is not read
-    again."""
+def test_a_book_is_preflighted_from_its_parts_in_a_process_of_its_own(tmp_path):
+    """What the build does while the join goes on: the book's pages, copied from its parts as
+    the join copies them, are preflighted in another process; what each part's pages were
+    found to have is kept, and a part preflighted before is not read again."""
     import os
 
+    from builder.join import Pages, Piece
     from builder.memo import Memo
     from builder.printing import _Preflight
 
-    pages = tmp_path / "scratch" / "pages.pdf"
-    pages.parent.mkdir()
-    pdf_of(pages, f'<img src="{png(60, 40)}" style="width:50mm">'
-                  '<p style="break-before: page">第二页</p>')
+    part = tmp_path / "part.pdf"
+    pdf_of(part, f'<img src="{png(60, 40)}" style="width:50mm">'
+                 '<p style="break-before: page">第二页</p>')
     spans = [("part-a", 0, 1), ("part-b", 1, 1)]  # each part's key, first page and pages
     kept, counts = Memo(tmp_path / "kept"), []
-    link = tmp_path / ".book-pages.pdf"
-    early = _Preflight(link, True, kept, lambda kind, was_kept: counts.append(was_kept))
-    early.preflight(pages, spans)
-    whole = preflight(pages, "home", booklet=True).to_json()
-    pages.unlink()  # the join's scratch folder is gone: the second name holds the pages
+    early = _Preflight(True, kept, lambda kind, was_kept: counts.append(was_kept))
+    early.start(Pages((Piece(part, 0, 2),), {}, "00", 2), spans)
+    whole = preflight(part, "home", booklet=True).to_json()
     found, took = early.result()
     assert early.process.pid != os.getpid() and took >= 0
     assert found["pdf"].to_json() == whole
     assert any("dpi where placed" in f.message and f.page == 1 for f in found["pdf"].findings)
     early.close()
-    assert not link.exists()  # nothing of it reaches the outputs
     assert counts == [False, False]
-    # The same parts again, in a file whose first page is another: its findings are the
+    # The same parts again, in a book whose first page is another: its findings are the
     # ones kept (the page is not read), the new part's are read.
-    pdf_of(pages, "<p>第一页</p><p style=\"break-before: page\">第二页</p>")
-    again = _Preflight(link, True, kept, lambda kind, was_kept: counts.append(was_kept))
-    again.preflight(pages, [("part-a", 0, 1), ("part-c", 1, 1)])
+    other = tmp_path / "other.pdf"
+    pdf_of(other, "<p>第一页</p><p style=\"break-before: page\">第二页</p>")
+    again = _Preflight(True, kept, lambda kind, was_kept: counts.append(was_kept))
+    again.start(Pages((Piece(other, 0, 1), Piece(part, 1, 2)), {}, "00", 2),
+                [("part-a", 0, 1), ("part-c", 1, 1)])
     found_again, _ = again.result()
     again.close()
     assert counts[2:] == [True, False]
