@@ -86,9 +86,8 @@ def preflight(path: Path | Pdf, profile: str = "home", booklet: bool = False,
     with contextlib.nullcontext(path) if isinstance(path, Pdf) else Pdf.open(path) as pdf:
         result = Result(profile, len(pdf.pages))
         note = result.findings.append
-        if booklet and len(pdf.pages) % 4:
-            note(Finding(0, f"{len(pdf.pages)} pages, not a multiple of 4: a saddle-stitched "
-                            f"booklet gets {-len(pdf.pages) % 4} blank page(s) at the end", False))
+        if booklet:
+            result.findings += folded(len(pdf.pages))
         if shop:
             _document(pdf, profile, note)
         fonts: set[tuple[int, int]] = set()
@@ -106,6 +105,15 @@ def preflight(path: Path | Pdf, profile: str = "home", booklet: bool = False,
                 note(Finding(number, f"cannot be read: {type(exc).__name__}: {exc}"[:200],
                              True))
         return result
+
+
+def folded(pages: int) -> list[Finding]:
+    """What a book of ``pages`` pages folded into a saddle-stitched booklet is found to
+    have."""
+    if pages % 4 == 0:
+        return []
+    return [Finding(0, f"{pages} pages, not a multiple of 4: a saddle-stitched booklet gets "
+                       f"{-pages % 4} blank page(s) at the end", False)]
 
 
 #: The annotations a PDF/X may have on its pages.

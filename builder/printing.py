@@ -23,7 +23,7 @@ from .memo import Memo, digest
 from .model import PrintRendition
 from .output import writing
 from .parts import write_book
-from .preflight import NAMES, Finding, preflight
+from .preflight import NAMES, Finding, Result, folded, preflight
 from .report import BuildReport
 from .settings import Settings
 from .signals import shielded
@@ -309,12 +309,26 @@ def preflighted(files: dict[str, Path], profile: str, booklet: bool,
 
 def preflighted_pages(pages, booklet: bool, only: list[int]) -> tuple[dict, float]:
     """The home preflight of the book's pages as the join has them (a
-    :class:`~builder.join.Pages`: copied from the parts), of which only the pages ``only``
-    are read, and how long it took."""
+    :class:`~builder.join.Pages`), of which only the pages ``only`` (from 0) are read, and how
+    long it took. Only the parts that have those pages are copied (a rebuild after one
+    article changed copies that article's)."""
     start = time.perf_counter()
-    with copied(pages.pieces) as book:
-        found = {"pdf": preflight(book, "home", booklet=booklet, only=set(only))}
-    return found, round(time.perf_counter() - start, 4)
+    wanted, numbers, first = set(only), [], 0  # numbers: the book's page of each copied one
+    pieces = []
+    for piece in pages.pieces:
+        span = range(first, first + piece.stop - piece.start)
+        if wanted.intersection(span):
+            pieces.append(piece)
+            numbers += span
+        first = span.stop
+    result = Result("home", pages.count, folded(pages.count) if booklet else [])
+    if pieces:
+        with copied(pieces) as some:
+            found = preflight(some, "home", only={n for n, page in enumerate(numbers)
+                                                  if page in wanted})
+        result.findings += [replace(f, page=numbers[f.page - 1] + 1) if f.page else f
+                            for f in found.findings]
+    return {"pdf": result}, round(time.perf_counter() - start, 4)
 
 
 def _passed(found: dict, profile: str, report: BuildReport) -> None:
