@@ -359,7 +359,8 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
     with (contextlib.nullcontext(scratch) if scratch is not None else
           tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent)) as folder:
         writer = _Writer(rendition, kept, Path(folder), count, faces, finish)
-        starts = {aid: 0 for p in articles for aid in p.articles}
+        # the first page of each article (not of its pieces: the contents name articles)
+        starts = {aid: 0 for p in articles for aid in p.articles if aid not in p.continued}
         runs = furniture.Runs(tuple(dict.fromkeys(
             t for p in articles for t in p.titles if t[0])))
         sheet = None if writer.numbered else writer.sheet(
@@ -369,13 +370,14 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
             afters, expected = _predicted(articles, front_pages, planned, open_right)
             # the front too, with the page numbers the plan gives: laid out beside the parts
             # (and found laid out below) when the parts land where they are planned
+            expected = {aid: n for aid, n in expected.items() if aid in starts}
             writer.ahead_of_time(([sheet] if sheet else []) + [writer.job(front, 0, expected)] + [
                 writer.job(p, a, {}) for p, a in zip(articles, afters, strict=True)], workers)
             after, laid = front_pages, []
             for part in articles:
                 laid.append(writer.part(part, after, {}))
                 for aid in part.articles:
-                    first = laid[-1].boxes.get(aid)
+                    first = laid[-1].boxes.get(aid) if aid in starts else None
                     if first is not None:
                         starts[aid] = after + 1 + first.page - laid[-1].lead
                 after += laid[-1].kept
