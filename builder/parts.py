@@ -8,11 +8,15 @@ not laid out again.
 
 How a part is made to look as it would inside the whole book:
 
-* **Its side.** A part that follows ``P`` pages of the book is laid out behind one or two
-  *lead* pages, so that its last lead page is on the side page ``P`` is on. WeasyPrint then
-  puts the part's first page where it would have in the whole book — on the next page, or
-  after a blank one when the part must open on a right-hand page. The lead pages are dropped
-  when the parts are joined. Its running heads and folios are drawn at the join
+* **Its side.** A part that follows ``P`` pages of the book, ``P`` odd (page ``P`` a
+  right-hand one), is laid out behind one *lead* page, a right-hand one as a document's first
+  page is. WeasyPrint then puts the part's first page where it would have in the whole book —
+  on the next page, or after a blank one when the part must open on a right-hand page. The
+  lead page is dropped when the parts are joined. After an even ``P`` the part's first page
+  is a right-hand one, as its document's is: it has no lead page — unless a stylesheet styles
+  a document's first page (``@page :first``, ``:nth()``) or the theme draws its own page
+  numbers; then it has two, a right-hand and a left-hand one, so that its first page is not
+  its document's. Its running heads and folios are drawn at the join
   (:mod:`builder.furniture`), so its pages do not depend on their numbers — unless the theme
   draws them with margin boxes: then the page counter is reset so that the last lead page is
   numbered ``P``, and WeasyPrint numbers the part's pages.
@@ -28,6 +32,7 @@ page numbers are found article by article; the front is laid out once more when 
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -117,6 +122,16 @@ def split(html: str, planned: dict[str, int], least: int | None = None) -> list[
                  tuple(titles[a] for a in ids if a)) for ids, chunks in groups]
 
 
+_FIRST_PAGE = re.compile(r"@page\b[^{;]*:(?:first|nth)\b", re.I)
+
+
+def first_page_styled(stylesheets: dict[str, str]) -> bool:
+    """Whether a stylesheet gives a document's first page styles of its own (``@page
+    :first`` or ``@page :nth(…)``): a part's first page then stays off its document's."""
+    return any(_FIRST_PAGE.search(re.sub(r"/\*.*?\*/", "", css, flags=re.S))
+               for css in stylesheets.values())
+
+
 def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
@@ -168,12 +183,14 @@ class _Writer:
         #: The theme draws the furniture (its margin boxes show the page numbers): each part
         #: is laid out with its page numbers, not only on its side (builder.furniture).
         self.numbered = furniture.drawn_by_theme(rendition.stylesheets)
+        #: A part after an even page count is laid out behind two lead pages, not none.
+        self.leads = self.numbered or first_page_styled(rendition.stylesheets)
 
     def job(self, part: Part, after: int, starts: dict[str, int]) -> _Job:
         """``part`` laid out after ``after`` pages of the book (what matters of it: the side
         it starts on, and its page numbers when the theme draws them); ``starts``: the first
         page number of each article, for the front's stubs."""
-        lead = 0 if after == 0 else (1 if after % 2 else 2)
+        lead = 1 if after % 2 else (2 if after and self.leads else 0)
         html, css = part.html, ""
         if lead:
             leads = '<div class="plan-lead" style="break-after: page"></div>' * lead

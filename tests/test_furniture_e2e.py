@@ -188,3 +188,43 @@ def test_a_theme_can_leave_the_folios_out(photos, tmp_path):
     pages = margins(out / "book.pdf")
     assert not any(bottom for _, bottom in pages)
     assert sum(1 for top, _ in pages if top) >= 8
+
+
+def test_a_theme_that_styles_a_documents_first_page_styles_only_the_books(photos, tmp_path,
+                                                                         monkeypatch):
+    """A part after an even page count has no lead page: its first page is its document's
+    first, a right-hand one. A theme with ``@page :first`` styles only the book's first page:
+    its parts keep their lead pages, and no page but the book's first has that style."""
+    from PIL import Image
+
+    import builder
+    import builder.parts
+    from builder.settings import load_settings
+
+    monkeypatch.setattr(builder.parts, "PART_PAGES", 1)  # a part an article
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    src, out, theme = tmp_path / "src", tmp_path / "out", tmp_path / "theme"
+    write(src, {1: 8, 2: 9, 3: 10, 4: 11})  # articles that end on either side
+    (theme / "styles").mkdir(parents=True)
+    css = (ROOT / "styles" / "print.css").read_text(encoding="utf-8")
+    (theme / "styles" / "print.css").write_text(
+        css + "\n@page :first { background: rgb(0, 200, 0); }\n", encoding="utf-8")
+    builder.build(load_settings(None, {
+        "paths": (src,), "out_dir": out, "cache_dir": tmp_path / "cache", "jobs": 2,
+        "book.title": "合集", "book.name": "book", "book.formats": ["pdf"], "theme_dir": theme,
+        "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
+        "fetch.allow_hosts": [f"127.0.0.1:{photos.port}"]}))
+    subprocess.run(["pdftoppm", "-r", "10", "-png", str(out / "book.pdf"), str(tmp_path / "p")],
+                   check=True)
+    corners = [Image.open(p).convert("RGB").getpixel((0, 0))
+               for p in sorted(tmp_path.glob("p-*.png"))]
+    assert corners[0] == (0, 200, 0)  # the book's first page (the cover, its margin box)
+    assert all(c == (255, 255, 255) for c in corners[1:]), corners
+    check_furniture(out / "book.pdf")
+    # (an article opens after a page that is not blank: a part after an even count of pages)
+    text = subprocess.run(["pdftotext", str(out / "book.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout.split("\f")
+    pages = margins(out / "book.pdf")
+    opens = [n for n, page in enumerate(text) if re.search(r"第[1-4]篇：城市的角落", page)
+             and n > 2 and not pages[n][0]]
+    assert any(text[n - 1].strip() for n in opens), opens

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 
 from builder.memo import Memo
 from builder.model import BookMeta, PrintRendition
@@ -52,3 +53,21 @@ def test_a_damaged_or_missing_kept_part_is_not_used(tmp_path):
     assert w.found(missing) is None
     assert w.found(sound) is not None
     assert w.found(damaged) is None
+
+
+def test_a_part_has_a_lead_page_after_an_odd_count_and_none_after_an_even_one(tmp_path):
+    """Its last lead page on the side of the book's page before it: after an even count the
+    part's first page is a right-hand one, as its document's first page is, and needs none
+    — unless a stylesheet styles a document's first page: then two."""
+    from builder.parts import first_page_styled
+
+    w = writer(tmp_path)
+    assert [w.job(_part("<p>一</p>"), after, {}).lead for after in (0, 3, 4)] == [0, 1, 0]
+    assert not first_page_styled({"print.css": "@page :left { margin: 1mm }"})
+    for css in ("@page :first { margin: 1mm }", "@page cover:first{}", "@page :nth(1) {}",
+                "@page\n:FIRST { }"):
+        assert first_page_styled({"print.css": css}), css
+    assert not first_page_styled({"print.css": "/* @page :first {} */ p:first-child {}"})
+    styled = _Writer(replace(w.rendition, stylesheets={"print.css": "@page :first {}"}),
+                     w.kept, w.scratch, lambda kind, kept: None, None)
+    assert [styled.job(_part("<p>一</p>"), after, {}).lead for after in (0, 3, 4)] == [0, 1, 2]
