@@ -78,9 +78,12 @@ def _head(root) -> str:
 
 def _area(rendition: PrintRendition, head: str, page: tuple[float, float],
           cache: Memo) -> Area:
-    """The content box of a page of the theme (from a fixed box on a one-page document)."""
-    html = (f"<!DOCTYPE html><html>{head}<body><div id=\"plan-area\" style=\"position:fixed;"
-            "top:0;bottom:0;left:0;right:0\"></div><p>x</p></body></html>")
+    """The content box of a page of the theme: of a right-hand page that is not its
+    document's first (a theme's ``@page :first`` styles the book's first page, not the
+    articles'), from a box as large as the third page's area, set on that page."""
+    html = (f"<!DOCTYPE html><html>{head}<body><p>x</p><p style=\"break-before:page\">x</p>"
+            "<p style=\"break-before:page\">x</p><div id=\"plan-area\" style=\"position:"
+            "absolute;top:0;bottom:0;left:0;right:0\"></div></body></html>")
     key = _key(html, rendition)
     found = cache.get_record(key, {"width": float, "height": float, "top": float, "margin": float})
     if found is None:

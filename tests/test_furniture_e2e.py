@@ -208,8 +208,9 @@ def test_a_theme_that_styles_a_documents_first_page_styles_only_the_books(photos
     (theme / "styles").mkdir(parents=True)
     css = (ROOT / "styles" / "print.css").read_text(encoding="utf-8")
     (theme / "styles" / "print.css").write_text(
-        css + "\n@page :first { background: rgb(0, 200, 0); }\n", encoding="utf-8")
-    builder.build(load_settings(None, {
+        css + "\n@page :first { background: rgb(0, 200, 0); margin-bottom: 60mm; }\n",
+        encoding="utf-8")
+    report = builder.build(load_settings(None, {
         "paths": (src,), "out_dir": out, "cache_dir": tmp_path / "cache", "jobs": 2,
         "book.title": "合集", "book.name": "book", "book.formats": ["pdf"], "theme_dir": theme,
         "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
@@ -221,6 +222,8 @@ def test_a_theme_that_styles_a_documents_first_page_styles_only_the_books(photos
     assert corners[0] == (0, 200, 0)  # the book's first page (the cover, its margin box)
     assert all(c == (255, 255, 255) for c in corners[1:]), corners
     check_furniture(out / "book.pdf")
+    # the pages planned with the area of an article's page, not the first page's
+    assert report.layout["disagreement_count"] == 0, report.layout["disagreements"]
     # (an article opens after a page that is not blank: a part after an even count of pages)
     text = subprocess.run(["pdftotext", str(out / "book.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout.split("\f")
