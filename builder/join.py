@@ -74,14 +74,13 @@ def copied(pieces: Sequence[Piece]) -> Iterator[Pdf]:
     """The pages of ``pieces``, in order, in a new PDF (not written): copied by qpdf (its
     ``--pages``), each stream read from its part only when the PDF is written (pikepdf's own
     copy of a page would read every stream it uses into memory at once). The parts' files
-    stay open, and must stay there, until it is closed."""
-    # --force-version: not the parts' version but, as in a new PDF, what the book's writer
-    # needs (1.5, for object streams; PDF/X raises or lowers it later).
-    args = ["qpdf", "--empty", "--static-id", "--decode-level=none", "--keep-files-open=y",
-            "--force-version=1.3", "--no-warn", "--warning-exit-0", "--pages"]
+    stay open, and must stay there, until it is closed. (The job writes nothing: how the PDF
+    is written is its caller's, :func:`builder.pdfsave.save`.)"""
+    args = ["qpdf", "--empty", "--keep-files-open=y", "--no-warn", "--warning-exit-0",
+            "--pages"]
     for piece in pieces:
         args += [str(piece.path), f"{piece.start + 1}-{piece.stop}"]
-    job = pikepdf.Job([*args, "--", "unused.pdf"])  # what it writes is written by its caller
+    job = pikepdf.Job([*args, "--", "unused.pdf"])  # (an output it needs, never written)
     with job.create_pdf() as pdf:  # (the job holds the parts it copies from: kept till then)
         yield pdf
     del job
