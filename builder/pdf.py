@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -77,10 +76,11 @@ def write_pdf(rendition: PrintRendition, path: Path, css: str = "") -> Written:
     press = rendition.stylesheets.get(PRESS_CSS, "") if rendition.variant == "pdf/x-1a" else ""
     extra = [CSS(string=text, font_config=fonts) for text in (press, css) if text]
     document = _render(rendition, fetcher, extra)
-    identifier = hashlib.sha256(rendition.meta.identifier.encode()).hexdigest()[:32].encode()
     # PDF/X is made after the join (builder.press): WeasyPrint would only label the file.
     variant = rendition.variant if rendition.variant in WEASYPRINT_VARIANTS else None
-    document.write_pdf(str(path), pdf_identifier=identifier, attachments=[],
+    # No document ID: a part is joined into a book, which is given its own (builder.pdfsave),
+    # and WeasyPrint makes one by writing every object again, photos and all, to hash them.
+    document.write_pdf(str(path), pdf_identifier=False, attachments=[],
                        uncompressed_pdf=False, pdf_variant=variant)
     written = Written(fetcher.refused, _boxes(document), len(document.pages),
                       tuple(_frame(page) for page in document.pages))

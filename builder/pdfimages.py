@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ class Placement:
     ``width_pt`` and ``height_pt`` are the drawn lengths of the image's own width and height edges
     (so a rotated or flipped image still has ``width_pt`` along its ``width_px``), in PDF points
     (1/72 in). ``digest`` is the SHA-256 (hex) of the image's JPEG bytes when it is stored as
-    ``/DCTDecode``, else None.
+    ``/DCTDecode``, else None (and None when it was not asked for: :func:`placed_images`);
+    ``length`` is the length of those bytes when they are stored as they are (``/DCTDecode``
+    alone), read from the stream's dictionary.
     """
 
     page: int  # 1-based
@@ -52,6 +55,7 @@ class Placement:
     width_pt: float
     height_pt: float
     digest: str | None
+    length: int | None = None
 
     @property
     def dpi(self) -> float:
@@ -61,8 +65,12 @@ class Placement:
         return min(per_axis) if per_axis else math.inf
 
 
-def placed_images(path: Path | pikepdf.Pdf) -> list[Placement]:
+def placed_images(path: Path | pikepdf.Pdf,
+                  digest_when: Callable[[int, int, int | None], bool] | None = None
+                  ) -> list[Placement]:
     """Every image XObject drawn in the PDF at ``path``, by page and then in drawing order.
+    ``digest_when(width_px, height_px, length)``: whether to read and hash a JPEG's bytes
+    for its ``digest`` (by default every JPEG's are).
 
     An image drawn twice (on one page or on two) is listed twice. Followed: the page content and
     Form XObjects, to any depth up to ``MAX_FORM_DEPTH`` (a form that draws itself, directly or
@@ -75,8 +83,8 @@ def placed_images(path: Path | pikepdf.Pdf) -> list[Placement]:
     """
     if not isinstance(path, pikepdf.Pdf):
         with pikepdf.open(path) as pdf:
-            return placed_images(pdf)
-    walker = _Walker()
+            return placed_images(pdf, digest_when)
+    walker = _Walker(digest_when)
     found: list[Placement] = []
     for number, page in enumerate(path.pages, 1):
         if "/Contents" not in page.obj:
@@ -144,8 +152,9 @@ def _key(obj: pikepdf.Object) -> Any:
 
 
 class _Walker:
-    def __init__(self):
-        self.digests: dict[Any, str | None] = {}  # image object key → digest
+    def __init__(self, digest_when: Callable[[int, int, int | None], bool] | None):
+        self.digest_when = digest_when
+        self.digests: dict[Any, tuple[str | None, int | None]] = {}  # key → digest, length
         self.operations: dict[Any, list] = {}  # form object key → its content
 
     def walk(self, operations: list, resources: pikepdf.Dictionary | None, ctm: Matrix,
@@ -192,13 +201,25 @@ class _Walker:
     def placement(self, image: pikepdf.Stream, key: Any, name: str, ctm: Matrix,
                   page: int) -> Placement:
         a, b, c, d, _, _ = ctm
+        width = int(_number(image.get("/Width", 0)) or 0)
+        height = int(_number(image.get("/Height", 0)) or 0)
         if key not in self.digests:
-            self.digests[key] = self.digest(image)
-        return Placement(page=page, name=name,
-                         width_px=int(_number(image.get("/Width", 0)) or 0),
-                         height_px=int(_number(image.get("/Height", 0)) or 0),
+            length = self.length(image)
+            wanted = self.digest_when is None or self.digest_when(width, height, length)
+            self.digests[key] = (self.digest(image) if wanted else None, length)
+        digest, length = self.digests[key]
+        return Placement(page=page, name=name, width_px=width, height_px=height,
                          width_pt=math.hypot(a, b), height_pt=math.hypot(c, d),
-                         digest=self.digests[key])
+                         digest=digest, length=length)
+
+    @staticmethod
+    def length(image: pikepdf.Stream) -> int | None:
+        """The length of the JPEG a ``/DCTDecode`` image holds as it is, from its
+        dictionary (nothing read); None for any other image."""
+        if _filters(image) not in (["/DCTDecode"], ["/DCT"]):
+            return None
+        value = _number(image.get("/Length"))
+        return int(value) if value is not None and value >= 0 else None
 
     @staticmethod
     def digest(image: pikepdf.Stream) -> str | None:

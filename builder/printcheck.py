@@ -1,9 +1,10 @@
 """The print check: every photo of the written PDF with its page, printed width and effective
 resolution, read from the PDF itself (:mod:`.pdfimages`) and matched to the book's assets.
 
-A JPEG is matched by its bytes (WeasyPrint embeds JPEGs as they are); any other image by its
-pixel size, which is all the resolution depends on. Placeholders are left out: they stand for a
-photo that is not there.
+A JPEG is matched by its pixel size and its length in bytes (WeasyPrint embeds JPEGs as they
+are), and by its bytes' SHA-256 where two of the book's JPEGs share both (only those are read
+and hashed); any other image by its pixel size, which is all the resolution depends on.
+Placeholders are left out: they stand for a photo that is not there.
 """
 
 from __future__ import annotations
@@ -33,14 +34,24 @@ def resolution(pdf: Path, assets: dict[str, Asset]) -> list[Placed]:
     """Every photo placed in ``pdf`` that is one of ``assets``, with its resolution."""
     by_digest = {a.sha256: a for a in assets.values()}
     by_size: dict[tuple[int, int], Asset] = {}
+    by_length: dict[tuple[int, int, int], set[str]] = {}
     for name in sorted(assets):
-        by_size.setdefault((assets[name].width, assets[name].height), assets[name])
+        a = assets[name]
+        by_size.setdefault((a.width, a.height), a)
+        if a.bytes:
+            by_length.setdefault((a.width, a.height, a.bytes), set()).add(a.sha256)
+    by_length_one = {k: by_digest[next(iter(v))] for k, v in by_length.items() if len(v) == 1}
+
+    def digest_when(width: int, height: int, length: int | None) -> bool:
+        return (width, height, length) not in by_length_one
+
     with pikepdf.open(pdf) as reader:
         pages = [float(page.trimbox[2]) - float(page.trimbox[0]) for page in reader.pages]
-        drawn = placed_images(reader)
+        drawn = placed_images(reader, digest_when)
     found = []
     for p in drawn:
         asset = by_digest.get(p.digest) if p.digest else None
+        asset = asset or by_length_one.get((p.width_px, p.height_px, p.length or 0))
         asset = asset or by_size.get((p.width_px, p.height_px))
         if asset is None or asset.status == "placeholder" or not p.width_pt or not p.height_pt:
             continue
