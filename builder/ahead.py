@@ -24,6 +24,8 @@ from typing import Any
 
 from . import signals
 from .errors import OutputError, Terminated
+from .libraries import keep_in
+from .memo import Memo
 from .workers import fork_with_pipes
 
 
@@ -33,9 +35,13 @@ def possible() -> bool:
 
 def for_print(settings) -> Ahead | None:
     """The process ahead that writes the print outputs of a build of ``settings``, forked now:
-    when the build prints and has more than one job (and the system can fork)."""
-    return Ahead("builder.printing") if settings.prints and settings.jobs > 1 and \
-        possible() else None
+    when the build prints and has more than one job (and the system can fork). Whichever
+    process then loads WeasyPrint takes its libraries' declarations from the cache folder
+    (:func:`~builder.libraries.keep_in`)."""
+    if not settings.prints:
+        return None
+    keep_in(Memo.of(settings, "libraries"))
+    return Ahead("builder.printing") if settings.jobs > 1 and possible() else None
 
 
 class Ahead:
