@@ -13,15 +13,13 @@ import os
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import fonts
 from .ahead import Ahead, for_print
 from .clean import clean_article
 from .devices import MB, device, parse_size
 from .drawn import typographic_cover
-from .epub import write_epub
-from .ereader import FLOOR_EDGE, FLOOR_QUALITY, Made
-from .ereader import make as make_epub
 from .errors import OutputError, SourceError
 from .fetch import Progress, Request, fetch_assets
 from .load import load_article, read_source
@@ -47,6 +45,9 @@ from .state import Start, begin, record
 from .store import Store
 from .text import one_line, release_pinyin, slugify
 from .theme import Theme
+
+if TYPE_CHECKING:
+    from .ereader import Made
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,11 @@ def assemble(settings: Settings, title: str, articles: list[Article],
 def make_epubs(settings: Settings, book: Book, theme: Theme, modified: dt.datetime,
                report: BuildReport) -> list[Made]:
     """One EPUB per device of ``[epub] device``, each within its size budget where it has one;
-    what each budget did goes to ``report``."""
+    what each budget did goes to ``report``. (The EPUB's modules are loaded here, once the
+    print work is handed over: they are not on its way.)"""
+    from .ereader import FLOOR_EDGE, FLOOR_QUALITY
+    from .ereader import make as make_epub
+
     store = Store(settings.cache_dir)
     kept = Memo.of(settings, "epub")
     out = []
@@ -304,6 +309,8 @@ def write_outputs(book: Book, theme: Theme, modified: dt.datetime, rendition: Re
 def _write_epubs(book: Book, theme: Theme, modified: dt.datetime, settings: Settings,
                  name: str, tmp: Path, report: BuildReport) -> dict[str, Path]:
     """The EPUBs the settings ask for, made and written into ``tmp``: by kind."""
+    from .epub import write_epub
+
     epubs = []
     if "epub" in settings.formats:
         with report.timed("epub images"):
