@@ -49,6 +49,27 @@ class Layout:
 
 # -- measuring ----------------------------------------------------------------------------------
 
+class _Widths(dict):
+    """The widths of each figure by its id (:func:`_widths`), worked out when first asked
+    for: the measuring asks only for the figures of the articles it takes apart."""
+
+    def __init__(self, figures: dict, area: Area, rendition: PrintRendition):
+        super().__init__()
+        self._figures, self._area, self._rendition = figures, area, rendition
+
+    def __missing__(self, bid: str) -> dict[str, list]:
+        if bid not in self._figures:
+            raise KeyError(bid)
+        value = self[bid] = _widths(self._figures[bid], self._area, self._rendition)
+        return value
+
+    def get(self, bid: str, default=None):
+        try:
+            return self[bid]
+        except KeyError:
+            return default
+
+
 def _widths(block, area: Area, rendition: PrintRendition) -> dict[str, list]:
     """The widths a figure's frame is measured at, by shape: its full width and its floor's,
     from an estimate of its caption (the plan uses the measured frame at the widest measured
@@ -117,10 +138,11 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo
     taken = {e.get("id") for e in root.iter()
              if isinstance(e.tag, str) and e.get("id") and e not in children}
     articles = [(a, number_blocks(a, taken)) for a in found]
-    widths = {b.get("id"): _widths(b, area, rendition)
-              for _, blocks in articles for b in blocks if block_kind(b) == "figure"}
-    measured = measure_articles(rendition, head, area.width, area.top, articles, widths, cache,
-                                count, workers)
+    figures = {b.get("id"): b for _, blocks in articles for b in blocks
+               if block_kind(b) == "figure"}
+    measured = measure_articles(rendition, head, area.width, area.top, articles,
+                                _Widths(figures, area, rendition), cache, count, workers,
+                                whole=repr(area))
     plans: dict[str, ArticlePlan] = {}
     for article, blocks in articles:
         aid = article.get("id")

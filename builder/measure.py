@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -74,22 +74,31 @@ def _unique(units: list) -> list:
 
 
 def measure_articles(rendition: PrintRendition, head: str, width: float, page_top: float,
-                     articles: list, widths: dict[str, dict[str, list]], cache: Memo,
-                     count: Callable[[str, bool], None], workers: int) -> dict[str, dict]:
+                     articles: list, widths: Mapping[str, dict[str, list]], cache: Memo,
+                     count: Callable[[str, bool], None], workers: int,
+                     whole: str = "") -> dict[str, dict]:
     """Each article's measurements, by its id: ``{"blocks": {block id: [height, room above,
     room below, starts a page]}, "frames": {"block id/shape kind": [[width, height], …]},
     "line": height}``, in mm. ``articles``: (article element, its blocks); ``widths``: the
     widths each figure is measured at by shape kind; ``page_top``: where a page's content
     starts. What is not kept in ``cache`` is measured, an article's document at a time,
     ``workers`` at a time; ``count`` is told of each article ("measured articles") and each
-    block ("measured blocks"), kept or not."""
+    block ("measured blocks"), kept or not.
+
+    An article whose markup (its blocks' ids and all) was measured before is found whole,
+    by that markup and ``whole`` (what else its figures' ``widths`` depend on: they are not
+    asked for); only the others are taken apart into their blocks."""
     base = digest(code_version(), "measure", head, f"{width:.3f}", rendition.serif_font,
                   rendition.sans_font,
                   *(f"{k}\0{v}" for k, v in sorted(rendition.stylesheets.items())))
-    units = [_units(base, article, blocks, width, widths) for article, blocks in articles]
+    keys = [digest(base, "whole", whole, lxml.html.tostring(article, encoding="unicode"))
+            for article, _ in articles]
+    found_whole = {n: found for n, key in enumerate(keys) if (found := _whole(cache, key))}
+    units = {n: _units(base, article, blocks, width, widths)
+             for n, (article, blocks) in enumerate(articles) if n not in found_whole}
     known: dict[str, dict] = {"flow": {}, "frames": {}, "line": {}}
     todo: list[_Article] = []
-    for unit in units:
+    for unit in units.values():
         found = _kept(cache, unit.key)
         if found is None:
             todo.append(unit)
@@ -104,7 +113,13 @@ def measure_articles(rendition: PrintRendition, head: str, width: float, page_to
             unit.values[kind] = {k: v for source in (known, found or {})
                                  for k, v in source.get(kind, {}).items()}
     measured = {unit.aid for unit in todo}
-    for unit in units:
+    for n in range(len(articles)):
+        if n in found_whole:
+            count("measured articles", True)
+            for _ in range(found_whole[n]["count"]):
+                count("measured blocks", True)
+            continue
+        unit = units[n]
         count("measured articles", unit.aid not in measured)
         known_of: dict[str, bool] = {}
         for kind, group in (("flow", unit.flow), ("frames", unit.frames)):
@@ -122,7 +137,39 @@ def measure_articles(rendition: PrintRendition, head: str, width: float, page_to
             ("line", {unit.line}))}
         cache.put_record(unit.key, kept)
         cache.put_record(_latest(base, unit.aid), {"article": unit.key})
-    return {unit.aid: _by_block(unit, articles[n][1]) for n, unit in enumerate(units)}
+    out = {}
+    for n, (article, blocks) in enumerate(articles):
+        if n in found_whole:
+            out[article.get("id")] = found_whole[n]["measured"]
+            continue
+        unit = units[n]
+        out[unit.aid] = _by_block(unit, blocks)
+        cache.put_record(keys[n], {"measured": out[unit.aid], "count": len(
+            {bid for group in (unit.flow, unit.frames) for bid, *_ in group})})
+    return out
+
+
+def _whole(cache: Memo, key: str) -> dict | None:
+    """An article's measurements by block kept whole (:func:`_by_block`'s), with the count
+    of its blocks measured; None when absent or not of that shape."""
+    found = cache.get_record(key, {"measured": dict, "count": int})
+    if found is None:
+        return None
+    measured = found["measured"]
+    ok = isinstance(measured.get("blocks"), dict) and isinstance(measured.get("frames"), dict) \
+        and isinstance(measured.get("line"), int | float) and _sound(
+            {"flow": measured["blocks"], "line": {"": measured["line"]},
+             "frames": _frames_by_block(measured["frames"])})
+    return found if ok else None
+
+
+def _frames_by_block(frames: dict) -> dict:
+    """``{"block/kind": steps}`` as :func:`_sound` reads frames: ``{block: {kind: steps}}``."""
+    out: dict = {}
+    for name, steps in frames.items():
+        bid, _, kind = name.rpartition("/")
+        out.setdefault(bid, {})[kind] = steps
+    return out
 
 
 def _latest(base: str, aid: str) -> str:

@@ -108,7 +108,45 @@ def test_a_kept_entry_of_the_wrong_shape_is_measured_again(tmp_path):
         record = json.loads(entry.read_text(encoding="utf-8"))
         if "flow" in record:
             record["flow"] = {k: [1.0, "x"] for k in record["flow"]}
-            entry.write_text(json.dumps(record), encoding="utf-8")
+        elif "measured" in record:  # the article kept whole
+            record["measured"]["blocks"] = {k: [1.0, "x"] for k in record["measured"]["blocks"]}
+        entry.write_text(json.dumps(record), encoding="utf-8")
     again, counts = measure(blocks_v1(), memo)
     assert counts["measured articles"] == [False] and not any(counts["measured blocks"])
     assert again == found
+
+
+class Untouchable(dict):
+    """Widths that may not be asked for."""
+
+    def get(self, *args):
+        raise AssertionError("the widths were asked for")
+
+    __getitem__ = get
+
+
+def test_an_article_measured_before_is_found_whole_without_its_figures_widths(first):
+    memo, found, counts = first
+    kept: dict[str, list[bool]] = {}
+    again = measure_articles(rendition(), HEAD, WIDTH, TOP, article(blocks_v1()), Untouchable(),
+                             memo, lambda kind, k: kept.setdefault(kind, []).append(k), 1)
+    assert again["a001"] == found
+    assert kept["measured articles"] == [True]
+    assert kept["measured blocks"] == [True] * len(counts["measured blocks"])
+
+
+@pytest.mark.parametrize("damage", [
+    lambda r: {**r, "count": "many"},
+    lambda r: {**r, "measured": {**r["measured"], "frames": {"fig1/stack": [[1.0]]}}},
+    lambda r: {**r, "measured": {**r["measured"], "line": None}},
+])
+def test_an_article_kept_whole_of_the_wrong_shape_is_found_by_its_blocks(tmp_path, damage):
+    memo = Memo(tmp_path / "memo")
+    found, _ = measure(blocks_v1(), memo)
+    for entry in (tmp_path / "memo").glob("*.json"):
+        record = json.loads(entry.read_text(encoding="utf-8"))
+        if "measured" in record:
+            entry.write_text(json.dumps(damage(record)), encoding="utf-8")
+    again, counts = measure(blocks_v1(), memo)
+    assert again == found
+    assert counts["measured articles"] == [True] and all(counts["measured blocks"])
