@@ -2,8 +2,10 @@
 build goes on: the print outputs need WeasyPrint and the PDF libraries, some 0.4 s of imports,
 which the build would otherwise wait for after it has cleaned the articles and written the
 EPUB. The process imports a module (``prepare``), then waits for its work: a function of an
-imported module, named, and its arguments, pickled. Its result (or what it raised) comes back
-pickled, and the process ends.
+imported module, named, and its arguments, pickled. Work known when the process is forked
+(:meth:`Ahead.run`: the booklet and the preflight beside the join) is not sent at all: the
+new process has it in the memory it was forked with. Its result (or what it raised) comes
+back pickled, and the process ends.
 
 It ignores Ctrl-C, which is the build's to handle; the build ends it when it is interrupted
 (SIGTERM: the process unwinds, ending the workers it forked) or when its work is not wanted
@@ -20,6 +22,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from . import signals
@@ -48,7 +51,8 @@ class Ahead:
     """A forked process that imports the module ``prepare`` now and does the work it is
     handed later (:meth:`hand`, :meth:`result`); :meth:`close` ends it."""
 
-    def __init__(self, prepare: str):
+    def __init__(self, prepare: str, work: tuple[Callable, tuple, bool] | None = None):
+        """``work``: what the process is to do when it is known at the fork (:meth:`run`)."""
         # What this process holds is left out of the new one's garbage collections: a
         # collection there would write to every object it inherited and copy their pages (a
         # process forked late in a build inherits the whole book's documents).
@@ -63,7 +67,7 @@ class Ahead:
         if pid == 0:  # the process ahead: it never returns
             code = 0
             try:
-                _serve(prepare, read, write)
+                _serve(prepare, read, write, work)
             except BaseException:  # noqa: BLE001 - ended (SIGTERM) or its build gone
                 code = 1
             finally:
@@ -76,10 +80,21 @@ class Ahead:
         self.pid = pid
         self._jobs = os.fdopen(write, "wb")
         self._results = os.fdopen(read, "rb")
-        self._handed = self._ended = self._answered = False
+        self._handed, self._ended, self._answered = work is not None, False, False
         self.status: int | None = None  # how it ended (os.waitpid's), once waited for
         self._sending: threading.Thread | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # what the thread sends
+        if work is not None and not work[2]:
+            self._jobs.close()  # nothing is to follow
+
+    @classmethod
+    def run(cls, function: Callable, *args: Any, follows: bool = False) -> Ahead:
+        """A process forked now to do ``function(*args)``: what it needs is in this process's
+        memory, and so in the new one's, so nothing of it is pickled or sent (the booklet and
+        the preflight beside the join start at once, where the join's pages were megabytes
+        down a pipe whose thread waited for the join to let go of the interpreter). With
+        ``follows``, as :meth:`hand`'s."""
+        return cls("", (function, args, follows))
 
     def hand(self, module: str, function: str, *args: Any, follows: bool = False) -> None:
         """Give the process its work: ``module.function(*args)``. The work (megabytes of
@@ -161,19 +176,25 @@ class Ahead:
             pass
 
 
-def _serve(prepare: str, jobs: int, results: int) -> None:
+def _serve(prepare: str, jobs: int, results: int,
+           work: tuple[Callable, tuple, bool] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's to handle
     signals.unwind_on_terminate()
-    importlib.import_module(prepare)
+    if prepare:
+        importlib.import_module(prepare)
     with os.fdopen(jobs, "rb") as fh:
-        try:
-            module, function, args, follows = pickle.load(fh)  # noqa: S301 - from our build
-        except EOFError:
-            return  # the work was not wanted
+        if work is None:
+            try:
+                module, name, args, follows = pickle.load(fh)  # noqa: S301 - from our build
+            except EOFError:
+                return  # the work was not wanted
+            function = getattr(importlib.import_module(module), name)
+        else:
+            function, args, follows = work
         if follows:
             args = (*args, lambda: pickle.load(fh))  # noqa: S301 - from the build too
         try:
-            message = (True, getattr(importlib.import_module(module), function)(*args))
+            message = (True, function(*args))
         except Terminated:
             raise
         except BaseException as exc:  # noqa: BLE001 - raised again in the build

@@ -187,8 +187,7 @@ class _Preflight:
             self.count("preflighted parts", key in self.found)
         todo = sorted(p for key, first, count in spans if key not in self.found
                       for p in range(first, first + count))
-        self.process = Ahead("builder.preflight")
-        self.process.hand("builder.printing", "preflighted_pages", pages, self.booklet, todo)
+        self.process = Ahead.run(preflighted_pages, pages, self.booklet, todo)
 
     def result(self) -> tuple[dict, float]:
         """The book's preflight: what the pages read were found to have (each part's kept
@@ -238,9 +237,8 @@ class _Booklet:
         :meth:`fonts`) into the booklet."""
         self.pages = pages
         if self.apart and pages.count <= BESIDE_PAGES:
-            self.process = Ahead("builder.impose")
-            self.process.hand("builder.printing", "imposed", pages, self.booklet,
-                              self.pdf.signature, self.pdf.creep_mm, follows=True)
+            self.process = Ahead.run(imposed, pages, self.booklet, self.pdf.signature,
+                                     self.pdf.creep_mm, follows=True)
 
     def fonts(self, fonts: dict) -> None:
         """The pages' fonts, subset (:func:`builder.subsets.put`'s)."""

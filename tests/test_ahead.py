@@ -133,3 +133,50 @@ def test_a_process_that_has_answered_ends_by_itself_and_is_waited_for_at_close(p
     ahead.close()
     assert ahead.status == 0  # it ended by itself, not by a signal
 
+
+
+class Unpicklable:
+    """Work arguments that could not be sent down a pipe: a lock is not picklable."""
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.pages = list(range(1000))
+
+
+def counted(held: Unpicklable, extra: int) -> tuple[int, int]:
+    return os.getpid(), sum(held.pages) + extra
+
+
+def test_work_known_at_the_fork_is_done_with_what_the_process_was_forked_with():
+    """:meth:`Ahead.run`: nothing is pickled to the process (its arguments need not even be
+    picklable); its result comes back as any work's."""
+    ahead = Ahead.run(counted, Unpicklable(), 5)
+    try:
+        pid, total = ahead.result()
+    finally:
+        ahead.close()
+    assert pid != os.getpid() and total == sum(range(1000)) + 5
+    assert ahead.status == 0
+
+
+def waits(held: Unpicklable, rest) -> tuple[int, object]:
+    return len(held.pages), rest()
+
+
+def test_work_known_at_the_fork_takes_what_follows():
+    ahead = Ahead.run(waits, Unpicklable(), follows=True)
+    try:
+        ahead.follow({"fonts": b"\x01" * 70_000})
+        count, rest = ahead.result()
+    finally:
+        ahead.close()
+    assert count == 1000 and rest == {"fonts": b"\x01" * 70_000}
+
+
+def test_work_known_at_the_fork_that_is_not_wanted_is_ended():
+    ahead = Ahead.run(waits, Unpicklable(), follows=True)  # what follows never comes
+    started = time.monotonic()
+    ahead.close()
+    assert time.monotonic() - started < 5 and ahead.status is not None
