@@ -1,6 +1,6 @@
 """Run one command and print its wall time, CPU time and peak RSS as JSON (one line).
 
-    python -I -S bench/measure.py TIMEOUT LOG -- COMMAND [ARGS...]
+    python -I -S bench/measure.py TIMEOUT LOG [--no-tree] -- COMMAND [ARGS...]
 
 Why a separate small process: Linux counts, in a child's peak RSS (``ru_maxrss``), the
 high-water RSS of the address space it replaced at ``exec`` — and with ``vfork``/``posix_spawn``
@@ -15,6 +15,12 @@ its ``ru_maxrss`` is the largest of those processes, not their sum. So the memor
 process tree is also sampled every 20 ms (the sum of each process's PSS, from
 ``/proc/PID/smaps_rollup``): ``peak_tree_mb``, the figure to compare when a command runs
 several processes at once (the builder's parallel layout, pandoc and its PDF engine).
+
+The sampling slows what it watches: reading ``smaps_rollup`` walks each process's page tables
+under its memory-map lock, and a build of several processes that map 90 MB PDFs ran 10-30 %
+longer while sampled (bare WeasyPrint 9 %, the builder's PDF-only build 20 %, its rebuild
+30 %). So runs that are timed are not sampled (``--no-tree``: ``peak_tree_mb`` is null), and
+the memory comes from runs of their own.
 """
 
 import json
@@ -26,10 +32,13 @@ import time
 
 def main() -> int:
     timeout, log = float(sys.argv[1]), sys.argv[2]
-    if sys.argv[3] != "--" or len(sys.argv) < 5:
-        print("usage: measure.py TIMEOUT LOG -- COMMAND [ARGS...]", file=sys.stderr)
+    rest = sys.argv[3:]
+    sample = not (rest and rest[0] == "--no-tree")
+    rest = rest[0 if sample else 1:]
+    if not rest or rest[0] != "--" or len(rest) < 2:
+        print("usage: measure.py TIMEOUT LOG [--no-tree] -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
-    cmd = sys.argv[4:]
+    cmd = rest[1:]
     actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
                (os.POSIX_SPAWN_DUP2, 1, 2)]
@@ -38,19 +47,21 @@ def main() -> int:
     signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
     signal.setitimer(signal.ITIMER_REAL, timeout)
     tree_peak = 0
-    while True:  # the process tree's memory, sampled, until the child ends
+    while sample:  # the process tree's memory, sampled, until the child ends
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
         tree_peak = max(tree_peak, tree_pss(pid))
         time.sleep(SAMPLE_S)
+    if not sample:
+        _, status, usage = os.wait4(pid, 0)
     signal.setitimer(signal.ITIMER_REAL, 0)
     wall = time.perf_counter() - start
     print(json.dumps({
         "wall_s": round(wall, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "user_s": round(usage.ru_utime, 3), "sys_s": round(usage.ru_stime, 3),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "peak_tree_mb": round(tree_peak / 1024, 1),
+        "peak_tree_mb": round(tree_peak / 1024, 1) if sample else None,
         "returncode": os.waitstatus_to_exitcode(status)}))
     return 0
 

@@ -20,14 +20,18 @@ Peers (:mod:`bench.peers`), when installed: pandoc HTML → EPUB3, pandoc → PD
 WeasyPrint, bare WeasyPrint, calibre's ebook-convert.
 
 For each run: wall time, CPU time (user + system) and peak RSS of the child (``os.wait4``),
-the peak memory of its process tree (summed PSS, sampled), the
-stages of the report's ``timings``, output sizes against the image bytes, PDF page counts. Every
-scenario and peer runs once; then more runs (up to ``--runs``) are added, cheapest first, while
-the estimated total stays within ``--budget`` seconds. Medians are reported.
+the stages of the report's ``timings``, output sizes against the image bytes, PDF page counts.
+The peak memory of its process tree (summed PSS, sampled every 20 ms) comes from runs of their
+own, *memory runs*: sampling slows what it watches (10-30 %), so no timed run is sampled. Every
+scenario and peer runs once timed, then once sampled; then more runs (up to ``--runs``) are
+added, cheapest first, while the estimated total stays within ``--budget`` seconds: timed
+ones, and sampled ones for the memory target (the PDF-only build and bare WeasyPrint). Medians
+are reported.
 
 Scaling (``--scale``, 5, 20, 60 and 100 articles): after those runs, a corpus of each size
 (the corpus's photos range and seed), its cache filled once by a cold build without latency
-(not reported), then warm builds of all three formats; how time and peak RSS per
+(not reported), then warm builds of all three formats (timed, and one memory run each);
+how time and peak memory per
 article grow from the smallest size to the largest. A size is skipped when its time,
 extrapolated linearly from the size before, would end after the budget.
 
@@ -90,6 +94,8 @@ SCENARIOS = {  # name: (formats, flags, what it measures)
 PRIMED = ("kindle", "pdfx")
 #: The scenarios that build into the folder of the warm build, after it.
 AFTER_WARM = ("rebuild", "noop", "grown")
+#: The jobs whose memory is a target: as many memory runs as timed ones (the others get one).
+MEMORY_TARGET = ("pdf", "weasyprint")
 #: How many paragraphs the grown scenario adds to its article (some three A5 pages).
 GROWN_PARAGRAPHS = 30
 TARGETS = (
@@ -126,12 +132,14 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def measure(cmd: list[str], log: Path, timeout: float, cwd: Path = ROOT) -> dict:
+def measure(cmd: list[str], log: Path, timeout: float, cwd: Path = ROOT,
+            tree: bool = True) -> dict:
     """Run ``cmd`` through the small launcher :mod:`bench.measure`; its wall time, CPU time and
-    peak RSS (of it and the children it waited for), from ``os.wait4``. (Not from this process:
-    see bench/measure.py for why the peak RSS would be wrong.)"""
+    peak RSS (of it and the children it waited for), from ``os.wait4``, and with ``tree`` the
+    peak memory of its process tree, sampled (which slows it: not for a timed run). (Not from
+    this process: see bench/measure.py for why the peak RSS would be wrong.)"""
     launcher = [sys.executable, "-I", "-S", str(HERE / "measure.py"), str(timeout), str(log),
-                "--", *cmd]
+                *(() if tree else ("--no-tree",)), "--", *cmd]
     proc = subprocess.run(launcher, cwd=cwd, env=child_env(), capture_output=True, text=True,
                           timeout=timeout + 60, stdin=subprocess.DEVNULL)
     try:
@@ -207,7 +215,9 @@ class Input:
     name: str
     changed: Path          # the article the rebuild scenario changes
     rewrite: list[str] = field(default_factory=list)
-    runs: dict[str, list[dict]] = field(default_factory=dict)
+    runs: dict[str, list[dict]] = field(default_factory=dict)  # timed, not sampled
+    #: Runs of their own whose process tree's memory was sampled (the sampling slows a run).
+    memory: dict[str, list[dict]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     peer_specs: dict[str, dict] = field(default_factory=dict)
     html: Path | None = None
@@ -217,6 +227,10 @@ class Input:
     @property
     def cache(self) -> Path:
         return self.root / "cache"
+
+    def count(self, job: str) -> int:
+        """How many runs of ``job`` were made, timed or sampled."""
+        return len(self.runs.get(job, [])) + len(self.memory.get(job, []))
 
     def out(self, scenario: str) -> Path:
         return self.root / f"out-{scenario}"
@@ -289,9 +303,9 @@ class Bench:
             inp.rewrite = local_rewrite(inp.root, inp.manifest["hosts"], work, server)
 
     # builder ---------------------------------------------------------------------------------
-    def builder(self, inp: Input, scenario: str) -> dict:
+    def builder(self, inp: Input, scenario: str, sampled: bool = False) -> dict:
         formats, flags, _ = SCENARIOS[scenario]
-        k = len(inp.runs.get(scenario, [])) + 1
+        k = inp.count(scenario) + 1
         cache, out = inp.cache, inp.out(scenario)
         if scenario == "cold":
             n = self.cold_count[inp.key] = self.cold_count.get(inp.key, 0) + 1
@@ -329,7 +343,7 @@ class Bench:
         self.server.reset_stats()
         log = inp.root / f"log-{scenario}-{k}.txt"
         try:
-            rec = measure(cmd, log, self.args.timeout)
+            rec = measure(cmd, log, self.args.timeout, tree=sampled)
         finally:
             inp.changed.write_bytes(original)
         served = self.server.stats()
@@ -384,13 +398,13 @@ class Bench:
         return rec
 
     # peers -----------------------------------------------------------------------------------
-    def peer(self, inp: Input, name: str) -> dict:
+    def peer(self, inp: Input, name: str, sampled: bool = False) -> dict:
         spec = inp.peer_specs[name]
-        k = len(inp.runs.get(name, [])) + 1
+        k = inp.count(name) + 1
         out = Path(spec["output"])
         out.unlink(missing_ok=True)
         log = inp.root / f"log-{name}-{k}.txt"
-        rec = measure(spec["cmd"], log, self.args.timeout, cwd=inp.root)
+        rec = measure(spec["cmd"], log, self.args.timeout, cwd=inp.root, tree=sampled)
         if rec["returncode"] != 0 or not out.is_file():
             raise BenchError(f"{inp.key} {name}: exited {rec['returncode']}: {tail(log)}")
         rec["run"] = k
@@ -413,17 +427,21 @@ class Bench:
             out += [(inp, p) for p, spec in inp.peer_specs.items() if "skipped" not in spec]
         return out
 
-    def do(self, inp: Input, job: str) -> None:
+    def do(self, inp: Input, job: str, sampled: bool = False) -> None:
+        """One run of ``job``: timed, or (``sampled``) with its memory sampled."""
         try:
-            rec = self.builder(inp, job) if job in SCENARIOS else self.peer(inp, job)
+            rec = self.builder(inp, job, sampled) if job in SCENARIOS else \
+                self.peer(inp, job, sampled)
         except BenchError as exc:
             inp.errors.append(str(exc))
             say(f"ERROR {exc}")
             return
-        inp.runs.setdefault(job, []).append(rec)
+        (inp.memory if sampled else inp.runs).setdefault(job, []).append(rec)
         extra = f", fetch {rec['timings']['fetch']:.2f} s" if job == "cold" else ""
+        what = f"{rec['peak_tree_mb']:.0f} MB (memory sampled)" if sampled else \
+            f"{rec['peak_rss_mb']:.0f} MB largest process"
         say(f"{inp.key} {job} #{rec['run']}: {rec['wall_s']:.2f} s wall, {rec['cpu_s']:.2f} s "
-            f"CPU, {rec['peak_tree_mb']:.0f} MB{extra}")
+            f"CPU, {what}{extra}")
 
     def estimate(self, inp: Input, job: str) -> float:
         walls = [r["wall_s"] for r in inp.runs.get(job, [])]
@@ -523,6 +541,7 @@ class Bench:
             self.scaled.append(inp)
             if self.fill(inp):
                 self.do(inp, "warm")
+                self.do(inp, "warm", sampled=True)
             rate = (time.perf_counter() - t) / n
         for _round in range(2, self.args.runs + 1):
             for inp in self.scaled:
@@ -538,6 +557,8 @@ class Bench:
             if job in AFTER_WARM and not inp.runs.get("warm"):
                 self.do(inp, "warm")
             self.do(inp, job)
+        for inp, job in jobs:  # and once more with its memory sampled (after its warm build)
+            self.do(inp, job, sampled=True)
         self.layout_builds()
         self.scaling()
         for _round in range(2, self.args.runs + 1):
@@ -554,6 +575,10 @@ class Bench:
                         if after in self.args.scenarios and \
                                 len(inp.runs.get(after, [])) < _round:
                             self.do(inp, after)
+            for inp, job in jobs:  # the memory target's medians: as many sampled runs
+                if job in MEMORY_TARGET and len(inp.memory.get(job, [])) < _round and \
+                        elapsed() + self.estimate(inp, job) <= self.args.budget:
+                    self.do(inp, job, sampled=True)
 
 
 def elapsed() -> float:
@@ -567,13 +592,16 @@ def med(values):
     return round(statistics.median(values), 4) if values else None
 
 
-def summarise(runs: list[dict]) -> dict:
+def summarise(runs: list[dict], memory: list[dict] | None = None) -> dict:
+    """Medians of the timed ``runs``, and the peak memory of the process tree from the runs
+    whose memory was sampled (``memory``)."""
     if not runs:
         return {}
-    s = {"runs": len(runs)}
-    for key in ("wall_s", "cpu_s", "peak_rss_mb", "peak_tree_mb", "other_s"):
+    s = {"runs": len(runs), "memory_runs": len(memory or [])}
+    for key in ("wall_s", "cpu_s", "peak_rss_mb", "other_s"):
         if key in runs[0]:
             s[key] = med([r[key] for r in runs])
+    s["peak_tree_mb"] = med([r.get("peak_tree_mb") for r in memory or []])
     if runs[0].get("timings"):  # a no-op build has none
         stages = [st for st in STAGES if any(st in r["timings"] for r in runs)]
         stages += sorted({st for r in runs for st in r["timings"]} - set(stages))
@@ -631,7 +659,6 @@ def fetch_ideal(inp: Input, args) -> dict | None:
 
 
 def comparisons(inp: Input) -> dict:
-    r = inp.runs
     out = {}
     for name, a, b, key in (
         ("epub_vs_pandoc-epub", "epub", "pandoc-epub", "wall_s"),
@@ -648,6 +675,7 @@ def comparisons(inp: Input) -> dict:
         ("kindle_vs_epub", "kindle", "epub", "wall_s"),
         ("pdfx_vs_pdf", "pdfx", "pdf", "wall_s"),
     ):
+        r = inp.memory if key == "peak_tree_mb" else inp.runs
         value = ratio(r.get(a, []), r.get(b, []), key)
         if value is not None:
             out[name] = {"builder": a, "against": b, **value}
@@ -684,9 +712,10 @@ def targets(inp: Input, comps: dict, ideal: dict | None, summary: dict) -> list[
 def scale_point(inp: Input) -> dict:
     """The medians of the warm builds of one --scale corpus, and what it holds."""
     warm = inp.runs["warm"]
-    s = summarise(warm)
+    s = summarise(warm, inp.memory.get("warm"))
     return {"articles": len(inp.manifest["articles"]), "photos": inp.images,
             "image_mb": round(warm[-1]["image_bytes"] / 1e6, 1), "runs": s["runs"],
+            "memory_runs": s["memory_runs"],
             "wall_s": s["wall_s"], "cpu_s": s["cpu_s"], "peak_tree_mb": s["peak_tree_mb"],
             "pages": s["pages"], "timings": s["timings"],
             "fill_s": inp.runs["fill"][0]["wall_s"]}
@@ -718,7 +747,7 @@ def scaling_summary(points: list[dict], skipped: list[dict]) -> dict:
     for p in sorted(points, key=lambda p: p["articles"]):
         row = {**p, "s_per_article": round(p["wall_s"] / p["articles"], 4),
                "mb_per_article": None}
-        if rows:
+        if rows and p["peak_tree_mb"] is not None and rows[0]["peak_tree_mb"] is not None:
             first = rows[0]
             row["mb_per_article"] = round((p["peak_tree_mb"] - first["peak_tree_mb"])
                                           / (p["articles"] - first["articles"]), 3)
@@ -785,12 +814,14 @@ def markdown(data: dict) -> str:
               "outputs: size (× the sum of image bytes); photos in: distinct images embedded "
               "in each output / photos of the input (an EPUB counts its image files, a PDF "
               "its image objects); peak memory: the sum of the PSS of the child's process tree "
-              "(its parallel workers included), sampled every 20 ms (the JSON also has "
-              "`peak_rss_mb`, the largest single process's RSS).", ""]
+              "(its parallel workers included), sampled every 20 ms in runs of their own "
+              "(*memory runs*: the sampling slows a run 10-30 %, so the timed runs are not "
+              "sampled; the JSON also has `peak_rss_mb`, the largest single process's RSS, "
+              "of every run).", ""]
     for key, inp in data["inputs"].items():
         lines += [f"## {key}: {inp['articles']} article(s), {inp['images']} photos, "
                   f"{mb(inp['image_bytes'])} of images", ""]
-        lines += ["| scenario | runs | wall (s) | CPU (s) | peak memory (MB) | "
+        lines += ["| scenario | runs (+ memory) | wall (s) | CPU (s) | peak memory (MB) | "
                   + " | ".join(STAGES) + " | other | outputs | pages | photos in |",
                   "|---|---:|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|---|---|---|"]
         for name, s in data["scenarios"][key].items():
@@ -798,14 +829,14 @@ def markdown(data: dict) -> str:
                 continue
             t = s.get("timings", {})
             outs, pages, photos = _output_cells(s, inp)
-            lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
-                         f"{f(s['peak_tree_mb'], 0)} | "
+            lines.append(f"| {name} | {s['runs']} (+{s['memory_runs']}) | {f(s['wall_s'])} | "
+                         f"{f(s['cpu_s'])} | {f(s['peak_tree_mb'], 0)} | "
                          + " | ".join(f(t.get(st)) for st in STAGES)
                          + f" | {f(s['other_s'])} | {outs} | {pages} | {photos} |")
         peers = data["peers"][key]
         if peers:
-            lines += ["", "| peer | runs | wall (s) | CPU (s) | peak memory (MB) | output | pages "
-                      "| photos in |", "|---|---:|---:|---:|---:|---|---|---|"]
+            lines += ["", "| peer | runs (+ memory) | wall (s) | CPU (s) | peak memory (MB) "
+                      "| output | pages | photos in |", "|---|---:|---:|---:|---:|---|---|---|"]
             for name, s in peers.items():
                 if "skipped" in s:
                     lines.append(f"| {name} | – | skipped: {s['skipped']} | | | | | |")
@@ -814,8 +845,9 @@ def markdown(data: dict) -> str:
                     lines.append(f"| {name} | 0 | failed | | | | | |")
                     continue
                 outs, pages, photos = _output_cells(s, inp)
-                lines.append(f"| {name} | {s['runs']} | {f(s['wall_s'])} | {f(s['cpu_s'])} | "
-                             f"{f(s['peak_tree_mb'], 0)} | {outs} | {pages} | {photos} |")
+                lines.append(f"| {name} | {s['runs']} (+{s['memory_runs']}) | {f(s['wall_s'])} | "
+                             f"{f(s['cpu_s'])} | {f(s['peak_tree_mb'], 0)} | {outs} | {pages} | "
+                             f"{photos} |")
         comps = data["comparisons"][key]
         if comps:
             lines += ["", "| ratio | measure | per run pair | median | of medians |",
@@ -1005,20 +1037,23 @@ def main(argv: list[str] | None = None) -> int:
                              "corpus_seed": args.corpus_seed, "quick": args.quick,
                              "peers": not args.no_peers, "scenarios": args.scenarios,
                              "scale": args.scale}},
-        "inputs": {}, "scenarios": {}, "peers": {}, "runs": {}, "comparisons": {},
+        "inputs": {}, "scenarios": {}, "peers": {}, "runs": {}, "memory_runs": {},
+        "comparisons": {},
         "fetch_ideal": {}, "targets": [], "dominant_stage": {}, "errors": [], "layout": {},
     }
     for inp in inputs:
         data["inputs"][inp.key] = inp.describe()
         data["runs"][inp.key] = inp.runs
-        summary = {s: summarise(inp.runs.get(s, [])) for s in args.scenarios}
+        data["memory_runs"][inp.key] = inp.memory
+        summary = {s: summarise(inp.runs.get(s, []), inp.memory.get(s))
+                   for s in args.scenarios}
         for value in summary.values():
             if value:
                 value["size_vs_images"] = size_ratios(value, inp.image_bytes)
         data["scenarios"][inp.key] = summary
         data["peers"][inp.key] = {
             name: ({"skipped": spec["skipped"]} if "skipped" in spec
-                   else summarise(inp.runs.get(name, [])))
+                   else summarise(inp.runs.get(name, []), inp.memory.get(name)))
             for name, spec in inp.peer_specs.items()}
         comps = comparisons(inp)
         data["comparisons"][inp.key] = comps
@@ -1031,7 +1066,8 @@ def main(argv: list[str] | None = None) -> int:
         data["layout"][inp.key] = inp.layout
     data["scaling"] = {**scaling_summary([scale_point(i) for i in bench.scaled
                                           if i.runs.get("warm")], bench.scale_skipped),
-                       "runs": {i.key: i.runs for i in bench.scaled}}
+                       "runs": {i.key: i.runs for i in bench.scaled},
+                       "memory_runs": {i.key: i.memory for i in bench.scaled}}
     for inp in bench.scaled:
         data["errors"] += inp.errors
 

@@ -39,8 +39,12 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     scenarios = data["scenarios"]["corpus"]
     assert set(scenarios) == SCENARIOS
     for name, s in scenarios.items():
-        assert s["runs"] == 1
+        assert s["runs"] == 1 and s["memory_runs"] == 1
         assert s["wall_s"] > 0 and s["cpu_s"] > 0 and s["peak_rss_mb"] > 0 and s["peak_tree_mb"] > 0
+        # A timed run is not slowed by sampling its memory: that comes from a run of its own.
+        timed, sampled = data["runs"]["corpus"][name][0], data["memory_runs"]["corpus"][name][0]
+        assert timed["peak_tree_mb"] is None and timed["peak_rss_mb"] > 0
+        assert sampled["peak_tree_mb"] == s["peak_tree_mb"] and sampled["run"] != timed["run"]
         if name == "noop":  # nothing done: no stage, no output written
             assert "timings" not in s and s["outputs"] == {}
             continue
@@ -76,7 +80,8 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
     assert [p["photos"] for p in scaling["points"]] == [6, 12]
     assert scaling["skipped"] == []
     for p in scaling["points"]:
-        assert p["runs"] == 1 and p["wall_s"] > 0 and p["peak_tree_mb"] > 0
+        assert p["runs"] == 1 and p["memory_runs"] == 1
+        assert p["wall_s"] > 0 and p["peak_tree_mb"] > 0
         assert p["pages"]["pdf"] > 0 and p["pages"]["booklet"] > 0 and p["image_mb"] > 0
         assert {"load", "clean", "fetch", "render", "epub", "pdf"} <= set(p["timings"])
         assert p["s_per_article"] == round(p["wall_s"] / p["articles"], 4)
@@ -84,6 +89,8 @@ def test_bench_quick_writes_json_and_markdown(tmp_path):
         runs = scaling["runs"][key]
         assert runs["fill"][0]["images"]["ok"] == n  # the cache filled once, then warm builds
         assert runs["warm"][0]["images"] == {"ok": 0, "cached": n, "placeholder": 0}
+        assert runs["warm"][0]["peak_tree_mb"] is None
+        assert scaling["memory_runs"][key]["warm"][0]["peak_tree_mb"] > 0
         assert set(runs["warm"][0]["outputs"]) == {"epub", "pdf", "booklet"}
     assert scaling["verdicts"]["time"]["ratio"] > 0
     assert scaling["verdicts"]["rss"]["verdict"] == "n/a: needs 3 sizes"
