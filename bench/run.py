@@ -137,7 +137,12 @@ def measure(cmd: list[str], log: Path, timeout: float, cwd: Path = ROOT,
     """Run ``cmd`` through the small launcher :mod:`bench.measure`; its wall time, CPU time and
     peak RSS (of it and the children it waited for), from ``os.wait4``, and with ``tree`` the
     peak memory of its process tree, sampled (which slows it: not for a timed run). (Not from
-    this process: see bench/measure.py for why the peak RSS would be wrong.)"""
+    this process: see bench/measure.py for why the peak RSS would be wrong.)
+
+    What earlier runs wrote is flushed to the disk first (``sync``): a run after one that wrote
+    some 400 MB (a build of all formats) otherwise shares the cores with the kernel's writing
+    of that back, and its figure depends on what ran before it."""
+    os.sync()
     launcher = [sys.executable, "-I", "-S", str(HERE / "measure.py"), str(timeout), str(log),
                 *(() if tree else ("--no-tree",)), "--", *cmd]
     proc = subprocess.run(launcher, cwd=cwd, env=child_env(), capture_output=True, text=True,
