@@ -28,6 +28,7 @@ import sys
 import tempfile
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,40 +83,76 @@ def encode(value: Any) -> Any:
 def decode(kind: Any, data: Any) -> Any:
     """The value of type ``kind`` that :func:`encode` gave ``data`` for; ValueError when
     ``data`` does not have that shape."""
+    return _decoder(kind)(data)
+
+
+@functools.cache
+def _decoder(kind: Any) -> Callable[[Any], Any]:
+    """What decodes data of type ``kind``: worked out once per type (a kept plan is some
+    400 values; asking ``typing`` of each one's type made reading it most of its cost)."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
-        if data is None and type(None) in args:
-            return None
+        optional = type(None) in args
         inner = [a for a in args if a is not type(None)]
-        if len(inner) != 1:
-            raise ValueError(f"cannot decode {kind}")
-        return decode(inner[0], data)
+        one = _decoder(inner[0]) if len(inner) == 1 else None
+
+        def union(data):
+            if data is None and optional:
+                return None
+            if one is None:
+                raise ValueError(f"cannot decode {kind}")
+            return one(data)
+        return union
     if origin is tuple:
-        if not isinstance(data, list):
-            raise ValueError(f"expected a list for {kind}")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(decode(args[0], v) for v in data)
-        if len(args) != len(data):
-            raise ValueError(f"expected {len(args)} items for {kind}")
-        return tuple(decode(a, v) for a, v in zip(args, data, strict=True))
+            item = _decoder(args[0])
+
+            def many(data):
+                if not isinstance(data, list):
+                    raise ValueError(f"expected a list for {kind}")
+                return tuple(item(v) for v in data)
+            return many
+        items = tuple(_decoder(a) for a in args)
+
+        def fixed(data):
+            if not isinstance(data, list):
+                raise ValueError(f"expected a list for {kind}")
+            if len(items) != len(data):
+                raise ValueError(f"expected {len(items)} items for {kind}")
+            return tuple(d(v) for d, v in zip(items, data, strict=True))
+        return fixed
     if dataclasses.is_dataclass(kind):
-        if not isinstance(data, dict):
-            raise ValueError(f"expected an object for {kind.__name__}")
         hints, fields = _fields(kind)
-        if data.keys() != fields:
-            raise ValueError(f"fields of {kind.__name__} do not match")
-        return kind(**{name: decode(hints[name], data[name]) for name in fields})
+        table: list[dict[str, Callable[[Any], Any]]] = []  # made at first use (types nest)
+
+        def made(data):
+            if not isinstance(data, dict):
+                raise ValueError(f"expected an object for {kind.__name__}")
+            if data.keys() != fields:
+                raise ValueError(f"fields of {kind.__name__} do not match")
+            if not table:
+                table.append({name: _decoder(hints[name]) for name in fields})
+            decoders = table[0]
+            return kind(**{name: decoders[name](data[name]) for name in fields})
+        return made
     if kind is Path:
-        if not isinstance(data, str):
-            raise ValueError("expected a path")
-        return Path(data)
+        def path(data):
+            if not isinstance(data, str):
+                raise ValueError("expected a path")
+            return Path(data)
+        return path
     if kind is dt.datetime:
-        if not isinstance(data, str):
-            raise ValueError("expected a date")
-        return dt.datetime.fromisoformat(data)
-    if kind in (str, int, float, bool) and _typed(data, kind):
-        return data
-    raise ValueError(f"expected {kind}, not {type(data).__name__}")
+        def date(data):
+            if not isinstance(data, str):
+                raise ValueError("expected a date")
+            return dt.datetime.fromisoformat(data)
+        return date
+
+    def plain(data):
+        if kind in (str, int, float, bool) and _typed(data, kind):
+            return data
+        raise ValueError(f"expected {kind}, not {type(data).__name__}")
+    return plain
 
 
 @functools.cache
