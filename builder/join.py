@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pikepdf
@@ -27,6 +28,7 @@ from pikepdf import Array, Dictionary, Name, OutlineItem, Pdf, String
 
 from .checked import sha256
 from .furniture import draw
+from .memo import digest
 from .output import sink
 from .pdfsave import save, word
 from .subsets import programs, put, stubs
@@ -108,16 +110,16 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
     outlines: list[list[tuple[str, int, tuple, list]]] = []
     offset = 0
     for piece in pieces:
-        with Pdf.open(piece.path) as src:
-            where = {src.pages[i].obj.objgen: offset + i - piece.start
-                     for i in range(piece.start, piece.stop)}
-            for name, dest in _dests(src):
-                page = where.get(dest[0].objgen) if len(dest) and \
-                    isinstance(dest[0], Dictionary) else None
-                if page is not None and name not in names:
-                    names[name] = (page, [Name(str(x)) if isinstance(x, Name) else x
-                                          for x in dest[1:]])  # values, not src's objects
-            outlines.append(_outline(src, where))
+        part_names, part_outline = marks(piece, kept)
+
+        def where(i: int | None, piece=piece, offset=offset) -> int | None:
+            return offset + i - piece.start if i is not None and \
+                piece.start <= i < piece.stop else None
+        for name, i, rest in part_names:
+            page = where(i)
+            if page is not None and name not in names:
+                names[name] = (page, rest)
+        outlines.append(_kept_pages(part_outline, where))
         offset += piece.stop - piece.start
     basis = ("book", *(f"{p.key or sha256(p.path)} {p.start} {p.stop} {p.continues}"
                        for p in pieces))
@@ -181,24 +183,108 @@ def _dests(src: Pdf):
                 yield str(flat[i]), dest
 
 
-def _outline(src: Pdf, where: dict[tuple[int, int], int]) -> list:
-    """The part's outline as (title, page in the book, (left, top), children), without the
-    entries on pages that are not kept."""
+def marks(piece: Piece, kept=None) -> tuple[list, list]:
+    """What a part has that links and the outline go to: its named destinations as (name,
+    page in the part from 0, the rest of the destination), and its outline as (title, page in
+    the part or None, left, top, children). Read from its file, or kept in the memo ``kept``
+    by the part's key (a rebuild then opens only the parts laid out anew)."""
+    key = digest("join marks", piece.key) if kept is not None and piece.key else None
+    if key is not None:
+        found = kept.get_record(key, {"names": list, "outline": list})
+        if found is not None:
+            try:
+                return ([(n, i, [_value(v) for v in rest]) for n, i, rest in _names_of(found)],
+                        _outline_of(found["outline"]))
+            except (TypeError, ValueError, KeyError, ArithmeticError):
+                pass  # not of that shape: read again, and kept again
+    with Pdf.open(piece.path) as src:
+        index = {page.obj.objgen: i for i, page in enumerate(src.pages)}
+        names = [(name, index.get(dest[0].objgen),
+                  [Name(str(x)) if isinstance(x, Name) else x for x in dest[1:]])
+                 for name, dest in _dests(src) if len(dest) and isinstance(dest[0], Dictionary)]
+        outline = _outline(src, index)
+    if key is not None:
+        try:
+            kept.put_record(key, {"names": [[n, i, [_kept(v) for v in rest]]
+                                            for n, i, rest in names], "outline": outline})
+        except TypeError:
+            pass  # a value the record cannot hold: read from the file each time
+    return names, outline
+
+
+def _kept(value):
+    """A destination's value as JSON data (a name, a real kept as its digits)."""
+    if isinstance(value, Name):
+        return {"name": str(value)}
+    if isinstance(value, Decimal):
+        return {"real": str(value)}
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    raise TypeError(f"not a value to keep: {type(value).__name__}")
+
+
+def _value(data):
+    if isinstance(data, dict):
+        if set(data) == {"name"} and isinstance(data["name"], str) and \
+                data["name"].startswith("/"):
+            return Name(data["name"])
+        if set(data) == {"real"} and isinstance(data["real"], str):
+            return Decimal(data["real"])
+        raise ValueError("not a kept value")
+    if data is None or isinstance(data, bool | int | float):
+        return data
+    raise ValueError("not a kept value")
+
+
+def _names_of(found: dict) -> list:
+    out = []
+    for entry in found["names"]:
+        name, i, rest = entry
+        if not isinstance(name, str) or not (i is None or type(i) is int) or \
+                not isinstance(rest, list):
+            raise ValueError("not a kept name")
+        out.append((name, i, rest))
+    return out
+
+
+def _outline_of(items: list) -> list:
+    out = []
+    for title, i, left, top, children in items:
+        if not isinstance(title, str) or not (i is None or type(i) is int) or not all(
+                v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+                for v in (left, top)) or not isinstance(children, list):
+            raise ValueError("not a kept outline")
+        out.append([title, i, left, top, _outline_of(children)])
+    return out
+
+
+def _outline(src: Pdf, index: dict[tuple[int, int], int]) -> list:
+    """The part's outline as [title, page in the part or None, left, top, children]."""
     def walk(items) -> list:
         out = []
         for item in items:
             dest = item.destination
-            page = where.get(dest[0].objgen) if isinstance(dest, Array) and len(dest) \
+            page = index.get(dest[0].objgen) if isinstance(dest, Array) and len(dest) \
                 and isinstance(dest[0], Dictionary) else None
-            children = walk(item.children)
-            if page is not None:
-                out.append((item.title, page, (_number(dest, 2), _number(dest, 3)), children))
-            else:
-                out.extend(children)
+            at = (_number(dest, 2), _number(dest, 3)) if page is not None else (None, None)
+            out.append([item.title, page, *at, walk(item.children)])
         return out
 
     with src.open_outline() as outline:
         return walk(outline.root)
+
+
+def _kept_pages(outline: list, where: Callable[[int | None], int | None]) -> list:
+    """The outline as (title, page in the book, (left, top), children), without the entries
+    on pages that are not kept (their children are kept in their place)."""
+    out = []
+    for title, i, left, top, children in outline:
+        page, inner = where(i), _kept_pages(children, where)
+        if page is not None:
+            out.append((title, page, (left, top), inner))
+        else:
+            out.extend(inner)
+    return out
 
 
 def _write_outline(book: Pdf, outlines: list[list], continues: list[bool]) -> None:
