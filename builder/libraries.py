@@ -13,7 +13,9 @@ parses with pycparser on every import: some 0.1 s of each print process's start,
 to a rebuild's first layout. With :func:`keep_in`, what cffi makes of them is kept (cffi's own
 tables for an out-of-line module, as data in a JSON record, keyed by WeasyPrint's file, cffi's
 version and the machine) and later imports get cffi's compiled ``FFI`` made from them, which
-has the same API. Nothing kept is run: the record holds bytes, numbers and strings.
+has the same API. Nothing kept is run: the record holds bytes, numbers and strings. The
+builder's own declarations (HarfBuzz's subsetter, :mod:`builder.subsets`) are kept the same way
+(:func:`declared`).
 """
 
 from __future__ import annotations
@@ -83,13 +85,31 @@ def _maker(made, memo: Memo):
     return make
 
 
-def _declared(file: str | None, made, memo: Memo):
+def declared(csource: str, name: str):
+    """A cffi ``FFI`` with the C declarations ``csource``: cffi's compiled one made from the
+    tables kept in the memo of :func:`keep_in` (``name``: what the tables are called there),
+    else one that parses them (and keeps their tables, when there is a memo). Raises what
+    cffi raises for declarations it cannot parse, or ImportError without cffi."""
+    import cffi
+
+    if _kept is None:
+        made = cffi.FFI()
+    else:
+        made = _declared(csource.encode(), cffi.FFI, _kept, name)
+    made.cdef(csource)
+    return made
+
+
+def _declared(source: str | bytes | None, made, memo: Memo, name: str = "weasyprint_ffi"):
+    """What declares ``source`` (a declaring module's file name, or the declarations): an
+    FFI from the tables kept by its key, or ``made``'s that keeps them once declared."""
     import platform
 
     import cffi
 
     try:
-        key = digest(Path(file).read_bytes(), cffi.__version__, platform.machine(),
+        text = source if isinstance(source, bytes) else Path(source).read_bytes()
+        key = digest(text, cffi.__version__, platform.machine(),
                      sys.implementation.cache_tag or "")
     except (OSError, TypeError):
         return made()
@@ -99,7 +119,7 @@ def _declared(file: str | None, made, memo: Memo):
             return _compiled(record)
         except (TypeError, ValueError, KeyError, ImportError):
             pass  # not tables this cffi takes: parsed again, and kept again
-    return _keeping(made)(memo, key)
+    return _keeping(made)(memo, key, name)
 
 
 def _compiled(record: dict):
@@ -123,16 +143,16 @@ def _keeping(made):
     class Keeping(made):
         """cffi's FFI, which keeps the tables of what it is declared once it is."""
 
-        def __init__(self, memo: Memo, key: str):
+        def __init__(self, memo: Memo, key: str, name: str):
             super().__init__()
-            self._memo, self._key = memo, key
+            self._memo, self._key, self._name = memo, key, name
 
         def cdef(self, csource: str, *args, **kwargs) -> None:
             super().cdef(csource, *args, **kwargs)
             try:
                 self._memo.put_record(self._key, {"source": digest(csource),
-                                                  "name": "weasyprint_ffi",
-                                                  "tables": tables(self, "weasyprint_ffi")})
+                                                  "name": self._name,
+                                                  "tables": tables(self, self._name)})
             except Exception:  # noqa: BLE001, S110 - keeping them only saves time
                 pass
 

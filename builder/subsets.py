@@ -78,10 +78,9 @@ _PASSTHROUGH, _NOTDEF_OUTLINE = 0x20, 0x40
 def _harfbuzz():
     """(ffi, harfbuzz, harfbuzz-subset), or None when the libraries cannot be loaded."""
     try:
-        from cffi import FFI
+        from .libraries import declared
 
-        ffi = FFI()
-        ffi.cdef(_CDEF)
+        ffi = declared(_CDEF, "builder_harfbuzz")  # kept: pycparser is not even imported
         found = []
         for names in (("libharfbuzz.so.0", "libharfbuzz.0.dylib", "harfbuzz"),
                       ("libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib",

@@ -86,3 +86,41 @@ def test_tables_are_data_only():
         libraries._decoded([1.5])
     assert libraries._decoded(libraries._encoded((b"\x00\x01", 7, ("x", b"")))) == \
         (b"\x00\x01", 7, ("x", b""))
+
+
+#: Subsets a face (argv[2], index argv[3]) to the glyphs of "国A" with HarfBuzz declared as the
+#: builder declares it (kept in argv[1], or not), writes the subset to argv[4], and says which
+#: FFI it got and whether cffi's C parser was imported.
+SUBSET = """
+import sys
+from pathlib import Path
+from builder.libraries import keep_in
+from builder.memo import Memo
+if sys.argv[1] != "-":
+    keep_in(Memo(Path(sys.argv[1])))
+from builder import subsets
+ffi = subsets._harfbuzz()[0]
+data = Path(sys.argv[2]).read_bytes()
+Path(sys.argv[4]).write_bytes(subsets.subset(data, int(sys.argv[3]), [0, 5, 900], False, True))
+print(type(ffi).__name__, "pycparser" in sys.modules)
+"""
+
+
+def test_the_builders_own_declarations_are_kept_and_give_the_same_subset(tmp_path):
+    found = subprocess.run(["fc-match", "-f", "%{file}:%{index}", "Noto Sans CJK SC"],
+                           capture_output=True, text=True, check=True).stdout
+    face, index = found.rsplit(":", 1)
+    kept = tmp_path / "libraries"
+
+    def run(memo: Path | None, out: str) -> str:
+        return subprocess.run([sys.executable, "-c", SUBSET, str(memo) if memo else "-",
+                               str(face), str(index), str(tmp_path / out)], capture_output=True,
+                              text=True, timeout=120, check=True).stdout.strip()
+
+    assert run(None, "plain.font") == "FFI True"
+    assert run(kept, "first.font") == "Keeping True"  # parsed once, and kept
+    assert run(kept, "second.font") == "Kept False"  # made from the tables: nothing parsed
+    plain = (tmp_path / "plain.font").read_bytes()
+    assert plain[:4] == b"OTTO"
+    assert (tmp_path / "first.font").read_bytes() == plain
+    assert (tmp_path / "second.font").read_bytes() == plain
