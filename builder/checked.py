@@ -8,6 +8,13 @@ no program can set back, so a file damaged since is read again, found wrong and 
 A stamp is written only for a file last changed more than :data:`SETTLED` seconds before, so that
 a change within the file system's time resolution cannot hide behind it (git's index does the
 same). A stamp that cannot be written only costs the next build a read.
+
+A file the build has written itself (a part of the PDF) is stamped without that wait and
+without a read (:func:`written`, :func:`stamp_written`): its bytes are those the build hashed
+in the private copy it wrote them to, which the kept file is a second name of (or a copy
+of), and the cache's writers replace a file, never write into one. It is stamped when the
+build no longer changes it (its other name removed, which sets its change time too), so that
+the next build does not read what this one wrote (some 65 ms for a 95 MB book's parts).
 """
 
 from __future__ import annotations
@@ -59,8 +66,33 @@ def settled(st: os.stat_result) -> bool:
 def stamp(path: Path, sha: str, st: os.stat_result) -> None:
     """Record that ``path``, whose status was ``st`` before it was read, was found to be
     ``sha`` (not for a file changed in the last :data:`SETTLED` seconds)."""
-    if not settled(st):
-        return
+    if settled(st):
+        _put_stamp(path, sha, st)
+
+
+_written: dict[Path, str] = {}  # the files this process wrote, to be stamped: SHA-256 by path
+
+
+def written(path: Path | None, sha: str) -> None:
+    """Note that this process has written ``path`` with the bytes of ``sha`` (hashed as they
+    were written), to be stamped by :func:`stamp_written` (None: nothing was written)."""
+    if path is not None:
+        _written[path] = sha
+
+
+def stamp_written() -> None:
+    """Stamp the files noted by :func:`written` as they are now, without reading them: to be
+    called once nothing more is done to them (not even removing another name of theirs)."""
+    while _written:
+        path, sha = _written.popitem()
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        _put_stamp(path, sha, st)
+
+
+def _put_stamp(path: Path, sha: str, st: os.stat_result) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

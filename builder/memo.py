@@ -189,16 +189,16 @@ class Memo:
     def _found(self, key: str, suffix: str) -> Path | None:
         return self._path(key, suffix) if self.reuse else None
 
-    def _write(self, path: Path | None, data: bytes | Path) -> None:
+    def _write(self, path: Path | None, data: bytes | Path) -> Path | None:
         """``data`` (bytes, or a file's) into ``path`` through a temporary file, so that a
-        reader never sees half an entry."""
+        reader never sees half an entry; ``path`` once written, None if not."""
         if path is None:
-            return
+            return None
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(data, Path) and _linked(data, path):
-                return
+                return path
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 if isinstance(data, Path):
@@ -207,9 +207,11 @@ class Memo:
                 else:
                     fh.write(data)
             os.replace(tmp, path)
+            return path
         except OSError:  # a memo that cannot be written only costs time
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
+            return None
 
     def get_record(self, key: str, fields: dict[str, type]) -> dict | None:
         """The JSON record under ``key`` if it has ``fields`` of their types (a float field
@@ -247,9 +249,10 @@ class Memo:
         """Keep ``data`` as the file entry ``key``."""
         self._write(self._path(key, suffix), data)
 
-    def put_copy(self, key: str, suffix: str, source: Path) -> None:
-        """Keep a copy of the file ``source`` as the file entry ``key``."""
-        self._write(self._path(key, suffix), source)
+    def put_copy(self, key: str, suffix: str, source: Path) -> Path | None:
+        """Keep a copy of the file ``source`` (or a second name of it) as the file entry
+        ``key``; its path, None if it could not be kept."""
+        return self._write(self._path(key, suffix), source)
 
 
 def _linked(source: Path, path: Path) -> bool:

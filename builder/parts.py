@@ -250,7 +250,8 @@ class _Writer:
         record = self.ahead.pop(job.key, None) or \
             _lay_out(self.rendition, job, self.scratch, self.faces, self.finish)
         path = self.scratch / f"{job.key}.pdf"
-        self.kept.put_copy(job.key, ".pdf", path)  # the book is joined from the scratch copy
+        # the book is joined from the scratch copy; the kept one is stamped when it is gone
+        checked.written(self.kept.put_copy(job.key, ".pdf", path), record["sha256"])
         self.kept.put_record(job.key, record)
         self.looked[job.key] = self._laid(path, record, job)  # asked again: not laid out again
         return self.looked[job.key]
@@ -419,6 +420,8 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                     bool(part.articles) and part.articles[0] in part.continued, p.key)
               for p, part in zip(pieces, parts, strict=True)], path, faces, kept,
              (lambda pages: ready(pages, spans)) if ready else None, subset, furnished, press)
+    if scratch is None:  # the folder of the parts laid out now is gone: they are kept as they are
+        checked.stamp_written()
     boxes: dict[str, Box] = {}
     placed: list[Placed] = []
     refused: list[str] = []

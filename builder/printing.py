@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from . import checked
 from .ahead import Ahead
 from .ahead import possible as ahead_possible
 from .errors import OutputError
@@ -94,6 +95,7 @@ def write_print(rendition: PrintRendition, settings: Settings, name: str, tmp: P
             if process is not None:
                 process.close()
         shutil.rmtree(scratch, ignore_errors=True)
+        checked.stamp_written()  # the parts kept: their scratch names are gone
     report.timings["preflight"] = took
     _passed(found, profile, report)
     if booklet:

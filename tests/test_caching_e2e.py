@@ -442,6 +442,27 @@ def test_one_damaged_part_is_found_out_while_the_others_are_kept(photos, tmp_pat
     assert books(out) == kept
 
 
+def test_the_parts_a_build_wrote_are_not_read_by_the_next(photos, tmp_path):
+    """A part laid out is stamped by the build that wrote it (its bytes known, no wait for
+    it to settle): the next build trusts it by its stamp without reading it, and writes no
+    stamp of its own."""
+    src, out, cache = tmp_path / "src", tmp_path / "out", tmp_path / "cache"
+    write_articles(src)
+    build(photos, src, out, cache)
+    parts = sorted((cache / "parts").glob("*.pdf"))
+    assert parts
+    for path in parts:
+        record = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        assert checked.stamped(path, record["sha256"]) is not None, path
+    before = {p: os.stat(checked.stamp_path(p)) for p in parts}
+    (out / ".builder-state.json").unlink()  # so that the build does not stop at "up to date"
+    _, second = build(photos, src, out, cache)
+    assert second["work"]["PDF parts"]["done"] == 0
+    for path, st in before.items():  # not hashed again, so not stamped again
+        now = os.stat(checked.stamp_path(path))
+        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), path
+
+
 def test_cache_files_checked_once_are_read_again_when_damaged(photos, tmp_path):
     """A photo, a part and a font face are hashed once and then known by their stamps; one
     damaged since (its length and modification time the same) is found out and made again."""

@@ -82,3 +82,26 @@ def test_a_stamp_that_cannot_be_written_only_costs_a_read(tmp_path, settled):
     assert checked.check(path, sha)
     assert checked.stamped(path, sha) is None
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_a_file_the_build_wrote_is_stamped_at_once_without_being_read(tmp_path, monkeypatch):
+    """No wait for it to settle: its bytes are known. Stamped as it is once its other name is
+    gone; changed after that, it is read again."""
+    scratch, sha = _file(tmp_path)
+    kept = tmp_path / "kept"
+    os.link(scratch, kept)  # the kept entry: a second name of the scratch copy
+    checked.written(kept, sha)
+    checked.written(None, sha)  # nothing kept: nothing to stamp
+    checked.written(tmp_path / "gone", sha)  # removed since: skipped
+    scratch.unlink()  # which moves the kept file's change time
+    monkeypatch.setattr(checked, "sha256", lambda p: pytest.fail("read"))
+    checked.stamp_written()
+    assert not checked.stamp_path(tmp_path / "gone").exists()
+    assert checked.stamped(kept, sha) is not None
+    assert checked.check(kept, sha)
+    checked.stamp_written()  # noted once, stamped once
+    data = bytearray(kept.read_bytes())
+    data[0] ^= 0xFF
+    kept.write_bytes(bytes(data))
+    assert checked.stamped(kept, sha) is None
+
