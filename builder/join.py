@@ -31,7 +31,7 @@ from .furniture import draw
 from .memo import digest
 from .output import sink
 from .pdfsave import save, word
-from .subsets import programs, put, stubs
+from .subsets import Program, programs, put, stubs
 
 #: The catalog entries taken from the first part (the rest the join makes for the whole book;
 #: nothing that acts, such as /OpenAction or /AA, is carried over).
@@ -68,7 +68,7 @@ class Pages:
     count: int = 0
     #: What the pages draw of the running heads and folios (builder.furniture.draw's).
     furniture: tuple[bytes, list] | None = None
-    fonts: dict[tuple[str, int], bytes] | None = None
+    fonts: dict[tuple[str, int], Program] | None = None
 
 
 @contextmanager
@@ -90,7 +90,7 @@ def copied(pieces: Sequence[Piece]) -> Iterator[Pdf]:
 
 def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
          ready: Callable[[Pages], None] | None = None,
-         subset: Callable[[dict[tuple[str, int], bytes]], None] | None = None,
+         subset: Callable[[dict[tuple[str, int], Program]], None] | None = None,
          furniture: tuple[bytes, list] | None = None,
          press: Callable[[Pdf], dict] | None = None) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs

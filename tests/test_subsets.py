@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -195,8 +196,9 @@ def test_a_subset_made_once_is_kept_and_a_damaged_one_made_again(tmp_path, monke
     assert made == [1] and first[:4] == b"OTTO"
     assert embedded(kept) == first and made == [1]  # the same glyphs: the kept subset
     assert embedded(Memo(tmp_path / "kept", reuse=False)) == first and made == [1, 1]
-    (font,) = (tmp_path / "kept").glob("*.font")
-    font.write_bytes(b"OTTO damaged")  # a damaged entry is made again, not embedded
+    (font,) = (tmp_path / "kept").glob("*.flate")  # kept deflated, as it is embedded
+    assert zlib.decompress(font.read_bytes()) == first
+    font.write_bytes(zlib.compress(b"OTTO damaged"))  # a damaged entry is made again
     assert embedded(kept) == first and made == [1, 1, 1]
 
 
