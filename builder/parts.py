@@ -175,7 +175,8 @@ class _Writer:
                  finish: Callable[[Path], None] | None = None):
         self.rendition, self.kept, self.scratch, self.count = rendition, kept, scratch, count
         self.faces, self.finish = faces, finish
-        self.ahead: dict[str, dict] = {}  # records of the parts laid out ahead, by key
+        #: The parts laid out ahead, by key: their records, and where the memo keeps them.
+        self.ahead: dict[str, tuple[dict, Path | None]] = {}
         self.looked: dict[str, _Laid | None] = {}  # what the memo gave, by key
         self.base = digest(code_version(), rendition.serif_font, rendition.sans_font,
                            rendition.variant,
@@ -247,12 +248,11 @@ class _Writer:
             self.count("PDF parts", laid is not None)
         if laid is not None:
             return laid
-        record = self.ahead.pop(job.key, None) or \
-            _lay_out(self.rendition, job, self.scratch, self.faces, self.finish)
-        path = self.scratch / f"{job.key}.pdf"
+        record, kept = self.ahead.pop(job.key, None) or _lay_out(
+            self.rendition, job, self.scratch, self.faces, self.finish, self.kept)
         # the book is joined from the scratch copy; the kept one is stamped when it is gone
-        checked.written(self.kept.put_copy(job.key, ".pdf", path), record["sha256"])
-        self.kept.put_record(job.key, record)
+        checked.written(kept, record["sha256"])
+        path = self.scratch / f"{job.key}.pdf"
         self.looked[job.key] = self._laid(path, record, job)  # asked again: not laid out again
         return self.looked[job.key]
 
@@ -278,7 +278,7 @@ class _Writer:
         if workers < 2 or len(todo) < 2:
             return
         records = fork_map(_lay_out_in_worker, todo, workers,
-                           (self.rendition, self.scratch, self.faces, self.finish))
+                           (self.rendition, self.scratch, self.faces, self.finish, self.kept))
         self.ahead.update({j.key: r for j, r in zip(todo, records, strict=True)})
 
     @staticmethod
@@ -298,15 +298,16 @@ class _Writer:
         return laid
 
 
-def _lay_out_in_worker(shared: tuple, job: _Job) -> dict:
+def _lay_out_in_worker(shared: tuple, job: _Job) -> tuple[dict, Path | None]:
     return _lay_out(shared[0], job, *shared[1:])
 
 
 def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | None,
-             finish: Callable[[Path], None] | None = None) -> dict:
+             finish: Callable[[Path], None] | None, kept: Memo) -> tuple[dict, Path | None]:
     """Write the part of ``job`` to ``scratch/KEY.pdf`` (its fonts' faces kept in ``faces``,
     to be subset at the join; ``finish`` then done to the file: its photos made CMYK for a
-    PDF/X-1a); return its record."""
+    PDF/X-1a) and keep it in ``kept`` (here, in a worker beside the others, not after them
+    all); return its record, and where it is kept (None: it could not be)."""
     path = scratch / f"{job.key}.pdf"
     with subsets.deferred(faces) as used:
         written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css)
@@ -314,11 +315,14 @@ def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | 
     if finish is not None:
         finish(path)
         pdf.release_memory()  # what it held (the part's photos, converted) given back
-    return {"pages": written.pages, "refused": written.refused, "sha256": checked.sha256(path),
-            "faces": sorted(used),
-            "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
-            "frames": [[f.blank, f.name, *f.margins, *f.size] for f in written.frames],
-            "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
+    record = {"pages": written.pages, "refused": written.refused,
+              "sha256": checked.sha256(path), "faces": sorted(used),
+              "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
+              "frames": [[f.blank, f.name, *f.margins, *f.size] for f in written.frames],
+              "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
+    copy = kept.put_copy(job.key, ".pdf", path)
+    kept.put_record(job.key, record)
+    return record, copy
 
 
 def _furnished(pieces: list[_Laid], parts: list[Part]) -> list[furniture.Page]:
