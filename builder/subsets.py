@@ -29,6 +29,7 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -412,7 +413,7 @@ def programs(faces: Path, kept, found: dict) -> dict[tuple[str, int], Program]:
     """The font program of each face the stubs ``found`` (:func:`stubs` of a book) name, cut
     to the glyphs all its stubs use, by (face, index): what :func:`put` embeds in the book, or
     in another file of the same pages (a booklet imposed beside the join)."""
-    out = {}
+    wanted = []
     for (sha, index), uses in sorted(found.items()):
         if not intact(faces, sha):
             raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
@@ -420,8 +421,15 @@ def programs(faces: Path, kept, found: dict) -> dict[tuple[str, int], Program]:
         glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})
         notdef = any(named.get("notdef") for *_, named in uses)
         hinting = all(named.get("hinting", True) for *_, named in uses)
-        out[sha, index] = _subset_of(faces, sha, index, glyphs, notdef, hinting, kept)
-    return out
+        wanted.append((sha, index, glyphs, notdef, hinting))
+    if len(wanted) < 2:
+        return {(w[0], w[1]): _subset_of(faces, *w, kept) for w in wanted}
+    _harfbuzz()  # loaded once, before the threads
+    # Side by side: HarfBuzz and zlib let go of the GIL (some 40 ms a CJK face, on the way
+    # to the book's writing, and to the booklet's beside it).
+    with ThreadPoolExecutor(min(len(wanted), os.cpu_count() or 1)) as pool:
+        made = list(pool.map(lambda w: _subset_of(faces, *w, kept), wanted))
+    return {(w[0], w[1]): m for w, m in zip(wanted, made, strict=True)}
 
 
 def put(book, made: dict[tuple[str, int], Program], found: dict | None = None) -> None:
