@@ -311,22 +311,21 @@ def preflighted_pages(pages, booklet: bool, only: list[int]) -> tuple[dict, floa
     """The home preflight of the book's pages as the join has them (a
     :class:`~builder.join.Pages`), of which only the pages ``only`` (from 0) are read, and how
     long it took. Only the parts that have those pages are copied (a rebuild after one
-    article changed copies that article's)."""
+    article changed copies that article's), one at a time: what the process holds is one
+    part's pages, not the book's (the home preflight finds nothing of a document as a whole,
+    and each part's fonts are objects of its own, told once either way)."""
     start = time.perf_counter()
-    wanted, numbers, first = set(only), [], 0  # numbers: the book's page of each copied one
-    pieces = []
-    for piece in pages.pieces:
-        span = range(first, first + piece.stop - piece.start)
-        if wanted.intersection(span):
-            pieces.append(piece)
-            numbers += span
-        first = span.stop
+    wanted, first = set(only), 0
     result = Result("home", pages.count, folded(pages.count) if booklet else [])
-    if pieces:
-        with copied(pieces) as some:
-            found = preflight(some, "home", only={n for n, page in enumerate(numbers)
+    for piece in pages.pieces:
+        span = range(first, first + piece.stop - piece.start)  # its pages in the book
+        first = span.stop
+        if not wanted.intersection(span):
+            continue
+        with copied([piece]) as some:
+            found = preflight(some, "home", only={n for n, page in enumerate(span)
                                                   if page in wanted})
-        result.findings += [replace(f, page=numbers[f.page - 1] + 1) if f.page else f
+        result.findings += [replace(f, page=span[f.page - 1] + 1) if f.page else f
                             for f in found.findings]
     return {"pdf": result}, round(time.perf_counter() - start, 4)
 

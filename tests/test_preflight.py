@@ -210,3 +210,22 @@ def test_only_the_pages_asked_for_are_read(tmp_path):
     second = preflight(path, "home", booklet=True, only={1})
     assert second.pages == 2 and not any(f.page == 1 for f in second.findings)
     assert any(f.page == 0 for f in second.findings)  # the book's own: 2 pages, not 4
+
+
+def test_a_books_pages_are_preflighted_a_part_at_a_time_and_named_by_their_page_in_it(tmp_path):
+    """Each part's pages are copied and read apart from the others' (the process holds one
+    part's, not the book's): what is found is told by its page in the book."""
+    from builder.join import Pages, Piece
+    from builder.printing import preflighted_pages
+
+    photo = tmp_path / "photo.pdf"
+    pdf_of(photo, f'<img src="{png(60, 40)}" style="width:50mm">'
+                  '<p style="break-before: page">第二页</p>')
+    text = tmp_path / "text.pdf"
+    pdf_of(text, "<p>第一页</p>")
+    pages = Pages((Piece(text, 0, 1), Piece(photo, 0, 2), Piece(photo, 0, 2)), {}, "00", 5)
+    found, _ = preflighted_pages(pages, False, list(range(5)))
+    low = [f.page for f in found["pdf"].findings if "dpi where placed" in f.message]
+    assert low == [2, 4]
+    found, _ = preflighted_pages(pages, False, [3, 4])  # the last part's pages only
+    assert [f.page for f in found["pdf"].findings if "dpi where placed" in f.message] == [4]
