@@ -422,13 +422,17 @@ def programs(faces: Path, kept, found: dict) -> dict[tuple[str, int], Program]:
         notdef = any(named.get("notdef") for *_, named in uses)
         hinting = all(named.get("hinting", True) for *_, named in uses)
         wanted.append((sha, index, glyphs, notdef, hinting))
-    if len(wanted) < 2:
-        return {(w[0], w[1]): _subset_of(faces, *w, kept) for w in wanted}
-    _harfbuzz()  # loaded once, before the threads
-    # Side by side: HarfBuzz and zlib let go of the GIL (some 40 ms a CJK face, on the way
-    # to the book's writing, and to the booklet's beside it).
-    with ThreadPoolExecutor(min(len(wanted), os.cpu_count() or 1)) as pool:
-        made = list(pool.map(lambda w: _subset_of(faces, *w, kept), wanted))
+    def one(w: tuple) -> Program:
+        return _subset_of(faces, *w, kept)
+
+    if len(wanted) > 1:
+        _harfbuzz()  # loaded once, before the threads
+        # Side by side: HarfBuzz and zlib let go of the GIL (some 40 ms a CJK face, on the
+        # way to the book's writing, and to the booklet's beside it).
+        with ThreadPoolExecutor(min(len(wanted), os.cpu_count() or 1)) as pool:
+            made = list(pool.map(one, wanted))
+    else:
+        made = [one(w) for w in wanted]
     return {(w[0], w[1]): m for w, m in zip(wanted, made, strict=True)}
 
 
