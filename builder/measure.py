@@ -28,6 +28,7 @@ import functools
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -36,7 +37,7 @@ from . import pdf
 from .blocks import block_kind, in_flow, photos_of, size_figure, strip_ids
 from .memo import Memo, code_version, digest
 from .model import PRINT_BASE, Box, PrintRendition
-from .workers import fork_map
+from .workers import Beside, fork_map
 
 PROBE = PRINT_BASE + "layout/probe.png"
 PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
@@ -76,14 +77,14 @@ def _unique(units: list) -> list:
 def measure_articles(rendition: PrintRendition, head: str, width: float, page_top: float,
                      articles: list, widths: Mapping[str, dict[str, list]], cache: Memo,
                      count: Callable[[str, bool], None], workers: int,
-                     whole: str = "") -> dict[str, dict]:
+                     whole: str = "", beside: Beside | None = None) -> dict[str, dict]:
     """Each article's measurements, by its id: ``{"blocks": {block id: [height, room above,
     room below, starts a page]}, "frames": {"block id/shape kind": [[width, height], …]},
     "line": height}``, in mm. ``articles``: (article element, its blocks); ``widths``: the
     widths each figure is measured at by shape kind; ``page_top``: where a page's content
     starts. What is not kept in ``cache`` is measured, an article's document at a time,
     ``workers`` at a time; ``count`` is told of each article ("measured articles") and each
-    block ("measured blocks"), kept or not.
+    block ("measured blocks"), kept or not. ``beside``: done in those processes too, first.
 
     An article whose markup (its blocks' ids and all) was measured before is found whole,
     by that markup and ``whole`` (what else its figures' ``widths`` depend on: they are not
@@ -130,7 +131,10 @@ def measure_articles(rendition: PrintRendition, head: str, width: float, page_to
     docs = [(f"<!DOCTYPE html><html>{head}<style>@page {{ size: {width + 400:.0f}mm "
              f"{MEASURE_PAGE:.0f}mm; }}</style><body>{_document(unit, width)}</body></html>")
             for unit in todo]  # one document each: memory bounded by an article
-    for unit, boxes in zip(todo, fork_map(_measure, docs, workers, rendition), strict=True):
+    laid = fork_map(_measure, [*([beside.work] if beside else []), *docs], workers, rendition)
+    if beside is not None:  # (given out first)
+        beside.result = laid.pop(0)
+    for unit, boxes in zip(todo, laid, strict=True):
         _read(unit, boxes, page_top)
         kept = {kind: {k: unit.values[kind][k] for k in keys} for kind, keys in (
             ("flow", {u[1] for u in unit.flow}), ("frames", {u[1] for u in unit.frames}),
@@ -318,5 +322,8 @@ def _probe_png() -> bytes:
     return out.getvalue()
 
 
-def _measure(rendition: PrintRendition, doc: str) -> dict[str, Box]:
+def _measure(rendition: PrintRendition, doc: str | Callable[[], Any]) -> Any:
+    """The boxes of a measuring document; or, for the work beside, its result."""
+    if not isinstance(doc, str):
+        return doc()
     return pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})

@@ -256,20 +256,24 @@ class _Writer:
         self.looked[job.key] = self._laid(path, record, job)  # asked again: not laid out again
         return self.looked[job.key]
 
-    def pages(self, part: Part, starts: dict[str, int]) -> int:
+    def pages(self, part: Part, starts: dict[str, int], lay_out: bool = True) -> int | None:
         """The pages of ``part``'s own (the front's: without its stubs), from a layout that
-        writes nothing; kept in the memo by the part's key."""
+        writes nothing; kept in the memo by the part's key (None: not kept, and not
+        ``lay_out``)."""
         job = self.job(part, 0, starts)
         key = digest(job.key, "pages")
         found = self.kept.get_record(key, {"pages": int})
-        if found is None or found["pages"] < 1:
-            found = {"pages": pdf.page_count(replace(self.rendition, html=job.html), job.css)
-                     - job.lead - job.stubs}
-            if found["pages"] < 1:
-                raise OutputError("the front matter laid out to no page of its own; please "
-                                  "report this book", "--theme")
-            self.kept.put_record(key, found)
-        return found["pages"]
+        if found is not None and found["pages"] >= 1:
+            return found["pages"]
+        if not lay_out:
+            return None
+        pages = pdf.page_count(replace(self.rendition, html=job.html), job.css) - job.lead \
+            - job.stubs
+        if pages < 1:
+            raise OutputError("the front matter laid out to no page of its own; please "
+                              "report this book", "--theme")
+        self.kept.put_record(key, {"pages": pages})
+        return pages
 
     def ahead_of_time(self, jobs: list[_Job], workers: int) -> None:
         """Lay out ``jobs`` (those not in the memo) in ``workers`` processes, so that
@@ -354,6 +358,22 @@ def _predicted(parts: list[Part], after: int, planned: dict[str, int],
     return out, starts
 
 
+def front_pages(rendition: PrintRendition, kept: Memo, lay_out: bool = True) -> int | None:
+    """The pages of the front matter of ``rendition``, planned or not (the plan does not
+    change them), as :func:`write_book` first counts them: kept in ``kept``, or laid out
+    (None: not kept, and not ``lay_out``). For :func:`write_book`'s ``front_pages``, so that
+    they can be counted beside the measuring of the articles, not after it."""
+    parts = split(rendition.html, {})
+    writer = _Writer(rendition, kept, Path(), lambda kind, kept: None, None)
+    return writer.pages(parts[0], _starts(parts[1:]), lay_out)
+
+
+def _starts(articles: list[Part]) -> dict[str, int]:
+    """The first page of each article (not of its pieces: the contents name articles), all 0
+    until they are known."""
+    return {aid: 0 for p in articles for aid in p.articles if aid not in p.continued}
+
+
 def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[str, int],
                open_right: bool = True, workers: int = 1,
                count: Callable[[str, bool], None] = lambda kind, kept: None,
@@ -361,7 +381,8 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
                ready: Callable[[Pages, list[tuple[str, int, int]]], None] | None = None,
                subset: Callable | None = None,
                text_width: float | None = None, finish: Callable[[Path], None] | None = None,
-               press: Callable | None = None, scratch: Path | None = None) -> Book:
+               press: Callable | None = None, scratch: Path | None = None,
+               front_pages: int | None = None) -> Book:
     """Write the planned print document ``rendition`` to ``path`` in parts (kept in ``kept``;
     ``planned``: each article's planned pages) and return what it holds. With ``workers`` > 1
     the parts are laid out that many at a time, each in a process of its own, where the plan
@@ -375,19 +396,21 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
     running heads (at most ``text_width`` mm wide: by default the page's) and the folios are
     drawn on the pages at the join (:mod:`builder.furniture`). ``finish`` is done to each part
     laid out, before it is kept (its photos made CMYK for a PDF/X-1a, :mod:`builder.press`);
-    ``press``, to the joined book before it is written (as :func:`~builder.join.join`'s)."""
+    ``press``, to the joined book before it is written (as :func:`~builder.join.join`'s).
+    ``front_pages``: the front matter's pages as :func:`front_pages` counted them, if it
+    has (the first guess of where the articles start; it is checked all the same)."""
     parts = split(rendition.html, planned)
     front, articles = parts[0], parts[1:]
     with (contextlib.nullcontext(scratch) if scratch is not None else
           tempfile.TemporaryDirectory(prefix=".builder-parts-", dir=path.parent)) as folder:
         writer = _Writer(rendition, kept, Path(folder), count, faces, finish)
-        # the first page of each article (not of its pieces: the contents name articles)
-        starts = {aid: 0 for p in articles for aid in p.articles if aid not in p.continued}
+        starts = _starts(articles)
         runs = furniture.Runs(tuple(dict.fromkeys(
             t for p in articles for t in p.titles if t[0])))
         sheet = None if writer.numbered else writer.sheet(
             front.html[:front.html.index("<body")], runs, text_width)
-        front_pages = writer.pages(front, starts)
+        if front_pages is None:
+            front_pages = writer.pages(front, starts)
         for _ in range(3):  # the front's length may change with its page numbers: rarely
             afters, expected = _predicted(articles, front_pages, planned, open_right)
             # the front too, with the page numbers the plan gives: laid out beside the parts

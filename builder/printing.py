@@ -23,12 +23,12 @@ from .layout import check, plan_print
 from .memo import Memo, digest
 from .model import PrintRendition
 from .output import writing
-from .parts import write_book
+from .parts import front_pages, write_book
 from .preflight import NAMES, Finding, Result, folded, preflight
 from .report import BuildReport
 from .settings import Settings
 from .signals import shielded
-from .workers import fork_map
+from .workers import Beside, fork_map
 
 #: Below this effective resolution a placed photo prints soft (a warning).
 MIN_DPI = 150
@@ -118,8 +118,15 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
     them, and of their fonts once subset (:func:`~builder.parts.write_book`'s)."""
     pdf = settings.pdf
     written: dict[str, Path] = {}
+    # the front matter's pages, which the articles' parts need, counted beside the measuring
+    front = front_pages(rendition, memo("parts"), lay_out=False)
+    beside = None if front is not None else Beside(
+        functools.partial(front_pages, rendition, memo("parts")))
     with report.timed("layout"):
-        laid = plan_print(rendition, pdf.size_mm, memo("layout"), report.count, settings.jobs)
+        laid = plan_print(rendition, pdf.size_mm, memo("layout"), report.count, settings.jobs,
+                          beside)
+    if beside is not None:
+        front = beside.result
     book = written["pdf"] = tmp / f"{name}.pdf"
     shop = pdf.variant.startswith("pdf/x")
     finish = press = None
@@ -139,7 +146,7 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
                             {aid: len(plan.pages) for aid, plan in laid.plans.items()},
                             pdf.open_right, settings.jobs, report.count,
                             settings.cache_dir / "fonts", ready, subset, laid.area.width,
-                            finish, press, scratch)
+                            finish, press, scratch, front)
     for url in result.refused:
         report.warn(f"PDF: refused to load {url}")
     report.layout = check(laid, result.boxes, result.pages)

@@ -37,6 +37,16 @@ RETIRE_ITEMS = 4
 
 
 @dataclass
+class Beside:
+    """Work done in the processes of a stage beside that stage's own items, ahead of them
+    (the front matter's page count beside the measuring, say); its ``result`` once the stage
+    is done."""
+
+    work: Callable[[], Any]
+    result: Any = None
+
+
+@dataclass
 class _Worker:
     pid: int
     tasks: int  # the file descriptor the worker reads item numbers from

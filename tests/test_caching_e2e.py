@@ -290,6 +290,39 @@ def test_the_fronts_length_is_kept_and_the_front_laid_out_once(photos, tmp_path,
     assert second.work["PDF parts"]["kept"] >= 1
 
 
+def test_a_wrong_first_count_of_the_front_is_found_out_and_the_book_is_the_same(
+        photos, tmp_path, monkeypatch):
+    """The front's pages, counted beside the measuring, are only where the articles are first
+    laid out from: a count that is one off (the articles then start on the other side) is
+    found out when the front is laid out, and the book is the one an honest count makes."""
+    import builder
+    import builder.parts
+    import builder.printing
+    from builder.settings import load_settings
+
+    monkeypatch.setattr(builder.parts, "PART_PAGES", 1)  # a part an article
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    src = tmp_path / "src"
+    write_articles(src)
+
+    def run(name: str):
+        settings = load_settings(None, {
+            "paths": (src,), "out_dir": tmp_path / name, "cache_dir": tmp_path / "cache",
+            "jobs": 2, "force": True, "book.title": "合集", "book.name": "book",
+            "fetch.rewrite": {"http://photos.example/": photos.url_for("/")},
+            "fetch.allow_hosts": [f"127.0.0.1:{photos.port}"]})
+        return builder.build(settings), books(tmp_path / name)
+
+    honest, made = run("honest")
+    real = builder.printing.front_pages
+    monkeypatch.setattr(builder.printing, "front_pages", lambda *a, lay_out=True: (
+        real(*a, lay_out=lay_out) + 1) if lay_out else None)
+    wrong, made_wrong = run("wrong")
+    assert made_wrong == made
+    # the article after the front was laid out on the wrong side first, then again
+    assert wrong.work["PDF parts"]["done"] > honest.work["PDF parts"]["done"]
+
+
 def test_jobs_must_be_a_whole_number(tmp_path):
     result = run_cli("build", tmp_path, "--jobs", "0")
     assert result.returncode == 2 and "--jobs" in result.stderr

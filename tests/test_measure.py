@@ -150,3 +150,31 @@ def test_an_article_kept_whole_of_the_wrong_shape_is_found_by_its_blocks(tmp_pat
     again, counts = measure(blocks_v1(), memo)
     assert again == found
     assert counts["measured articles"] == [True] and all(counts["measured blocks"])
+
+
+def test_work_beside_the_measuring_is_done_in_its_processes_and_changes_nothing(tmp_path):
+    import os
+
+    from builder.workers import Beside
+
+    blocks = blocks_v1()
+    two = [*article(blocks), *(
+        (a, b) for a, b in _renamed(article(blocks), "a002"))]  # two documents: two processes
+    beside = Beside(os.getpid)
+    found = measure_articles(rendition(), HEAD, WIDTH, TOP, two, WIDTHS, Memo(tmp_path / "m"),
+                             lambda kind, kept: None, 2, beside=beside)
+    assert isinstance(beside.result, int) and beside.result != os.getpid()
+    alone, _ = measure(blocks, Memo(tmp_path / "alone"))
+    assert found["a001"] == alone
+
+
+def _renamed(articles: list, aid: str) -> list:
+    """The articles with their own ids and their blocks' (the second article of a book)."""
+    out = []
+    for element, _ in articles:
+        element.set("id", aid)
+        for child in element.iter():
+            if child is not element and child.get("id"):
+                child.set("id", f"{aid}-{child.get('id')}")
+        out.append((element, list(element)))
+    return out
