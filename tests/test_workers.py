@@ -62,8 +62,9 @@ def hold(shared, item):
 def test_a_worker_that_holds_too_much_of_its_own_is_replaced_by_a_fresh_one():
     from builder import workers
 
-    results = fork_map(hold, list(range(8)), 2, None)
-    assert [r for r, _ in results] == list(range(8))
+    items = list(range(2 * (workers.RETIRE_MB // 12 + 2)))  # more than two workers can hold
+    results = fork_map(hold, items, 2, None)
+    assert [r for r, _ in results] == items
     pids = {pid for _, pid in results}
     assert os.getpid() not in pids
     # 12 MB more after each item: a worker goes past RETIRE_MB in a few items and retires
