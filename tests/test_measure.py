@@ -158,8 +158,7 @@ def test_work_beside_the_measuring_is_done_in_its_processes_and_changes_nothing(
     from builder.workers import Beside
 
     blocks = blocks_v1()
-    two = [*article(blocks), *(
-        (a, b) for a, b in _renamed(article(blocks), "a002"))]  # two documents: two processes
+    two = [*article(blocks), *_renamed(article(blocks), "a002")]  # two documents, two processes
     beside = Beside(os.getpid)
     found = measure_articles(rendition(), HEAD, WIDTH, TOP, two, WIDTHS, Memo(tmp_path / "m"),
                              lambda kind, kept: None, 2, beside=beside)
@@ -170,11 +169,9 @@ def test_work_beside_the_measuring_is_done_in_its_processes_and_changes_nothing(
 
 def _renamed(articles: list, aid: str) -> list:
     """The articles with their own ids and their blocks' (the second article of a book)."""
-    out = []
     for element, _ in articles:
         element.set("id", aid)
         for child in element.iter():
             if child is not element and child.get("id"):
                 child.set("id", f"{aid}-{child.get('id')}")
-        out.append((element, list(element)))
-    return out
+    return articles
