@@ -7,7 +7,11 @@ What is measured, at the text width, for each article (:func:`measure_articles`)
   figure without its caption, once for all the figures of the article that have the same
   margins: :func:`~builder.blocks.in_flow`);
 * every figure with a probe image in place of each photo, at its full and its floor width
-  for each of its shapes: its height apart from its photos;
+  for each of its shapes: its height apart from its photos. When Pango can count its
+  caption's lines (:mod:`builder.lines`), the figure is laid out with a one-line caption
+  instead, once for all the figures alike at that width, and its frame is that one's and a
+  line's height for each further line of its own caption; a caption that cannot be counted
+  there is laid out in a second document, as the others were;
 * the height of one line of text.
 
 Each of these is kept by the hash of what it is made of (the block without its ids, the
@@ -35,6 +39,7 @@ from lxml import etree
 
 from . import pdf
 from .blocks import block_kind, in_flow, photos_of, size_figure, strip_ids
+from .lines import PROBE_MARK, PROBE_TEXT, runs
 from .memo import Memo, code_version, digest
 from .model import PRINT_BASE, Box, PrintRendition
 from .workers import Beside, fork_map
@@ -49,14 +54,16 @@ UNNAMED = "builder-unnamed"
 @dataclass
 class _Article:
     """One article's units: ``flow`` (block id, key, fragment) for the blocks measured in the
-    flow, ``frames`` (block id, key, [(shape kind, width, fragment)], photos) for the
-    figures, and the key of its line. ``values``: what is known of each key so far."""
+    flow, ``frames`` (block id, key, [(shape kind, width, fragment, probe fragment)], photos,
+    caption runs) for the figures, and the key of its line. The probe fragments and the
+    caption's runs (:func:`builder.lines.runs`) are None when its lines are not counted.
+    ``values``: what is known of each key so far."""
 
     aid: str
     opening: str
     closing: str
     flow: list[tuple[str, str, str]]
-    frames: list[tuple[str, str, list[tuple[str, float, str]], int]]
+    frames: list[tuple[str, str, list[tuple[str, float, str, str | None]], int, tuple | None]]
     line: str
     key: str = ""
     values: dict[str, dict] = field(default_factory=lambda: {"flow": {}, "frames": {},
@@ -128,14 +135,22 @@ def measure_articles(rendition: PrintRendition, head: str, width: float, page_to
                 known_of[bid] = known_of.get(bid, True) and key in unit.values[kind]
         for kept in known_of.values():
             count("measured blocks", kept)
-    docs = [(f"<!DOCTYPE html><html>{head}<style>@page {{ size: {width + 400:.0f}mm "
-             f"{MEASURE_PAGE:.0f}mm; }}</style><body>{_document(unit, width)}</body></html>")
-            for unit in todo]  # one document each: memory bounded by an article
-    laid = fork_map(_measure, [*([beside.work] if beside else []), *docs], workers, rendition)
-    if beside is not None:  # (given out first)
-        beside.result = laid.pop(0)
-    for unit, boxes in zip(todo, laid, strict=True):
-        _read(unit, boxes, page_top)
+    page = (f"<!DOCTYPE html><html>{head}<style>@page {{ size: {width + 400:.0f}mm "
+            f"{MEASURE_PAGE:.0f}mm; }}</style><body>")
+    # One document an article (memory bounded by an article); then one for each article with
+    # frames whose captions could not be counted, laid out instead.
+    pending, counted, extra = todo, True, [beside.work] if beside else []
+    while pending or extra:
+        docs = [_document(unit, width, counted) for unit in pending]
+        laid = fork_map(_measure, [*extra, *((f"{page}{html}</body></html>", probes)
+                                             for html, probes, _ in docs)], workers, rendition)
+        if extra:  # (given out first)
+            beside.result = laid.pop(0)
+        for unit, (_, _, refs), result in zip(pending, docs, laid, strict=True):
+            _read(unit, result, refs, page_top)
+        pending = [unit for unit in pending if unit.missing()[1]] if counted else []
+        counted, extra = False, []
+    for unit in todo:
         kept = {kind: {k: unit.values[kind][k] for k in keys} for kind, keys in (
             ("flow", {u[1] for u in unit.flow}), ("frames", {u[1] for u in unit.frames}),
             ("line", {unit.line}))}
@@ -221,15 +236,35 @@ def _units(base: str, article, blocks, width: float, widths: dict) -> _Article:
                 clone.set("id", UNNAMED)
                 html = lxml.html.tostring(clone, encoding="unicode")
             flow.append((bid, digest(where, "flow", html), html))
-        shapes = [(kind, w, _probe_figure(block, kind, w))
-                  for kind, sizes in widths.get(bid, {}).items() for w in sizes]
-        if shapes:
+        sizes = [(kind, w) for kind, steps in widths.get(bid, {}).items() for w in steps]
+        if sizes:
+            probe, caption = _probe_caption(block)
+            shapes = [(kind, w, _probe_figure(block, kind, w),
+                       _probe_figure(probe, kind, w) if caption else None) for kind, w in sizes]
             frames.append((bid, digest(where, "frames", *(f"{k}\0{w!r}\0{h}"
-                                                          for k, w, h in shapes)),
-                           shapes, len(photos_of(block))))
+                                                          for k, w, h, _ in shapes)),
+                           shapes, len(photos_of(block)), caption))
     line = digest(where, "line")
     return _Article(article.get("id"), opening, closing, flow, frames, line,
                     digest(where, "article", *(u[1] for u in flow), *(u[1] for u in frames)))
+
+
+def _probe_caption(figure) -> tuple[object, tuple | None]:
+    """The figure with a one-line caption in place of its own, and its own caption's runs
+    (:func:`builder.lines.runs`); ``(None, None)`` when it has not one caption that Pango
+    counts."""
+    captions = list(figure.iter("figcaption"))
+    found = runs(captions[0]) if len(captions) == 1 and \
+        captions[0].getparent() is figure else None
+    if found is None:
+        return None, None
+    clone = copy.deepcopy(figure)
+    caption = next(clone.iter("figcaption"))
+    for child in list(caption):
+        caption.remove(child)
+    caption.text = PROBE_TEXT
+    etree.SubElement(caption, "span", {"class": "halt"}).text = PROBE_MARK
+    return clone, found
 
 
 def _probe_figure(figure, kind: str, width: float) -> str:
@@ -257,25 +292,42 @@ def _spacer(name: str) -> str:
             f'border-top:0.01mm solid transparent"></div>')
 
 
-def _document(unit: _Article, width: float) -> str:
+def _document(unit: _Article, width: float, counted: bool) -> tuple[str, dict, dict]:
     """What measures the article's units not measured yet: its flow units in order, each
     after a spacer of its own and before the next; a one-line paragraph; each figure at its
-    widths."""
+    widths, or (``counted``, where its caption's lines are counted) its probe, one for all
+    the figures whose probes are alike. With the captions to count at each probe (by its
+    name), and where each frame's lines are among them: ``{(frame, shape): (probe, index)}``."""
     flow, frames, line = unit.missing()
     parts = [f'<div style="width:{width:.3f}mm">{unit.opening}', _spacer("g-0")]
     for n, (_, _, html) in enumerate(flow):
         parts += [_named(html, f"m-{n}"), _spacer(f"g-{n + 1}")]
     if line:
         parts.append('<p id="line">国</p>')
-    for n, (_, _, shapes, _) in enumerate(frames):
-        parts += [_named(html, f"f-{n}-{k}") for k, (_, _, html) in enumerate(shapes)]
+    named: dict[str, str] = {}  # probe fragment → its name
+    probes: dict[str, list] = {}
+    refs: dict[tuple[int, int], tuple[str, int]] = {}
+    for n, (_, _, shapes, _, caption) in enumerate(frames):
+        for k, (_, _, html, probe) in enumerate(shapes):
+            if counted and caption is not None:
+                name = named.get(probe)
+                if name is None:
+                    name = named[probe] = f"p-{len(named)}"
+                    parts.append(_named(probe, name))
+                refs[n, k] = (name, len(probes.setdefault(name, [])))
+                probes[name].append(caption)
+            else:
+                parts.append(_named(html, f"f-{n}-{k}"))
     parts.append(f"{unit.closing}</div>")
-    return "".join(parts)
+    return "".join(parts), probes, refs
 
 
-def _read(unit: _Article, boxes: dict[str, Box], page_top: float) -> None:
-    """The values of the units :func:`_document` measured, from its boxes, into
-    ``unit.values``."""
+def _read(unit: _Article, result: tuple[dict[str, Box], dict], refs: dict,
+          page_top: float) -> None:
+    """The values of the units :func:`_document` measured, from its boxes and the lines
+    counted at its probes (``result``), into ``unit.values``; a frame with a caption that
+    could not be counted stays unknown."""
+    boxes, counted = result
     flow, frames, line = unit.missing()
     for n, (_, key, _) in enumerate(flow):
         box, before, after = boxes.get(f"m-{n}"), boxes.get(f"g-{n}"), boxes.get(f"g-{n + 1}")
@@ -290,14 +342,23 @@ def _read(unit: _Article, boxes: dict[str, Box], page_top: float) -> None:
     if line:
         box = boxes.get("line")
         unit.values["line"][unit.line] = round(box.y1 - box.y0, 4) if box else 0.0
-    for n, (_, key, shapes, photos) in enumerate(frames):
+    for n, (_, key, shapes, photos, _) in enumerate(frames):
         steps: dict[str, list] = {}
-        for k, (kind, w, _) in enumerate(shapes):
-            f = boxes.get(f"f-{n}-{k}")
-            if f is not None:
-                probes = PROBE_HEIGHT * (photos if kind == "stack" else 1)
-                steps.setdefault(kind, []).append([w, round(f.y1 - f.y0 - probes, 4)])
-        unit.values["frames"][key] = {kind: sorted(s) for kind, s in steps.items()}
+        for k, (kind, w, _, _) in enumerate(shapes):
+            probes = PROBE_HEIGHT * (photos if kind == "stack" else 1)
+            if (n, k) not in refs:
+                f = boxes.get(f"f-{n}-{k}")
+                if f is not None:
+                    steps.setdefault(kind, []).append([w, round(f.y1 - f.y0 - probes, 4)])
+                continue
+            name, index = refs[n, k]
+            f, (height, lines) = boxes.get(name), counted.get(name, (0.0, []))
+            if f is None or index >= len(lines) or lines[index] is None:
+                break  # laid out instead
+            steps.setdefault(kind, []).append(
+                [w, round(f.y1 - f.y0 - probes + (lines[index] - 1) * height, 4)])
+        else:
+            unit.values["frames"][key] = {kind: sorted(s) for kind, s in steps.items()}
 
 
 def _by_block(unit: _Article, blocks) -> dict:
@@ -307,7 +368,7 @@ def _by_block(unit: _Article, blocks) -> dict:
     for block, like in in_flow(blocks):
         if flow.get(like) is not None:
             out["blocks"][block.get("id")] = flow[like]
-    for bid, key, _, _ in unit.frames:
+    for bid, key, *_ in unit.frames:
         for kind, steps in unit.values["frames"].get(key, {}).items():
             out["frames"][f"{bid}/{kind}"] = steps
     return out
@@ -322,8 +383,10 @@ def _probe_png() -> bytes:
     return out.getvalue()
 
 
-def _measure(rendition: PrintRendition, doc: str | Callable[[], Any]) -> Any:
-    """The boxes of a measuring document; or, for the work beside, its result."""
-    if not isinstance(doc, str):
+def _measure(rendition: PrintRendition, doc: tuple[str, dict] | Callable[[], Any]) -> Any:
+    """The boxes of a measuring document and the lines counted at its probes; or, for the
+    work beside, its result."""
+    if callable(doc):
         return doc()
-    return pdf.measure(rendition, doc, {PROBE: (_probe_png(), "image/png")})
+    html, probes = doc
+    return pdf.measure_lines(rendition, html, {PROBE: (_probe_png(), "image/png")}, probes)

@@ -18,6 +18,8 @@ with by_soname():
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+    from .lines import count as count_lines
+
 ASSETS = PRINT_BASE + "assets/"
 THEME = PRINT_BASE + "theme/"
 PX_PER_MM = 96 / 25.4
@@ -104,11 +106,20 @@ def measure(rendition: PrintRendition, html: str,
             extra: dict[str, tuple[bytes, str]]) -> dict[str, Box]:
     """Lay ``html`` out with the rendition's stylesheets and fonts (and ``extra`` files by
     URL) and return the box of each element with an id; nothing is written."""
+    return measure_lines(rendition, html, extra, {})[0]
+
+
+def measure_lines(rendition: PrintRendition, html: str, extra: dict[str, tuple[bytes, str]],
+                  probes: dict[str, list]) -> tuple[dict[str, Box], dict]:
+    """:func:`measure`'s boxes, and for each probe figure of ``probes`` (by id) the line
+    height of its caption and the lines each of its texts would take there
+    (:func:`builder.lines.count`)."""
     document = _render(replace(rendition, html=html), StoreFetcher(rendition, extra), [])
     boxes = _boxes(document)
+    counted = count_lines(document, probes, PX_PER_MM) if probes else {}
     del document
     release_memory()
-    return boxes
+    return boxes, counted
 
 
 def _render(rendition: PrintRendition, fetcher: StoreFetcher, extra: list[CSS]):

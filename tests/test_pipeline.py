@@ -673,15 +673,16 @@ def test_writers_import_no_renderer(module):
     """A writer imports ``model``, ``errors``, ``output`` (how a file is written),
     ``pdfsave`` (how a PDF is saved), ``documents`` (how a document goes to WeasyPrint),
     ``subsets`` (the PDF's fonts), ``furniture`` (the running heads and folios drawn on a
-    PDF's pages), ``join`` (the book's pages copied from its parts) and its own libraries:
-    never ``render``, ``pipeline``, ``settings`` or ``theme``."""
+    PDF's pages), ``join`` (the book's pages copied from its parts), ``lines`` (a text's lines
+    counted in a laid-out document) and its own libraries: never ``render``, ``pipeline``,
+    ``settings`` or ``theme``."""
     import ast
 
     tree = ast.parse((Path(builder.__file__).parent / f"{module}.py").read_text())
     ours = {node.module for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.level == 1}
     assert ours <= {"model", "errors", "output", "pdfsave", "libraries", "documents",
-                    "subsets", "furniture", "join"}, ours
+                    "subsets", "furniture", "join", "lines"}, ours
 
 
 # --- 14. the print outputs written in a process of their own ------------------------------------
