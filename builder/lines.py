@@ -1,22 +1,23 @@
-"""The lines a caption takes at a width, counted by Pango itself instead of laid out by
-WeasyPrint: a figure's frame is measured at several widths, and WeasyPrint's own layout of each
-one (its boxes, styles and line breaking) cost some 2 ms a frame, most of the measuring.
+"""The lines a paragraph or a caption takes at a width, counted by Pango itself instead of laid
+out by WeasyPrint: WeasyPrint's own layout of each one (its boxes, styles and line breaking)
+was most of the measuring, some 2 ms a figure's frame at each of its widths and a paragraph.
 
-A caption is counted only when its text breaks as one run would in WeasyPrint (WeasyPrint 70
-breaks a line of one text run with Pango's first line at the width): it holds text and
-``span.halt`` marks only (given half width by the font's ``halt`` feature, a Pango attribute
-here), its whitespace is plain, its style neither hyphenates, transforms, keeps spaces nor
-indents, and no line Pango makes overflows the width (a long word that
-``overflow-wrap`` would cut). Anything else is ``None``, and the caller lays the frame out with
-WeasyPrint instead. The counts agree with WeasyPrint's on the bench's corpora (every caption of
-three of them, A5 and A4).
+A text is counted only when it breaks as one run would in WeasyPrint (WeasyPrint 70 breaks a
+line of one text run with Pango's first line at the width, the first line's less its indent):
+it holds text and ``span.halt`` marks only (given half width by the font's ``halt`` feature, a
+Pango attribute here), its whitespace is plain, its style neither hyphenates, transforms nor
+keeps spaces, and no line Pango makes overflows the width (a long word that ``overflow-wrap``
+would cut). Anything else is ``None``, and the caller lays the block out with WeasyPrint
+instead. The counts agree with WeasyPrint's on the bench's corpora (every paragraph and
+caption of three of them, A5 and A4).
 
-The styles and the width come from a *probe*: the figure laid out with a one-line caption of
-its own (:data:`PROBE_TEXT` and a halted mark), in the measuring document; the frame at that
-width is the probe's frame and one line height per further line. The probe's line must be
-that text and that mark alone, the mark's box adding nothing around it and its font's size,
-family and line height those of the text around it: a theme that puts content before a
-caption, styles its first letter or sets its marks otherwise has its frames laid out.
+The styles and the width come from a *probe*: the block laid out with a one-line text of its
+own (:data:`PROBE_TEXT` and a halted mark) in the measuring document: a paragraph, or a figure
+whose caption that is. The block then is the probe's height and one line height per further
+line. The probe's line must be that text and that mark alone, the mark's box adding nothing
+around it and its font's size, family and line height those of the text around it: a theme
+that puts content before a text, styles its first letter or sets its marks otherwise has its
+blocks laid out.
 """
 
 from __future__ import annotations
@@ -57,10 +58,11 @@ def runs(caption) -> tuple[str, tuple[tuple[int, int], ...]] | None:
 
 def count(document, probes: dict[str, list[tuple[str, tuple[tuple[int, int], ...]]]],
           px_per_mm: float) -> dict[str, tuple[float, list[int | None]]]:
-    """For each probe figure (by id) of the laid-out ``document``, its caption's line height
-    (mm) and the lines each of its texts (:func:`runs`) would take in its place; a text that
-    cannot be counted is None, a probe that cannot be read is absent."""
-    found = _captions(document, set(probes))
+    """For each probe (by id) of the laid-out ``document``, its text's line height (mm) and
+    the lines each of its texts (:func:`runs`) would take in its place (a figure's: in its
+    caption's); a text that cannot be counted is None, a probe that cannot be read is
+    absent."""
+    found = _texts(document, set(probes))
     out = {}
     for name, texts in probes.items():
         caption = found.get(name)
@@ -71,18 +73,26 @@ def count(document, probes: dict[str, list[tuple[str, tuple[tuple[int, int], ...
             out[name] = (0.0, [None] * len(texts))
             continue
         style, features = styles
-        out[name] = (caption.children[0].height / px_per_mm,
-                     [_lines(text, halts, style, features, caption.width)
+        line = caption.children[0]
+        indent = getattr(line, "text_indent", 0) or 0
+        out[name] = (line.height / px_per_mm,
+                     [_lines(text, halts, style, features, caption.width, indent)
                       for text, halts in texts])
     return out
 
 
-def _captions(document, names: set[str]) -> dict:
-    """The caption box of each figure named in ``names``."""
+def _texts(document, names: set[str]) -> dict:
+    """The box of each block named in ``names`` that holds its text: a figure's caption's,
+    another block's own."""
     out: dict = {}
 
     def walk(box, figure: str | None) -> None:
         element = getattr(box, "element", None)
+        if figure is None and isinstance(box, boxes.BlockBox) and element is not None \
+                and element.get("id") in names and box.element_tag != "figure" \
+                and element.get("id") not in out:
+            out[element.get("id")] = box
+            return
         if figure is None and isinstance(box, boxes.BlockBox) and element is not None \
                 and box.element_tag == "figure" and element.get("id") in names:
             figure = element.get("id")
@@ -101,8 +111,7 @@ def _captions(document, names: set[str]) -> dict:
 def _probe_styles(caption) -> tuple[object, bytes] | None:
     """The style of a probe caption's text and the font features of its halted mark, when
     its one line is the probe's text and mark alone and they break as one run would."""
-    if len(caption.children) != 1 or not isinstance(caption.children[0], boxes.LineBox) \
-            or getattr(caption.style["text_indent"], "value", 0) != 0:
+    if len(caption.children) != 1 or not isinstance(caption.children[0], boxes.LineBox):
         return None
     line = caption.children[0].children
     if len(line) != 2 or not isinstance(line[0], boxes.TextBox) or line[0].text != PROBE_TEXT \
@@ -131,7 +140,24 @@ def _features(style) -> bytes:
 
 
 def _lines(text: str, halts: tuple[tuple[int, int], ...], style, features: bytes,
-           width: float) -> int | None:
+           width: float, indent: float) -> int | None:
+    """The lines of ``text`` at ``width`` (px), its first ``indent`` narrower."""
+    first = _layout(text, halts, style, features, width - indent)
+    if not indent:
+        return _count(first, width)
+    if _count(first, width - indent, 1) is None:
+        return None
+    second = pango.pango_layout_get_line_readonly(first.layout, 1)
+    if second == ffi.NULL:
+        return 1
+    cut = second.start_index
+    rest = _count(_layout(text.encode()[cut:].decode(), tuple(
+        (max(0, a - cut), b - cut) for a, b in halts if b > cut), style, features, width), width)
+    return None if rest is None else 1 + rest
+
+
+def _layout(text: str, halts: tuple[tuple[int, int], ...], style, features: bytes,
+            width: float):
     layout = create_layout(text, style, None, width, 0)
     if halts and features:
         attrs = pango.pango_layout_get_attributes(layout.layout)
@@ -142,9 +168,15 @@ def _lines(text: str, halts: tuple[tuple[int, int], ...], style, features: bytes
             attr.start_index, attr.end_index = start, end
             pango.pango_attr_list_change(attrs, attr)
         pango.pango_layout_set_attributes(layout.layout, attrs)
+    return layout
+
+
+def _count(layout, width: float, most: int | None = None) -> int | None:
+    """The lines of ``layout`` (its first ``most``); None when one is wider than ``width``."""
     extents = ffi.new("PangoRectangle *")
     n = 0
-    while (line := pango.pango_layout_get_line_readonly(layout.layout, n)) != ffi.NULL:
+    while (most is None or n < most) and \
+            (line := pango.pango_layout_get_line_readonly(layout.layout, n)) != ffi.NULL:
         pango.pango_layout_line_get_extents(line, ffi.NULL, extents)
         if extents.width * FROM_UNITS > width + 0.01:
             return None  # a word wider than the line: WeasyPrint would cut it otherwise

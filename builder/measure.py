@@ -7,12 +7,14 @@ What is measured, at the text width, for each article (:func:`measure_articles`)
   figure without its caption, once for all the figures of the article that have the same
   margins: :func:`~builder.blocks.in_flow`);
 * every figure with a probe image in place of each photo, at its full and its floor width
-  for each of its shapes: its height apart from its photos. When Pango can count its
-  caption's lines (:mod:`builder.lines`), the figure is laid out with a one-line caption
-  instead, once for all the figures alike at that width, and its frame is that one's and a
-  line's height for each further line of its own caption; a caption that cannot be counted
-  there is laid out in a second document, as the others were;
+  for each of its shapes: its height apart from its photos;
 * the height of one line of text.
+
+A block whose lines Pango can count (:mod:`builder.lines`: a paragraph of text and halted
+marks, a figure with such a caption) is laid out as a *probe* instead, with a one-line text in
+place of its own, once for all the blocks of the article alike (at that width, for a figure):
+it is that probe and a line's height for each further line of its own text. One that cannot
+be counted there after all is laid out in a second document, as the others are.
 
 Each of these is kept by the hash of what it is made of (the block without its ids, the
 article's element, the stylesheets, fonts and text width, the builder's version), not by its
@@ -53,16 +55,16 @@ UNNAMED = "builder-unnamed"
 
 @dataclass
 class _Article:
-    """One article's units: ``flow`` (block id, key, fragment) for the blocks measured in the
-    flow, ``frames`` (block id, key, [(shape kind, width, fragment, probe fragment)], photos,
-    caption runs) for the figures, and the key of its line. The probe fragments and the
-    caption's runs (:func:`builder.lines.runs`) are None when its lines are not counted.
-    ``values``: what is known of each key so far."""
+    """One article's units: ``flow`` (block id, key, fragment, probe fragment, text runs) for
+    the blocks measured in the flow, ``frames`` (block id, key, [(shape kind, width, fragment,
+    probe fragment)], photos, caption runs) for the figures, and the key of its line. The
+    probe fragments and the runs (:func:`builder.lines.runs`) are None when the lines are not
+    counted. ``values``: what is known of each key so far."""
 
     aid: str
     opening: str
     closing: str
-    flow: list[tuple[str, str, str]]
+    flow: list[tuple[str, str, str, str | None, tuple | None]]
     frames: list[tuple[str, str, list[tuple[str, float, str, str | None]], int, tuple | None]]
     line: str
     key: str = ""
@@ -148,7 +150,7 @@ def measure_articles(rendition: PrintRendition, head: str, width: float, page_to
             beside.result = laid.pop(0)
         for unit, (_, _, refs), result in zip(pending, docs, laid, strict=True):
             _read(unit, result, refs, page_top)
-        pending = [unit for unit in pending if unit.missing()[1]] if counted else []
+        pending = [unit for unit in pending if any(unit.missing()[:2])] if counted else []
         counted, extra = False, []
     for unit in todo:
         kept = {kind: {k: unit.values[kind][k] for k in keys} for kind, keys in (
@@ -231,11 +233,13 @@ def _units(base: str, article, blocks, width: float, widths: dict) -> _Article:
                 for caption in clone.iter("figcaption"):
                     caption.getparent().remove(caption)
                 html = _probe_figure(clone, "stack", width)
+                probe, text = None, None
             else:
                 strip_ids(clone)
                 clone.set("id", UNNAMED)
                 html = lxml.html.tostring(clone, encoding="unicode")
-            flow.append((bid, digest(where, "flow", html), html))
+                probe, text = _probe_text(clone)
+            flow.append((bid, digest(where, "flow", html), html, probe, text))
         sizes = [(kind, w) for kind, steps in widths.get(bid, {}).items() for w in steps]
         if sizes:
             probe, caption = _probe_caption(block)
@@ -259,12 +263,26 @@ def _probe_caption(figure) -> tuple[object, tuple | None]:
     if found is None:
         return None, None
     clone = copy.deepcopy(figure)
-    caption = next(clone.iter("figcaption"))
-    for child in list(caption):
-        caption.remove(child)
-    caption.text = PROBE_TEXT
-    etree.SubElement(caption, "span", {"class": "halt"}).text = PROBE_MARK
+    _probe_line(next(clone.iter("figcaption")))
     return clone, found
+
+
+def _probe_text(block) -> tuple[str | None, tuple | None]:
+    """The block's fragment with a one-line text in place of its own, and its own text's runs
+    (:func:`builder.lines.runs`); ``(None, None)`` when Pango does not count its lines."""
+    found = runs(block)
+    if found is None:
+        return None, None
+    clone = copy.deepcopy(block)
+    _probe_line(clone)
+    return lxml.html.tostring(clone, encoding="unicode"), found
+
+
+def _probe_line(element) -> None:
+    for child in list(element):
+        element.remove(child)
+    element.text = PROBE_TEXT
+    etree.SubElement(element, "span", {"class": "halt"}).text = PROBE_MARK
 
 
 def _probe_figure(figure, kind: str, width: float) -> str:
@@ -295,29 +313,47 @@ def _spacer(name: str) -> str:
 def _document(unit: _Article, width: float, counted: bool) -> tuple[str, dict, dict]:
     """What measures the article's units not measured yet: its flow units in order, each
     after a spacer of its own and before the next; a one-line paragraph; each figure at its
-    widths, or (``counted``, where its caption's lines are counted) its probe, one for all
-    the figures whose probes are alike. With the captions to count at each probe (by its
-    name), and where each frame's lines are among them: ``{(frame, shape): (probe, index)}``."""
+    widths. Where ``counted`` and a block's lines are counted (a flow unit's text, a figure's
+    caption) the block is laid out as its probe instead, once for all the blocks whose probes
+    are alike (a flow unit's between spacers of its own). With the texts to count at each
+    probe (by its name), and where each unit's lines are among them: ``{("flow", unit):
+    (probe, index) or its place among the flow units laid out, (frame, shape): (probe,
+    index)}``."""
     flow, frames, line = unit.missing()
     parts = [f'<div style="width:{width:.3f}mm">{unit.opening}', _spacer("g-0")]
-    for n, (_, _, html) in enumerate(flow):
-        parts += [_named(html, f"m-{n}"), _spacer(f"g-{n + 1}")]
-    if line:
-        parts.append('<p id="line">国</p>')
     named: dict[str, str] = {}  # probe fragment → its name
     probes: dict[str, list] = {}
-    refs: dict[tuple[int, int], tuple[str, int]] = {}
+    refs: dict = {}
+
+    def probe_for(fragment: str, text: tuple, spaced: bool) -> tuple[str, int]:
+        name = named.get(fragment)
+        if name is None:
+            name = named[fragment] = f"p-{len(named)}"
+            later.extend([_spacer(f"{name}-a"), _named(fragment, name), _spacer(f"{name}-b")]
+                         if spaced else [_named(fragment, name)])
+        probes.setdefault(name, []).append(text)
+        return name, len(probes[name]) - 1
+
+    later: list[str] = []
+    chain = 0  # the flow units laid out: each between the spacers g-chain and g-(chain + 1)
+    for n, (_, _, html, probe, text) in enumerate(flow):
+        if counted and text is not None:
+            refs["flow", n] = probe_for(probe, text, True)
+        else:
+            refs["flow", n] = chain
+            parts += [_named(html, f"m-{n}"), _spacer(f"g-{chain + 1}")]
+            chain += 1
+    parts += later
+    later = []
+    if line:
+        parts.append('<p id="line">国</p>')
     for n, (_, _, shapes, _, caption) in enumerate(frames):
         for k, (_, _, html, probe) in enumerate(shapes):
             if counted and caption is not None:
-                name = named.get(probe)
-                if name is None:
-                    name = named[probe] = f"p-{len(named)}"
-                    parts.append(_named(probe, name))
-                refs[n, k] = (name, len(probes.setdefault(name, [])))
-                probes[name].append(caption)
+                refs[n, k] = probe_for(probe, caption, False)
             else:
                 parts.append(_named(html, f"f-{n}-{k}"))
+    parts += later
     parts.append(f"{unit.closing}</div>")
     return "".join(parts), probes, refs
 
@@ -329,15 +365,26 @@ def _read(unit: _Article, result: tuple[dict[str, Box], dict], refs: dict,
     could not be counted stays unknown."""
     boxes, counted = result
     flow, frames, line = unit.missing()
-    for n, (_, key, _) in enumerate(flow):
-        box, before, after = boxes.get(f"m-{n}"), boxes.get(f"g-{n}"), boxes.get(f"g-{n + 1}")
+    for n, (_, key, *_) in enumerate(flow):
+        where, more = refs["flow", n], 0.0
+        if isinstance(where, int):
+            box, before, after = (boxes.get(f"m-{n}"), boxes.get(f"g-{where}"),
+                                  boxes.get(f"g-{where + 1}"))
+        else:
+            name, index = where
+            box, before, after = (boxes.get(name), boxes.get(f"{name}-a"),
+                                  boxes.get(f"{name}-b"))
+            height, lines = _counted(counted, name, index)
+            if box is None or before is None or after is None or lines is None:
+                continue  # laid out instead
+            more = (lines - 1) * height
         if box is None or before is None or after is None:
             unit.values["flow"][key] = None
             continue
         broke = box.page != before.page
         top = box.y0 - page_top if broke else box.y0 - before.y1
         bottom = after.y0 - box.y1 if after.page == box.page else 0.0
-        unit.values["flow"][key] = [round(box.y1 - box.y0, 4), round(top, 4),
+        unit.values["flow"][key] = [round(box.y1 - box.y0 + more, 4), round(top, 4),
                                     round(bottom, 4), broke]
     if line:
         box = boxes.get("line")
@@ -352,18 +399,25 @@ def _read(unit: _Article, result: tuple[dict[str, Box], dict], refs: dict,
                     steps.setdefault(kind, []).append([w, round(f.y1 - f.y0 - probes, 4)])
                 continue
             name, index = refs[n, k]
-            f, (height, lines) = boxes.get(name), counted.get(name, (0.0, []))
-            if f is None or index >= len(lines) or lines[index] is None:
+            f, (height, lines) = boxes.get(name), _counted(counted, name, index)
+            if f is None or lines is None:
                 break  # laid out instead
             steps.setdefault(kind, []).append(
-                [w, round(f.y1 - f.y0 - probes + (lines[index] - 1) * height, 4)])
+                [w, round(f.y1 - f.y0 - probes + (lines - 1) * height, 4)])
         else:
             unit.values["frames"][key] = {kind: sorted(s) for kind, s in steps.items()}
 
 
+def _counted(counted: dict, name: str, index: int) -> tuple[float, int | None]:
+    """The line height at probe ``name`` and the lines of its ``index``-th text (None: not
+    counted)."""
+    height, lines = counted.get(name, (0.0, []))
+    return height, lines[index] if index < len(lines) else None
+
+
 def _by_block(unit: _Article, blocks) -> dict:
     """The article's measurements by block id, as the planner takes them."""
-    flow = {bid: unit.values["flow"].get(key) for bid, key, _ in unit.flow}
+    flow = {bid: unit.values["flow"].get(key) for bid, key, *_ in unit.flow}
     out: dict = {"blocks": {}, "frames": {}, "line": unit.values["line"].get(unit.line, 0.0)}
     for block, like in in_flow(blocks):
         if flow.get(like) is not None:
