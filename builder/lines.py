@@ -29,7 +29,7 @@ from weasyprint.text.ffi import FROM_UNITS, ffi, pango
 from weasyprint.text.fonts import font_features
 from weasyprint.text.line_break import create_layout
 
-#: What a probe's caption says, and its halted mark: one line in any font the theme chooses.
+#: What a probe says, and its halted mark: one line in any font the theme chooses.
 PROBE_TEXT, PROBE_MARK = "国", "）"
 #: What a halted mark may not change of the text around it.
 _SAME = ("font_family", "font_size", "font_style", "font_weight", "font_stretch",
@@ -37,13 +37,13 @@ _SAME = ("font_family", "font_size", "font_style", "font_weight", "font_stretch"
 _PLAIN = re.compile(r"^\S(?:.*\S)?$", re.S)
 
 
-def runs(caption) -> tuple[str, tuple[tuple[int, int], ...]] | None:
-    """A caption element's text and the UTF-8 byte ranges of its halted marks, or None when
-    it holds anything but text and ``span.halt`` marks, or whitespace other than single
+def runs(element) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """A paragraph's or caption's text and the UTF-8 byte ranges of its halted marks, or None
+    when it holds anything but text and ``span.halt`` marks, or whitespace other than single
     spaces between words."""
-    text = caption.text or ""
+    text = element.text or ""
     halts = []
-    for child in caption:
+    for child in element:
         if child.tag != "span" or dict(child.attrib) != {"class": "halt"} or len(child) \
                 or not child.text:
             return None
@@ -65,18 +65,18 @@ def count(document, probes: dict[str, list[tuple[str, tuple[tuple[int, int], ...
     found = _texts(document, set(probes))
     out = {}
     for name, texts in probes.items():
-        caption = found.get(name)
-        if caption is None:
+        block = found.get(name)
+        if block is None:
             continue
-        styles = _probe_styles(caption)
+        styles = _probe_styles(block)
         if styles is None:
             out[name] = (0.0, [None] * len(texts))
             continue
         style, features = styles
-        line = caption.children[0]
+        line = block.children[0]
         indent = getattr(line, "text_indent", 0) or 0
         out[name] = (line.height / px_per_mm,
-                     [_lines(text, halts, style, features, caption.width, indent)
+                     [_lines(text, halts, style, features, block.width, indent)
                       for text, halts in texts])
     return out
 
@@ -108,12 +108,13 @@ def _texts(document, names: set[str]) -> dict:
     return out
 
 
-def _probe_styles(caption) -> tuple[object, bytes] | None:
-    """The style of a probe caption's text and the font features of its halted mark, when
-    its one line is the probe's text and mark alone and they break as one run would."""
-    if len(caption.children) != 1 or not isinstance(caption.children[0], boxes.LineBox):
+def _probe_styles(block) -> tuple[object, bytes] | None:
+    """The style of a probe's text (``block``: the box that holds it) and the font features
+    of its halted mark, when its one line is the probe's text and mark alone and they break
+    as one run would."""
+    if len(block.children) != 1 or not isinstance(block.children[0], boxes.LineBox):
         return None
-    line = caption.children[0].children
+    line = block.children[0].children
     if len(line) != 2 or not isinstance(line[0], boxes.TextBox) or line[0].text != PROBE_TEXT \
             or not isinstance(line[1], boxes.InlineBox) or len(line[1].children) != 1:
         return None
