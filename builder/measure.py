@@ -140,7 +140,7 @@ def measure_articles(rendition: PrintRendition, head: str, width: float, page_to
     page = (f"<!DOCTYPE html><html>{head}<style>@page {{ size: {width + 400:.0f}mm "
             f"{MEASURE_PAGE:.0f}mm; }}</style><body>")
     # One document an article (memory bounded by an article); then one for each article with
-    # frames whose captions could not be counted, laid out instead.
+    # blocks or frames whose texts could not be counted, laid out instead.
     pending, counted, extra = todo, True, [beside.work] if beside else []
     while pending or extra:
         docs = [_document(unit, width, counted) for unit in pending]
@@ -361,8 +361,8 @@ def _document(unit: _Article, width: float, counted: bool) -> tuple[str, dict, d
 def _read(unit: _Article, result: tuple[dict[str, Box], dict], refs: dict,
           page_top: float) -> None:
     """The values of the units :func:`_document` measured, from its boxes and the lines
-    counted at its probes (``result``), into ``unit.values``; a frame with a caption that
-    could not be counted stays unknown."""
+    counted at its probes (``result``), into ``unit.values``; a block or frame whose text
+    could not be counted stays unknown (to be laid out)."""
     boxes, counted = result
     flow, frames, line = unit.missing()
     for n, (_, key, *_) in enumerate(flow):

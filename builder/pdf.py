@@ -111,9 +111,9 @@ def measure(rendition: PrintRendition, html: str,
 
 def measure_lines(rendition: PrintRendition, html: str, extra: dict[str, tuple[bytes, str]],
                   probes: dict[str, list]) -> tuple[dict[str, Box], dict]:
-    """:func:`measure`'s boxes, and for each probe figure of ``probes`` (by id) the line
-    height of its caption and the lines each of its texts would take there
-    (:func:`builder.lines.count`)."""
+    """:func:`measure`'s boxes, and for each probe of ``probes`` (by id: a paragraph, or a
+    figure with its caption) the line height of its text and the lines each of its texts
+    would take there (:func:`builder.lines.count`)."""
     document = _render(replace(rendition, html=html), StoreFetcher(rendition, extra), [])
     boxes = _boxes(document)
     counted = count_lines(document, probes, PX_PER_MM) if probes else {}
