@@ -33,7 +33,6 @@ from .memo import Memo, code_version, digest
 from .model import Box, PrintRendition
 from .pieces import cut_long_articles
 from .plan import SLACK, Area, ArticlePlan, Block, PagePlan, plan_article, shapes_for
-from .workers import Beside
 
 GAP = 3.0  # mm between photos side by side
 EDGE = 6.0  # mm: a photo that reaches into the side margins stays this far from the edge
@@ -126,11 +125,12 @@ def _key(html: str, rendition: PrintRendition) -> str:
 
 def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo,
                count: Callable[[str, bool], None] = lambda kind, kept: None,
-               workers: int = 1, beside: Beside | None = None) -> Layout:
+               workers: int = 1, warm: Callable[[], None] | None = None) -> Layout:
     """The print document with its pages planned: ``page`` is the trimmed page's size in mm;
     measurements and plans are kept in ``cache``; ``count`` is told of each article and block
     measured or kept (:func:`~builder.measure.measure_articles`), and what is not kept is
-    measured ``workers`` documents at a time (``beside`` done with them)."""
+    measured ``workers`` documents at a time (``warm`` done before their processes are
+    forked)."""
     root = lxml.html.document_fromstring(rendition.html)
     head = _head(root)
     area = _area(rendition, head, page, cache)
@@ -143,7 +143,7 @@ def plan_print(rendition: PrintRendition, page: tuple[float, float], cache: Memo
                if block_kind(b) == "figure"}
     measured = measure_articles(rendition, head, area.width, area.top, articles,
                                 _Widths(figures, area, rendition), cache, count, workers,
-                                whole=repr(area), beside=beside)
+                                whole=repr(area), warm=warm)
     plans: dict[str, ArticlePlan] = {}
     for article, blocks in articles:
         aid = article.get("id")

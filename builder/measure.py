@@ -34,7 +34,6 @@ import functools
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -44,7 +43,7 @@ from .blocks import block_kind, in_flow, photos_of, size_figure, strip_ids
 from .lines import PROBE_MARK, PROBE_TEXT, runs
 from .memo import Memo, code_version, digest
 from .model import PRINT_BASE, Box, PrintRendition
-from .workers import Beside, fork_map
+from .workers import fork_map
 
 PROBE = PRINT_BASE + "layout/probe.png"
 PROBE_HEIGHT = 10.0  # mm: each probe photo's height while measuring
@@ -86,14 +85,16 @@ def _unique(units: list) -> list:
 def measure_articles(rendition: PrintRendition, head: str, width: float, page_top: float,
                      articles: list, widths: Mapping[str, dict[str, list]], cache: Memo,
                      count: Callable[[str, bool], None], workers: int,
-                     whole: str = "", beside: Beside | None = None) -> dict[str, dict]:
+                     whole: str = "", warm: Callable[[], None] | None = None
+                     ) -> dict[str, dict]:
     """Each article's measurements, by its id: ``{"blocks": {block id: [height, room above,
     room below, starts a page]}, "frames": {"block id/shape kind": [[width, height], …]},
     "line": height}``, in mm. ``articles``: (article element, its blocks); ``widths``: the
     widths each figure is measured at by shape kind; ``page_top``: where a page's content
     starts. What is not kept in ``cache`` is measured, an article's document at a time,
-    ``workers`` at a time; ``count`` is told of each article ("measured articles") and each
-    block ("measured blocks"), kept or not. ``beside``: done in those processes too, first.
+    ``workers`` at a time (``warm`` done before they are forked: :func:`~builder.workers.
+    fork_map`'s); ``count`` is told of each article ("measured articles") and each block
+    ("measured blocks"), kept or not.
 
     An article whose markup (its blocks' ids and all) was measured before is found whole,
     by that markup and ``whole`` (what else its figures' ``widths`` depend on: they are not
@@ -141,17 +142,15 @@ def measure_articles(rendition: PrintRendition, head: str, width: float, page_to
             f"{MEASURE_PAGE:.0f}mm; }}</style><body>")
     # One document an article (memory bounded by an article); then one for each article with
     # blocks or frames whose texts could not be counted, laid out instead.
-    pending, counted, extra = todo, True, [beside.work] if beside else []
-    while pending or extra:
+    pending, counted = todo, True
+    while pending:
         docs = [_document(unit, width, counted) for unit in pending]
-        laid = fork_map(_measure, [*extra, *((f"{page}{html}</body></html>", probes)
-                                             for html, probes, _ in docs)], workers, rendition)
-        if extra:  # (given out first)
-            beside.result = laid.pop(0)
+        laid = fork_map(_measure, [(f"{page}{html}</body></html>", probes)
+                                   for html, probes, _ in docs], workers, rendition, warm)
         for unit, (_, _, refs), result in zip(pending, docs, laid, strict=True):
             _read(unit, result, refs, page_top)
         pending = [unit for unit in pending if any(unit.missing()[:2])] if counted else []
-        counted, extra = False, []
+        counted = False
     for unit in todo:
         kept = {kind: {k: unit.values[kind][k] for k in keys} for kind, keys in (
             ("flow", {u[1] for u in unit.flow}), ("frames", {u[1] for u in unit.frames}),
@@ -437,10 +436,7 @@ def _probe_png() -> bytes:
     return out.getvalue()
 
 
-def _measure(rendition: PrintRendition, doc: tuple[str, dict] | Callable[[], Any]) -> Any:
-    """The boxes of a measuring document and the lines counted at its probes; or, for the
-    work beside, its result."""
-    if callable(doc):
-        return doc()
+def _measure(rendition: PrintRendition, doc: tuple[str, dict]) -> tuple[dict[str, Box], dict]:
+    """The boxes of a measuring document and the lines counted at its probes."""
     html, probes = doc
     return pdf.measure_lines(rendition, html, {PROBE: (_probe_png(), "image/png")}, probes)

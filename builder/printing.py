@@ -23,12 +23,12 @@ from .layout import check, plan_print
 from .memo import Memo, digest
 from .model import PrintRendition
 from .output import writing
-from .parts import front_pages, write_book
+from .parts import front_pages, warm_up, write_book
 from .preflight import NAMES, Finding, Result, folded, preflight
 from .report import BuildReport
 from .settings import Settings
 from .signals import shielded
-from .workers import Beside, fork_map
+from .workers import fork_map
 
 #: Below this effective resolution a placed photo prints soft (a warning).
 MIN_DPI = 150
@@ -118,15 +118,23 @@ def _write(rendition: PrintRendition, settings: Settings, name: str, tmp: Path,
     them, and of their fonts once subset (:func:`~builder.parts.write_book`'s)."""
     pdf = settings.pdf
     written: dict[str, Path] = {}
-    # the front matter's pages, which the articles' parts need, counted beside the measuring
+    # The front matter's pages, which the articles' parts need: counted beside the measuring
+    # (and the page area's, and the measuring documents' making), in a process forked warm.
     front = front_pages(rendition, memo("parts"), lay_out=False)
-    beside = None if front is not None else Beside(
-        functools.partial(front_pages, rendition, memo("parts")))
-    with report.timed("layout"):
-        laid = plan_print(rendition, pdf.size_mm, memo("layout"), report.count, settings.jobs,
-                          beside)
-    if beside is not None:
-        front = beside.result
+    warm = functools.partial(warm_up, rendition, settings.cache_dir / "fonts")
+    counting = None
+    if front is None and settings.jobs > 1 and ahead_possible():
+        warm()
+        counting = Ahead.run(front_pages, rendition, memo("parts"))
+    try:
+        with report.timed("layout"):
+            laid = plan_print(rendition, pdf.size_mm, memo("layout"), report.count,
+                              settings.jobs, warm)
+        if front is None:
+            front = counting.result() if counting else front_pages(rendition, memo("parts"))
+    finally:
+        if counting is not None:
+            counting.close()
     book = written["pdf"] = tmp / f"{name}.pdf"
     shop = pdf.variant.startswith("pdf/x")
     finish = press = None

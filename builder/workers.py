@@ -42,16 +42,6 @@ RETIRE_ITEMS = 4
 
 
 @dataclass
-class Beside:
-    """Work done in the processes of a stage beside that stage's own items, ahead of them
-    (the front matter's page count beside the measuring, say); its ``result`` once the stage
-    is done."""
-
-    work: Callable[[], Any]
-    result: Any = None
-
-
-@dataclass
 class _Worker:
     pid: int
     tasks: int  # the file descriptor the worker reads item numbers from
@@ -59,14 +49,18 @@ class _Worker:
 
 
 def fork_map(fn: Callable[[Any, Any], Any], items: Sequence[Any], workers: int,
-             shared: Any) -> list[Any]:
+             shared: Any, warm: Callable[[], None] | None = None) -> list[Any]:
     """``[fn(shared, item) for item in items]``, in ``workers`` forked processes at most
     (here, in this process, when that is one, there is one item, or the system cannot fork).
+    ``warm``: done here before the workers are forked, what each would otherwise do first
+    for itself (WeasyPrint's first document in a process: :func:`builder.parts.warm_up`).
     An exception in ``fn`` is raised here; a worker that dies (out of memory, say) is an
     :class:`OutputError` that suggests ``--jobs 1``. Ctrl-C stops the build, not the workers
     one by one: they ignore it, and the build ends them."""
     if workers < 2 or len(items) < 2 or not hasattr(os, "fork"):
         return [fn(shared, item) for item in items]
+    if warm is not None:
+        warm()
     gc.collect()
     gc.freeze()  # the build's objects left out of the workers' collections: their pages stay shared
     running: dict[int, _Worker] = {}  # by the descriptor of its results

@@ -152,17 +152,15 @@ def test_an_article_kept_whole_of_the_wrong_shape_is_found_by_its_blocks(tmp_pat
     assert counts["measured articles"] == [True] and all(counts["measured blocks"])
 
 
-def test_work_beside_the_measuring_is_done_in_its_processes_and_changes_nothing(tmp_path):
+def test_the_warm_up_is_done_before_the_measuring_forks_and_changes_nothing(tmp_path):
     import os
-
-    from builder.workers import Beside
 
     blocks = blocks_v1()
     two = [*article(blocks), *_renamed(article(blocks), "a002")]  # two documents, two processes
-    beside = Beside(os.getpid)
+    calls: list[int] = []
     found = measure_articles(rendition(), HEAD, WIDTH, TOP, two, WIDTHS, Memo(tmp_path / "m"),
-                             lambda kind, kept: None, 2, beside=beside)
-    assert isinstance(beside.result, int) and beside.result != os.getpid()
+                             lambda kind, kept: None, 2, warm=lambda: calls.append(os.getpid()))
+    assert calls == [os.getpid()]
     alone, _ = measure(blocks, Memo(tmp_path / "alone"))
     assert found["a001"] == alone
 

@@ -25,6 +25,23 @@ def test_one_worker_or_one_item_stays_in_this_process():
     assert fork_map(where, [7], 4, 0) == [(7, os.getpid())]
 
 
+WARMED: list[int] = []
+
+
+def warmed(shared, item):
+    return list(WARMED)
+
+
+def test_the_warm_up_is_done_here_once_before_the_workers_are_forked_and_they_have_it():
+    WARMED.clear()
+    results = fork_map(warmed, [1, 2, 3], 2, None, lambda: WARMED.append(os.getpid()))
+    assert WARMED == [os.getpid()]
+    assert results == [[os.getpid()]] * 3  # what it did is in every worker's memory
+    WARMED.clear()
+    fork_map(warmed, [1, 2], 1, None, lambda: WARMED.append(os.getpid()))
+    assert WARMED == []  # nothing forked: nothing to warm
+
+
 def fail(shared, item):
     if item == 3:
         raise ValueError("three")
