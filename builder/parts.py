@@ -316,9 +316,10 @@ def warm_up(rendition: PrintRendition, faces: Path | None) -> None:
     written is not kept), once in a process, before it forks the processes that lay out the
     parts or measure the blocks: what WeasyPrint does for the first document of a process (the
     families' faces found by fontconfig and loaded, its C declarations parsed, its PDF writer
-    and Pillow's plugins imported, the faces' stubs found in ``faces``) is then done once,
-    and the processes are forked with it done. A fresh process's first part cost some
-    0.1-0.15 s of CPU more without it, some 0.02-0.05 s more with it (the bench corpus)."""
+    and Pillow's plugins imported, the faces' stubs found in ``faces``, where no face is kept
+    for it: the book may not use its faces) is then done once, and the processes are forked
+    with it done. A fresh process's first part cost some 0.1-0.15 s of CPU more without it,
+    some 0.02-0.05 s more with it (the bench corpus)."""
     global _warmed
     if _warmed:
         return
@@ -332,7 +333,7 @@ def warm_up(rendition: PrintRendition, faces: Path | None) -> None:
                       for family in ("serif", "sans"))
             + f"<figure>{img}<figcaption>{text}</figcaption></figure>")
     head = rendition.html[:rendition.html.index("<body")] if "<body" in rendition.html else ""
-    with subsets.deferred(faces):
+    with subsets.deferred(faces, keep=False):  # (its faces known, not kept: it is not kept)
         pdf.write_pdf(replace(rendition, html=f"{head}<body>{body}</body></html>"),
                       Path(os.devnull))
 

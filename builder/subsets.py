@@ -116,11 +116,12 @@ def face_path(faces: Path, sha: str) -> Path:
 
 
 def _keep(faces: Path, content: Callable[[], AbstractContextManager[memoryview]],
-          key: tuple, origin: Callable[[], Path | None] = lambda: None) -> str | None:
+          key: tuple, origin: Callable[[], Path | None] = lambda: None,
+          keep: bool = True) -> str | None:
     """The SHA-256 of the face whose bytes ``content()`` gives (known by ``key``), kept in
-    ``faces``; None if it cannot be kept. Its bytes are read once a process, and not at all
-    while the font file ``origin()`` says holds exactly those bytes (if it can tell) is
-    unchanged since another process read them (:func:`_origin_sha`)."""
+    ``faces`` (unless not ``keep``); None if it cannot be kept. Its bytes are read once a
+    process, and not at all while the font file ``origin()`` says holds exactly those bytes
+    (if it can tell) is unchanged since another process read them (:func:`_origin_sha`)."""
     sha = _known.get(key)
     source = origin() if sha is None else None
     if sha is None and source is not None:
@@ -132,7 +133,7 @@ def _keep(faces: Path, content: Callable[[], AbstractContextManager[memoryview]]
         if st is not None:
             _record_origin(faces, source, sha, st)
     _known[key] = sha
-    if intact(faces, sha):
+    if not keep or intact(faces, sha):
         return sha
     try:
         faces.mkdir(parents=True, exist_ok=True)
@@ -311,10 +312,11 @@ _LAZY = _Lazy()
 
 
 @contextmanager
-def deferred(faces: Path | None) -> Iterator[set[str]]:
+def deferred(faces: Path | None, keep: bool = True) -> Iterator[set[str]]:
     """While WeasyPrint writes a document, embed each font it would subset as a stub, its face
-    kept in ``faces``; yields the set of the faces the stubs name (filled as it writes). With
-    ``faces`` None, or no subsetter, WeasyPrint subsets as usual."""
+    kept in ``faces`` (not with ``keep`` false: a document written to be thrown away, whose
+    faces the book may not use); yields the set of the faces the stubs name (filled as it
+    writes). With ``faces`` None, or no subsetter, WeasyPrint subsets as usual."""
     used: set[str] = set()
     if faces is None or not available():
         yield used
@@ -349,7 +351,8 @@ def deferred(faces: Path | None) -> Iterator[set[str]]:
         simple = to_unicode and not (font.bitmap or font.png or font.svg or font.colr
                                      or "fvar" in font.tables)
         sha = _keep(faces, lambda: _face_bytes(font.hb_face),
-                    (font.hash, length(font), font.index), lambda: _origin(font.hb_face)) \
+                    (font.hash, length(font), font.index), lambda: _origin(font.hb_face),
+                    keep) \
             if simple else None
         if sha is None:
             return original_clean(font, to_unicode, hinting)

@@ -172,6 +172,24 @@ def test_while_deferred_a_font_is_a_stub_and_weasyprint_is_left_as_it_was(tmp_pa
     assert "国" in text
 
 
+def test_a_document_thrown_away_keeps_no_face_and_the_next_one_keeps_its_own(tmp_path):
+    """The warm-up's document (builder.parts.warm_up) names its faces in its stubs but keeps
+    none: a face the book does not use is not left in the cache; a face known so is still kept
+    when a document that is kept uses it."""
+    from weasyprint import HTML
+
+    faces = tmp_path / "faces"
+    with subsets.deferred(faces, keep=False) as used:
+        HTML(string="<p style='font-family: Noto Sans CJK SC'>国</p>").write_pdf(
+            tmp_path / "a.pdf")
+    (sha,) = used
+    assert not subsets.intact(faces, sha) and not list(faces.glob("*.font"))
+    with subsets.deferred(faces) as again:
+        HTML(string="<p style='font-family: Noto Sans CJK SC'>国</p>").write_pdf(
+            tmp_path / "b.pdf")
+    assert again == {sha} and subsets.intact(faces, sha)
+
+
 def test_a_subset_made_once_is_kept_and_a_damaged_one_made_again(tmp_path, monkeypatch):
     import pikepdf
     from weasyprint import HTML
