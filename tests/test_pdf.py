@@ -188,3 +188,39 @@ print(asked, ctypes.util.find_library is search, ffi.pango is not None, ffi.font
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parent.parent).stdout.split()
     assert out == ["[]", "True", "True", "True"]  # none asked for, the search put back, loaded
+
+
+
+def test_a_page_gets_its_margin_boxes_only_where_one_has_content(tmp_path):
+    """The margin boxes are made only for a page where a rule gives one of them content (here
+    the left-hand pages'), and a page without is the same bytes as WeasyPrint makes it."""
+    import weasyprint.layout
+    from weasyprint import HTML
+
+    from builder import pdf
+
+    installed = weasyprint.layout.make_margin_boxes
+    weasyprint_own = installed.original
+    made = []
+
+    def spy(context, page, state):
+        made.append(page.page_type.side)
+        return weasyprint_own(context, page, state)
+
+    pages = "".join(f'<p style="break-before: page">page {n}</p>' for n in range(1, 5))
+    plain = f"<html><head><style>@page {{ size: A6 }}</style></head><body>{pages}</body></html>"
+    folios = plain.replace("</style>", "@page :left { @bottom-center { content: 'folio ' "
+                                       "counter(page) } }</style>")
+    written = {}
+    try:
+        for name, function in (("checked", pdf._margin_boxes(spy)), ("own", weasyprint_own)):
+            weasyprint.layout.make_margin_boxes = function
+            written[name] = HTML(string=plain).write_pdf(pdf_identifier=b"0" * 16)
+        assert written["checked"] == written["own"] and made == []
+        weasyprint.layout.make_margin_boxes = pdf._margin_boxes(spy)
+        (tmp_path / "a.pdf").write_bytes(HTML(string=folios).write_pdf())
+    finally:
+        weasyprint.layout.make_margin_boxes = installed
+    assert made == ["left", "left"]
+    text = [PdfReader(tmp_path / "a.pdf").pages[n].extract_text() for n in range(4)]
+    assert ["folio" in t for t in text] == [False, True, False, True]
