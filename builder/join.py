@@ -31,7 +31,7 @@ from .furniture import draw
 from .memo import digest
 from .output import sink
 from .pdfsave import save, word
-from .subsets import Program, programs, put, stubs
+from .subsets import Early, Program, programs, put, said, stubs
 
 #: The catalog entries taken from the first part (the rest the join makes for the whole book;
 #: nothing that acts, such as /OpenAction or /AA, is carried over).
@@ -51,6 +51,9 @@ class Piece:
     #: What the part is made from (its key among the kept parts; by default the SHA-256 of
     #: its file): the book's document ID is made of them.
     key: str = ""
+    #: What the stubs of its fonts say, if known (builder.subsets.deferred's ``named``): the
+    #: book's fonts are then subset while its pages are copied.
+    stubs: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
          ready: Callable[[Pages], None] | None = None,
          subset: Callable[[dict[tuple[str, int], Program]], None] | None = None,
          furniture: tuple[bytes, list] | None = None,
-         press: Callable[[Pdf], dict] | None = None) -> None:
+         press: Callable[[Pdf], dict] | None = None, furniture_stubs: tuple = ()) -> None:
     """Write the pages of ``pieces``, in order, as one PDF at ``out``; their fonts' stubs
     subset once from the faces kept in ``faces`` (:mod:`builder.subsets`; the subsets kept in
     the memo ``kept``, when given). ``ready`` is told of the book's pages, with what a booklet
@@ -101,7 +104,9 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
     and folios and where each page draws them (:func:`builder.furniture.draw`), drawn on the
     book's pages before their fonts are subset (and on the booklet's, from :class:`Pages`).
     ``press``: what makes the book a PDF/X before it is written, and returns the options it
-    is written with (:func:`builder.press.finish`).
+    is written with (:func:`builder.press.finish`). ``furniture_stubs``: what the stubs of
+    the furniture sheet's fonts say, as each piece's ``stubs``: when every piece has them, the
+    fonts are subset while the pages are copied (:class:`~builder.subsets.Early`).
 
     No photo is held in memory: the pages are copied by qpdf (:func:`copied`), which reads
     each stream from its part as the book is written, once the book's names, outline, catalog
@@ -129,11 +134,15 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
             ready(Pages(tuple(pieces), {k: bytes(v) for k, v in (info or {}).items()
                                         if isinstance(v, String)}, word(basis).hex(),
                         offset, furniture))
+        early = Early(faces, kept, said([*furniture_stubs, *(
+            s for p in pieces for s in p.stubs)])) if faces is not None and all(
+            p.stubs for p in pieces) else None
         with copied(pieces) as book:
             if furniture is not None:
                 draw(book, *furniture)
             found = stubs(book, faces) if faces is not None else {}
-            fonts = programs(faces, kept, found) if faces is not None else {}
+            fonts = {} if faces is None else early.programs(found) if early else programs(
+                faces, kept, found)
             if subset is not None:
                 subset(fonts)
             _catalog(book, first)

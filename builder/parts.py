@@ -153,6 +153,8 @@ class _Laid:
     placed: tuple[Placed, ...]
     key: str
     frames: tuple[Frame, ...] = ()
+    #: What its fonts' stubs say (builder.subsets.deferred's ``named``).
+    stubs_named: tuple = ()
 
     @property
     def kept(self) -> int:
@@ -221,7 +223,7 @@ class _Writer:
     def _find(self, job: _Job) -> _Laid | None:
         record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
                                                 "placed": list, "sha256": str, "faces": list,
-                                                "frames": list})
+                                                "frames": list, "stubs": list})
         path = self.kept.file(job.key, ".pdf")
         if record is None or path is None or not checked.check(path, record["sha256"]):
             return None
@@ -297,8 +299,10 @@ class _Writer:
                        for u, p, i, d in record["placed"])
         frames = tuple(Frame(bool(b), str(n), (float(t), float(r), float(bm), float(lf)),
                              (float(w), float(h))) for b, n, t, r, bm, lf, w, h in record["frames"])
+        named = tuple((str(f), int(i), tuple(int(g) for g in glyphs), bool(n), bool(h))
+                      for f, i, glyphs, n, h in record["stubs"])
         laid = _Laid(path, int(record["pages"]), job.lead, job.stubs, boxes,
-                     tuple(str(r) for r in record["refused"]), placed, job.key, frames)
+                     tuple(str(r) for r in record["refused"]), placed, job.key, frames, named)
         if len(frames) != laid.pages:
             raise ValueError("a part whose pages' frames are not all there")
         if laid.kept < 1:
@@ -349,14 +353,15 @@ def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | 
     PDF/X-1a) and keep it in ``kept`` (here, in a worker beside the others, not after them
     all); return its record, and where it is kept (None: it could not be)."""
     path = scratch / f"{job.key}.pdf"
-    with subsets.deferred(faces) as used:
+    named: list = []
+    with subsets.deferred(faces, named=named) as used:
         written = pdf.write_pdf(replace(rendition, html=job.html), path, job.css)
     placed = resolution(path, rendition.assets)
     if finish is not None:
         finish(path)
         pdf.release_memory()  # what it held (the part's photos, converted) given back
     record = {"pages": written.pages, "refused": written.refused,
-              "sha256": checked.sha256(path), "faces": sorted(used),
+              "sha256": checked.sha256(path), "faces": sorted(used), "stubs": named,
               "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
               "frames": [[f.blank, f.name, *f.margins, *f.size] for f in written.frames],
               "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
@@ -480,9 +485,10 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
             drawn = furniture.placements(_furnished(pieces, parts), runs, runs_laid.boxes)
             furnished = (runs_laid.path.read_bytes(), drawn) if drawn else None
         join([Piece(p.path, p.lead, p.pages - p.stubs,
-                    bool(part.articles) and part.articles[0] in part.continued, p.key)
-              for p, part in zip(pieces, parts, strict=True)], path, faces, kept,
-             (lambda pages: ready(pages, spans)) if ready else None, subset, furnished, press)
+                    bool(part.articles) and part.articles[0] in part.continued, p.key,
+                    p.stubs_named) for p, part in zip(pieces, parts, strict=True)],
+             path, faces, kept, (lambda pages: ready(pages, spans)) if ready else None, subset,
+             furnished, press, runs_laid.stubs_named if furnished else ())
     if scratch is None:  # the folder of the parts laid out now is gone: they are kept as they are
         checked.stamp_written()
     boxes: dict[str, Box] = {}

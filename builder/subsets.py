@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -312,11 +313,14 @@ _LAZY = _Lazy()
 
 
 @contextmanager
-def deferred(faces: Path | None, keep: bool = True) -> Iterator[set[str]]:
+def deferred(faces: Path | None, keep: bool = True,
+             named: list | None = None) -> Iterator[set[str]]:
     """While WeasyPrint writes a document, embed each font it would subset as a stub, its face
     kept in ``faces`` (not with ``keep`` false: a document written to be thrown away, whose
     faces the book may not use); yields the set of the faces the stubs name (filled as it
-    writes). With ``faces`` None, or no subsetter, WeasyPrint subsets as usual."""
+    writes), and adds what each stub says to ``named`` (a list, when given: the stub's
+    ``[face, index, glyphs, notdef, hinting]``). With ``faces`` None, or no subsetter,
+    WeasyPrint subsets as usual."""
     used: set[str] = set()
     if faces is None or not available():
         yield used
@@ -358,10 +362,12 @@ def deferred(faces: Path | None, keep: bool = True) -> Iterator[set[str]]:
             return original_clean(font, to_unicode, hinting)
         used.add(sha)
         cff = "CFF " in font.tables or "CFF2" in font.tables
+        says = {"face": sha, "index": font.index, "glyphs": sorted(to_unicode),
+                "notdef": bool(font.missing), "hinting": bool(hinting)}
+        if named is not None:
+            named.append([sha, font.index, says["glyphs"], says["notdef"], says["hinting"]])
         font.file_content = (_CFF if cff else _TRUETYPE) + MARK + json.dumps(
-            {"face": sha, "index": font.index, "glyphs": sorted(to_unicode),
-             "notdef": bool(font.missing), "hinting": bool(hinting)},
-            separators=(",", ":")).encode()
+            says, separators=(",", ":")).encode()
         return None
 
     fonts.get_hb_object_data, fonts.Font.clean = data, clean
@@ -412,19 +418,71 @@ def embed(book, faces: Path, kept=None) -> dict[tuple[str, int], Program]:
     return made
 
 
+def wanted(found: dict) -> list[tuple[str, int, list[int], bool, bool]]:
+    """The subsets the stubs ``found`` (:func:`stubs` of a book, or what the stubs of its
+    parts said, by face: ``{(face, index): [(…, what a stub says), …]}``) ask for: each face
+    cut to the glyphs all its stubs use, ``(face, index, glyphs, notdef, hinting)``."""
+    out = []
+    for (sha, index), uses in sorted(found.items()):
+        glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})
+        notdef = any(named.get("notdef") for *_, named in uses)
+        hinting = all(named.get("hinting", True) for *_, named in uses)
+        out.append((sha, index, glyphs, notdef, hinting))
+    return out
+
+
+def said(stubs_named: list) -> dict:
+    """What the stubs of parts said (:func:`deferred`'s ``named``, each ``[face, index,
+    glyphs, notdef, hinting]``), by face as :func:`wanted` takes it."""
+    found: dict = {}
+    for face, index, glyphs, notdef, hinting in stubs_named:
+        found.setdefault((face, index), []).append(
+            ({"glyphs": glyphs, "notdef": notdef, "hinting": hinting},))
+    return found
+
+
+class Early:
+    """The programs of the subsets that the stubs of a book's parts ask for (:func:`said`),
+    made in a thread of their own while the book's pages are copied; :meth:`programs` gives
+    them for the stubs the book was found to have when those ask for the same subsets (as
+    they do but where a part's font is only on pages the book leaves out), or makes them."""
+
+    def __init__(self, faces: Path, kept, found: dict):
+        self.faces, self.kept, self.asked = faces, kept, wanted(found)
+        self.made: dict | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._make, daemon=True)
+        self.thread.start()
+
+    def _make(self) -> None:
+        try:
+            self.made = _programs(self.faces, self.kept, self.asked)
+        except BaseException as exc:  # noqa: BLE001 - raised by programs() if it is wanted
+            self.error = exc
+
+    def programs(self, found: dict) -> dict[tuple[str, int], Program]:
+        """:func:`programs` of ``found``: those made early when they are the same subsets."""
+        self.thread.join()
+        if wanted(found) != self.asked:
+            return programs(self.faces, self.kept, found)
+        if self.error is not None:
+            raise self.error
+        return self.made
+
+
 def programs(faces: Path, kept, found: dict) -> dict[tuple[str, int], Program]:
     """The font program of each face the stubs ``found`` (:func:`stubs` of a book) name, cut
     to the glyphs all its stubs use, by (face, index): what :func:`put` embeds in the book, or
     in another file of the same pages (a booklet imposed beside the join)."""
-    wanted = []
-    for (sha, index), uses in sorted(found.items()):
+    return _programs(faces, kept, wanted(found))
+
+
+def _programs(faces: Path, kept, wanted: list) -> dict[tuple[str, int], Program]:
+    for sha, *_ in wanted:
         if not intact(faces, sha):
             raise OutputError(f"a font face kept for the PDF ({sha[:12]}…) is missing or "
                               "damaged; build again with --force", str(faces))
-        glyphs = sorted({g for *_, named in uses for g in named["glyphs"]})
-        notdef = any(named.get("notdef") for *_, named in uses)
-        hinting = all(named.get("hinting", True) for *_, named in uses)
-        wanted.append((sha, index, glyphs, notdef, hinting))
+
     def one(w: tuple) -> Program:
         return _subset_of(faces, *w, kept)
 

@@ -29,7 +29,7 @@ def keep(w: _Writer, html: str, data: bytes = PDF):
     source.write_bytes(data)
     w.kept.put_copy(job.key, ".pdf", source)
     w.kept.put_record(job.key, {"pages": 3, "boxes": {}, "refused": [], "placed": [],
-                                "sha256": hashlib.sha256(PDF).hexdigest(), "faces": [],
+                                "sha256": hashlib.sha256(PDF).hexdigest(), "faces": [], "stubs": [],
                                 "frames": [[False, "", 13, 12, 15, 17, 148, 210]] * 3})
     return job
 

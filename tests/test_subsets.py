@@ -220,6 +220,35 @@ def test_a_subset_made_once_is_kept_and_a_damaged_one_made_again(tmp_path, monke
     assert embedded(kept) == first and made == [1, 1, 1]
 
 
+def test_the_fonts_subset_early_are_the_books_when_its_stubs_ask_for_the_same(tmp_path,
+                                                                          monkeypatch):
+    """builder.join subsets the fonts from what the parts' stubs said while it copies their
+    pages (subsets.Early): what the book's stubs ask for gets those programs when it asks for
+    the same subsets, and programs made anew, the book's, when it does not."""
+    import pikepdf
+    from weasyprint import HTML
+
+    named: list = []
+    with subsets.deferred(tmp_path / "faces", named=named):
+        HTML(string="<p style='font-family: Noto Sans CJK SC'>国文</p>").write_pdf(
+            tmp_path / "a.pdf")
+    ((face, index, glyphs, notdef, hinting),) = named
+    assert len(glyphs) == 2
+    made = []
+    real = subsets.subset
+    monkeypatch.setattr(subsets, "subset", lambda *a: made.append(a[2]) or real(*a))
+    with pikepdf.open(tmp_path / "a.pdf") as pdf:
+        found = subsets.stubs(pdf, tmp_path / "faces")
+    early = subsets.Early(tmp_path / "faces", None, subsets.said(named))
+    assert early.programs(found) == subsets.programs(tmp_path / "faces", None, found)
+    assert made == [glyphs, glyphs]  # once early, once for the comparison: not again
+    fewer = subsets.Early(tmp_path / "faces", None, subsets.said(
+        [[face, index, glyphs[:1], notdef, hinting]]))
+    del made[:]
+    assert fewer.programs(found) == subsets.programs(tmp_path / "faces", None, found)
+    assert made == [glyphs[:1], glyphs, glyphs]  # the guess, then the book's (twice: compared)
+
+
 def test_a_stub_whose_face_is_gone_is_an_error_not_a_broken_font(tmp_path):
     import pikepdf
     from weasyprint import HTML
