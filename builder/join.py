@@ -54,6 +54,9 @@ class Piece:
     #: What the stubs of its fonts say, if known (builder.subsets.deferred's ``named``): the
     #: book's fonts are then subset while its pages are copied.
     stubs: tuple = ()
+    #: Its named destinations and outline as :func:`marks_record` keeps them, if known (read
+    #: where the part was laid out): not read from its file again.
+    marks: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,9 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
     No photo is held in memory: the pages are copied by qpdf (:func:`copied`), which reads
     each stream from its part as the book is written, once the book's names, outline, catalog
     and fonts are added."""
+    early = Early(faces, kept, said([*furniture_stubs, *(
+        s for p in pieces for s in p.stubs)])) if faces is not None and all(
+        p.stubs for p in pieces) else None  # (first: it takes longest)
     names: dict[str, tuple[int, list]] = {}
     outlines: list[list[tuple[str, int, tuple, list]]] = []
     offset = 0
@@ -134,9 +140,6 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
             ready(Pages(tuple(pieces), {k: bytes(v) for k, v in (info or {}).items()
                                         if isinstance(v, String)}, word(basis).hex(),
                         offset, furniture))
-        early = Early(faces, kept, said([*furniture_stubs, *(
-            s for p in pieces for s in p.stubs)])) if faces is not None and all(
-            p.stubs for p in pieces) else None
         with copied(pieces) as book:
             if furniture is not None:
                 draw(book, *furniture)
@@ -198,27 +201,39 @@ def marks(piece: Piece, kept=None) -> tuple[list, list]:
     the part or None, left, top, children). Read from its file, or kept in the memo ``kept``
     by the part's key (a rebuild then opens only the parts laid out anew)."""
     key = digest("join marks", piece.key) if kept is not None and piece.key else None
-    if key is not None:
-        found = kept.get_record(key, {"names": list, "outline": list})
-        if found is not None:
+    for found in (piece.marks, kept.get_record(key, {"names": list, "outline": list})
+                  if key is not None else None):
+        if isinstance(found, dict):
             try:
                 return ([(n, i, [_value(v) for v in rest]) for n, i, rest in _names_of(found)],
                         _outline_of(found["outline"]))
             except (TypeError, ValueError, KeyError, ArithmeticError):
                 pass  # not of that shape: read again, and kept again
-    with Pdf.open(piece.path) as src:
+    names, outline = read_marks(piece.path)
+    if key is not None:
+        record = marks_record(names, outline)
+        if record is not None:  # (else read from the file each time)
+            kept.put_record(key, record)
+    return names, outline
+
+
+def read_marks(path: Path) -> tuple[list, list]:
+    """:func:`marks` of the part at ``path``, read from the file."""
+    with Pdf.open(path) as src:
         index = {page.obj.objgen: i for i, page in enumerate(src.pages)}
         names = [(name, index.get(dest[0].objgen),
                   [Name(str(x)) if isinstance(x, Name) else x for x in dest[1:]])
                  for name, dest in _dests(src) if len(dest) and isinstance(dest[0], Dictionary)]
-        outline = _outline(src, index)
-    if key is not None:
-        try:
-            kept.put_record(key, {"names": [[n, i, [_kept(v) for v in rest]]
-                                            for n, i, rest in names], "outline": outline})
-        except TypeError:
-            pass  # a value the record cannot hold: read from the file each time
-    return names, outline
+        return names, _outline(src, index)
+
+
+def marks_record(names: list, outline: list) -> dict | None:
+    """:func:`marks` as JSON data, as the memo keeps it (None: a value it cannot hold)."""
+    try:
+        return {"names": [[n, i, [_kept(v) for v in rest]] for n, i, rest in names],
+                "outline": outline}
+    except TypeError:
+        return None
 
 
 def _kept(value):

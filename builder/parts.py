@@ -45,7 +45,7 @@ import lxml.html
 
 from . import checked, furniture, pdf, subsets
 from .errors import OutputError
-from .join import Pages, Piece, join
+from .join import Pages, Piece, join, marks_record, read_marks
 from .memo import Memo, code_version, digest
 from .model import Box, Frame, PrintRendition
 from .printcheck import Placed, resolution
@@ -155,6 +155,8 @@ class _Laid:
     frames: tuple[Frame, ...] = ()
     #: What its fonts' stubs say (builder.subsets.deferred's ``named``).
     stubs_named: tuple = ()
+    #: Its named destinations and outline (builder.join.marks_record's), read as it was laid out.
+    marks: dict | None = None
 
     @property
     def kept(self) -> int:
@@ -223,7 +225,8 @@ class _Writer:
     def _find(self, job: _Job) -> _Laid | None:
         record = self.kept.get_record(job.key, {"pages": int, "boxes": dict, "refused": list,
                                                 "placed": list, "sha256": str, "faces": list,
-                                                "frames": list, "stubs": list})
+                                                "frames": list, "stubs": list,
+                                                "marks": dict | None})
         path = self.kept.file(job.key, ".pdf")
         if record is None or path is None or not checked.check(path, record["sha256"]):
             return None
@@ -302,7 +305,8 @@ class _Writer:
         named = tuple((str(f), int(i), tuple(int(g) for g in glyphs), bool(n), bool(h))
                       for f, i, glyphs, n, h in record["stubs"])
         laid = _Laid(path, int(record["pages"]), job.lead, job.stubs, boxes,
-                     tuple(str(r) for r in record["refused"]), placed, job.key, frames, named)
+                     tuple(str(r) for r in record["refused"]), placed, job.key, frames, named,
+                     record.get("marks"))
         if len(frames) != laid.pages:
             raise ValueError("a part whose pages' frames are not all there")
         if laid.kept < 1:
@@ -360,8 +364,10 @@ def _lay_out(rendition: PrintRendition, job: _Job, scratch: Path, faces: Path | 
     if finish is not None:
         finish(path)
         pdf.release_memory()  # what it held (the part's photos, converted) given back
+    found = marks_record(*read_marks(path))  # (read here, beside the other parts: not at the join)
     record = {"pages": written.pages, "refused": written.refused,
               "sha256": checked.sha256(path), "faces": sorted(used), "stubs": named,
+              "marks": found,
               "boxes": {k: [b.page, b.x0, b.y0, b.x1, b.y1] for k, b in written.boxes.items()},
               "frames": [[f.blank, f.name, *f.margins, *f.size] for f in written.frames],
               "placed": [[p.url, p.page, p.inches, p.dpi] for p in placed]}
@@ -486,7 +492,7 @@ def write_book(rendition: PrintRendition, path: Path, kept: Memo, planned: dict[
             furnished = (runs_laid.path.read_bytes(), drawn) if drawn else None
         join([Piece(p.path, p.lead, p.pages - p.stubs,
                     bool(part.articles) and part.articles[0] in part.continued, p.key,
-                    p.stubs_named) for p, part in zip(pieces, parts, strict=True)],
+                    p.stubs_named, p.marks) for p, part in zip(pieces, parts, strict=True)],
              path, faces, kept, (lambda pages: ready(pages, spans)) if ready else None, subset,
              furnished, press, runs_laid.stubs_named if furnished else ())
     if scratch is None:  # the folder of the parts laid out now is gone: they are kept as they are

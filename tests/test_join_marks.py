@@ -41,6 +41,23 @@ def test_a_parts_marks_are_kept_and_read_back_the_same(parts, tmp_path):
     assert marks(parts[0], memo) == read
 
 
+def test_marks_read_where_the_part_was_laid_out_are_used_without_its_file(parts, tmp_path):
+    """A part's marks read as it was laid out (builder.parts keeps them in its record) go
+    with its piece: the join reads neither its file nor the memo for them (a build with
+    --force reads no memo), and a piece whose marks are not of that shape is read again."""
+    from dataclasses import replace
+
+    from builder.join import marks_record, read_marks
+
+    read = marks(parts[0])
+    carried = replace(parts[0], marks=marks_record(*read_marks(parts[0].path)))
+    original = parts[0].path.read_bytes()
+    parts[0].path.write_bytes(b"")
+    assert marks(carried, Memo(tmp_path / "memo", reuse=False)) == read
+    parts[0].path.write_bytes(original)
+    assert marks(replace(carried, marks={"names": 1}), None) == read
+
+
 def test_a_book_joined_from_kept_marks_is_the_same_bytes(parts, tmp_path):
     join(parts, tmp_path / "plain.pdf")
     memo = Memo(tmp_path / "memo")
