@@ -114,9 +114,6 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
     No photo is held in memory: the pages are copied by qpdf (:func:`copied`), which reads
     each stream from its part as the book is written, once the book's names, outline, catalog
     and fonts are added."""
-    early = Early(faces, kept, said([*furniture_stubs, *(
-        s for p in pieces for s in p.stubs)])) if faces is not None and all(
-        p.stubs for p in pieces) else None  # (first: it takes longest)
     names: dict[str, tuple[int, list]] = {}
     outlines: list[list[tuple[str, int, tuple, list]]] = []
     offset = 0
@@ -140,6 +137,10 @@ def join(pieces: list[Piece], out: Path, faces: Path | None = None, kept=None,
             ready(Pages(tuple(pieces), {k: bytes(v) for k, v in (info or {}).items()
                                         if isinstance(v, String)}, word(basis).hex(),
                         offset, furniture))
+        # (started once ``ready`` has forked what it forks: no thread of this one is copied)
+        early = Early(faces, kept, said([*furniture_stubs, *(
+            s for p in pieces for s in p.stubs)])) if faces is not None and all(
+            p.stubs for p in pieces) else None
         with copied(pieces) as book:
             if furniture is not None:
                 draw(book, *furniture)
